@@ -1,0 +1,118 @@
+"""`petvisor-desktop chat` (a typed conversation) and `petvisor-desktop simulate` (scenarios)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from petvisor_desktop.settings import Settings
+
+
+def register(sub: Any) -> None:
+    chat = sub.add_parser("chat", help="a typed conversation with the assistant in the terminal")
+    chat.add_argument("--now", help="pin the clinic-local time (sandbox only), e.g. 2026-11-23T09:00")
+    chat.add_argument("--llm", help="model name from the manifest (default: the models.llm setting)")
+    chat.set_defaults(handler=run_chat)
+    sim = sub.add_parser("simulate", help="play caller scenarios against the assistant")
+    sim.add_argument("target", type=Path, help="a scenario .json file or a folder of them")
+    sim.add_argument("--json", action="store_true", help="print the JSON report(s)")
+    sim.add_argument("--llm", help="model name from the manifest (default: the models.llm setting)")
+    sim.add_argument("--verbose-turns", action="store_true", help="print each line as it is said")
+    sim.add_argument("--voice", action="store_true", help="speak the caller's lines through the audio path")
+    sim.set_defaults(handler=run_simulate)
+
+
+def _recorder_factory(settings: Settings) -> Any:
+    try:
+        from petvisor_desktop.history import History
+    except ImportError:
+        return None
+    history = History.open(settings.storage.db_path)
+    return lambda: history
+
+
+def run_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from petvisor_desktop.engine import booking_backend, load_llm, new_assistant
+    from petvisor_desktop.llm.chat_model import LlmError
+    from petvisor_desktop.modelstore import ModelError
+
+    print("Loading the language model...", file=sys.stderr)
+    try:
+        model = load_llm(settings, getattr(args, "llm", None))
+    except (ModelError, LlmError) as exc:
+        print(f"petvisor-desktop: {exc}", file=sys.stderr)
+        return 1
+    factory = _recorder_factory(settings)
+    recorder = factory() if factory else None
+    with booking_backend(settings, now=getattr(args, "now", None)) as backend:
+        if backend.sandbox is not None:
+            print(f"(demo clinic: the sandbox at {backend.sandbox.url})", file=sys.stderr)
+        pinned = backend.sandbox.pinned_now if backend.sandbox else None
+        conversation_id = recorder.start_conversation("chat") if recorder else None
+        assistant = new_assistant(settings, backend, model, now=(lambda: pinned) if pinned else None,
+                                  recorder=recorder, conversation_id=conversation_id)
+        assistant.warm()
+        print(f"assistant: {assistant.greet().text}")
+        while not assistant.done:
+            try:
+                line = input("you: ")
+            except EOFError:
+                break
+            turn = assistant.respond(line)
+            print(f"assistant: {turn.text}")
+            print(f"  [{turn.expecting}; {turn.total_ms:.0f} ms; {turn.tokens_out} tokens]", file=sys.stderr)
+        if recorder and not assistant.done and conversation_id is not None:
+            recorder.end_conversation(conversation_id, "abandoned", assistant.summary())
+    return 0
+
+
+def run_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from petvisor_desktop.engine import load_llm
+    from petvisor_desktop.llm.chat_model import LlmError
+    from petvisor_desktop.modelstore import ModelError
+    from petvisor_desktop.simulate import Scenario, ScenarioError, run_scenario, scenario_files
+
+    if args.voice:
+        print("petvisor-desktop: --voice arrives with the voice pipeline", file=sys.stderr)
+        return 2
+    if not args.target.exists():
+        print(f"petvisor-desktop: {args.target} does not exist", file=sys.stderr)
+        return 2
+    try:
+        scenarios = [Scenario.load(p) for p in scenario_files(args.target)]
+    except ScenarioError as exc:
+        print(f"petvisor-desktop: {exc}", file=sys.stderr)
+        return 2
+    try:
+        model = load_llm(settings, args.llm)
+    except (ModelError, LlmError) as exc:
+        print(f"petvisor-desktop: {exc}", file=sys.stderr)
+        return 1
+    factory = _recorder_factory(settings)
+    passed = failed = 0
+    reports = []
+    for scenario in scenarios:
+        started = time.perf_counter()
+        echo = (lambda role, text: print(f"  {role}: {text}", file=sys.stderr)) if args.verbose_turns else None
+        report = run_scenario(scenario, settings, model, recorder_factory=factory, on_turn=echo)
+        report["seconds"] = round(time.perf_counter() - started, 1)
+        reports.append(report)
+        ok = report["checks"]["passed"]
+        passed += ok
+        failed += not ok
+        if args.json and len(scenarios) == 1:
+            print(json.dumps(report, indent=2))
+        elif args.json:
+            print(json.dumps(report))
+        else:
+            status = "PASS" if ok else "FAIL"
+            print(f"{status} {scenario.name} ({report['outcome']}, {report['turns']} turns, {report['seconds']} s)")
+            for failure in report["checks"]["failures"]:
+                print(f"     {failure}")
+    if len(scenarios) > 1:
+        print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1

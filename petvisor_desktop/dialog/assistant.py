@@ -1,0 +1,844 @@
+"""The booking assistant: one conversation, driven turn by turn with the caller's words.
+
+The booking state lives here, in code. Each turn:
+1. the language model proposes one tool call for the caller's words (grammar-constrained),
+2. every proposed value is checked against those words (or the options offered) and dropped
+   if the caller never said it; deterministic parsers add phone numbers, e-mails, dates and
+   times in their normal form,
+3. the dialog decides the next step, runs the real Vetstoria calls (availability, booking),
+4. and answers from templates that only state facts the tools returned.
+Nothing is booked without an explicit yes to a read-back of every detail, and "booked" is
+said only after Vetstoria answered 201.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from petvisor_desktop.dialog import grounding as g
+from petvisor_desktop.dialog import normalize as n
+from petvisor_desktop.dialog.tools import (
+    ANYONE,
+    Catalogue,
+    examples,
+    step_tools,
+    system_prompt,
+    user_message,
+)
+from petvisor_desktop.llm.chat_model import ChatMessage, ChatModel, LlmError
+from petvisor_desktop.llm.grammar import parse_call, tool_call_grammar
+from vetstoria.errors import SlotTakenError, VetstoriaError
+from vetstoria.models import BookingRequest, CatalogueItem, ClientDetails, Slot
+
+log = logging.getLogger(__name__)
+
+EXPECTING = (
+    "species", "appointment_type", "clinician", "date", "time", "pet_name", "client_name",
+    "phone", "email", "confirm", "anything_else", "none",
+)
+OFFER_COUNT = 3
+LOOKAHEAD_DAYS = 14
+
+_ASKED = {
+    "species": "which animal",
+    "appointment_type": "appointment type",
+    "clinician": "which vet",
+    "date": "which day",
+    "time": "which time",
+    "pet_name": "pet's name",
+    "client_name": "your name",
+    "phone": "phone number",
+    "email": "email address",
+    "confirm": "shall I book it",
+    "anything_else": "anything else",
+    "none": "how can I help",
+}
+_ABANDON = re.compile(
+    r"\b(don'?t book|do not book|changed my mind|forget it|never ?mind|not any ?more|leave it|"
+    r"cancel that|no thanks?,? (?:i'?ll|i will)|stop)\b", re.I
+)
+_NO_EMAIL = re.compile(
+    r"\b(don'?t have (?:one|an? e-?mail)|no e-?mail|haven'?t got (?:one|an? e-?mail)|skip|"
+    r"rather not|prefer not|none)\b", re.I
+)
+_ORDINALS = {
+    "first": 0, "earliest": 0, "1st": 0, "second": 1, "2nd": 1, "middle": 1, "third": 2, "3rd": 2,
+}
+_LAST = re.compile(r"\b(last|latest)\b", re.I)
+
+
+class Recorder(Protocol):
+    """Where a conversation is written as it goes (the history database, or nothing)."""
+
+    def add_turn(self, conversation_id: int, role: str, text: str, **kw: Any) -> int: ...
+    def add_tool_call(self, conversation_id: int, turn_id: int | None, name: str,
+                      arguments: Any, status: str, duration_ms: float) -> int: ...
+    def add_booking(self, conversation_id: int, **fields: Any) -> int: ...
+    def add_handoff(self, conversation_id: int, reason: str, contact: str | None) -> int: ...
+    def end_conversation(self, conversation_id: int, outcome: str, summary: str | None = None) -> None: ...
+
+
+class BookingApi(Protocol):
+    def find_slots(self, *, appointment_type_id: int, species_id: int, schedule_ids: Any,
+                   start: datetime, end: datetime) -> list[Slot]: ...
+    def book(self, request: BookingRequest) -> Any: ...
+
+
+@dataclass(frozen=True)
+class ToolCallRecord:
+    name: str
+    arguments: dict[str, Any]
+    status: str  # ok | error code | rejected
+    duration_ms: float
+
+
+@dataclass(frozen=True)
+class AssistantTurn:
+    """One assistant reply and everything measured while making it."""
+
+    text: str
+    expecting: str
+    tool_calls: tuple[ToolCallRecord, ...] = ()
+    tokens_in: int = 0
+    tokens_out: int = 0
+    llm_ms: float = 0.0
+    llm_first_token_ms: float = 0.0
+    grammar_ms: float = 0.0
+    total_ms: float = 0.0
+    grounding_rejections: tuple[str, ...] = ()
+    done: bool = False
+    outcome: str | None = None
+    card: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BookingState:
+    species: str | None = None
+    appointment_type: str | None = None
+    clinician: str | None = None  # a clinician's name or ANYONE
+    day: date | None = None
+    part_of_day: str | None = None
+    offered: list[Slot] = field(default_factory=list)
+    slot: Slot | None = None
+    pet_name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    email_declined: bool = False
+    notes: str = ""
+    proposed_type: str | None = None  # inferred, waiting for the caller's yes
+
+    def card(self, tz: ZoneInfo) -> dict[str, Any]:
+        """What the booking card shows."""
+        return {
+            "species": self.species, "appointment_type": self.appointment_type,
+            "clinician": self.clinician, "date": self.day.isoformat() if self.day else None,
+            "part_of_day": self.part_of_day,
+            "time": self.slot.start.astimezone(tz).strftime("%H:%M") if self.slot else None,
+            "pet_name": self.pet_name,
+            "client_name": " ".join(p for p in (self.first_name, self.last_name) if p) or None,
+            "phone": self.phone, "email": self.email,
+        }
+
+
+class Assistant:
+    """One conversation with one caller. Not thread-safe; the engine runs it on one worker."""
+
+    def __init__(
+        self,
+        model: ChatModel,
+        api: BookingApi,
+        catalogue: dict[str, list[CatalogueItem]],
+        *,
+        clinic_name: str,
+        clinic_phone: str,
+        timezone: str,
+        now: Callable[[], datetime] | None = None,
+        recorder: Recorder | None = None,
+        conversation_id: int | None = None,
+    ) -> None:
+        self.model = model
+        self.api = api
+        self.tz = ZoneInfo(timezone)
+        self._now = now or (lambda: datetime.now(self.tz))
+        self.clinic_name = clinic_name
+        self.clinic_phone = clinic_phone
+        self.species_ids = {c.name: c.id for c in catalogue["species"]}
+        self.type_ids = {c.name: c.id for c in catalogue["appointment_types"]}
+        self.schedule_ids = {c.name: c.id for c in catalogue["schedules"]}
+        self.schedule_names = {v: k for k, v in self.schedule_ids.items()}
+        self.catalogue = Catalogue(
+            tuple(self.species_ids), tuple(self.type_ids), tuple(self.schedule_ids)
+        )
+        self.state = BookingState()
+        self.expecting = "none"
+        self.outcome: str | None = None
+        self.handoff_reason: str | None = None
+        self.done = False
+        self.recorder = recorder
+        self.conversation_id = conversation_id
+        self.turns: list[AssistantTurn] = []
+        self.preferences: list[str] = []
+        self._pending_retry = False
+        self._today = self.now().date()
+        self._prefix = [ChatMessage("system", system_prompt(self.catalogue, self._today)),
+                        *examples(self.catalogue, self._today)]
+
+    # -- public ---------------------------------------------------------------------------
+    def now(self) -> datetime:
+        value = self._now()
+        return value.astimezone(self.tz) if value.tzinfo else value.replace(tzinfo=self.tz)
+
+    def warm(self) -> float:
+        """Put the fixed prompt in the model's cache before the first caller speaks."""
+        warm = getattr(self.model, "warm", None)
+        return float(warm(self._prefix)) if warm else 0.0
+
+    def greet(self) -> AssistantTurn:
+        text = (f"Hello, welcome to {self.clinic_name}. I can book an appointment for your cat "
+                "or dog. How can I help?")
+        return self._reply(text, "none", time.perf_counter())
+
+    def respond(self, caller_text: str) -> AssistantTurn:
+        """Take the caller's words; return the assistant's answer."""
+        started = time.perf_counter()
+        text = caller_text.strip()
+        self._record_turn("caller", text, self.expecting)
+        if self.done:
+            return self._reply("Thank you, goodbye.", "none", started, done=True)
+        if not text:
+            return self._reply("Sorry, I didn't catch that. " + self._question(), self.expecting, started)
+        self._calls: list[ToolCallRecord] = []
+        self._rejections: list[str] = []
+        self._llm: dict[str, float] = {}
+
+        # Emergencies are answered at once, before any model call.
+        handoff = g.detect_handoff(text)
+        if handoff == "emergency":
+            return self._handoff("emergency", started)
+
+        tool, args = self._understand(text)
+        return self._decide(text, tool, args, handoff, started)
+
+    # -- understanding -------------------------------------------------------------------
+    def _offered_times(self) -> list[str]:
+        return [s.start.astimezone(self.tz).strftime("%H:%M") for s in self.state.offered]
+
+    def _understand(self, text: str) -> tuple[str, dict[str, Any]]:
+        yes_no = self.expecting in ("confirm", "anything_else") or self.state.proposed_type is not None
+        tools = step_tools(self.catalogue, self._today, self._offered_times(), yes_no)
+        messages = [*self._prefix, ChatMessage("user", user_message(
+            _ASKED.get(self.expecting, "how can I help"), text, self._offered_times()))]
+        t0 = time.perf_counter()
+        try:
+            result = self.model.complete(messages, tool_call_grammar(tools))
+            name, args = parse_call(result.text, tools)
+        except (LlmError, ValueError) as exc:
+            log.warning("the model's tool call was unusable: %s", exc)
+            self._calls.append(ToolCallRecord("understand", {}, "error", (time.perf_counter() - t0) * 1000))
+            return "other", {}
+        self._llm = {
+            "tokens_in": result.tokens_in, "tokens_out": result.tokens_out,
+            "llm_ms": result.total_ms, "first_ms": result.first_token_ms,
+            "grammar_ms": result.grammar_ms,
+        }
+        self._calls.append(ToolCallRecord(name, dict(args), "ok", result.total_ms))
+        return name, args
+
+    def _reject(self, key: str, value: Any) -> None:
+        self._rejections.append(f"{key}={value}")
+        log.debug("dropped an ungrounded %s", key)
+
+    def _ground(self, text: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Keep only values the caller said; add what the parsers find in the words."""
+        st = self.state
+        found: dict[str, Any] = {}
+
+        species = args.get("species")
+        if species and g.species_grounded(species, text):
+            found["species"] = species
+        elif species:
+            self._reject("species", species)
+        detected = g.detect_species(text)
+        if detected in self.species_ids and "species" not in found:
+            found["species"] = detected
+
+        atype = args.get("type")
+        if atype and g.appointment_type_grounded(atype, text):
+            found["appointment_type"] = atype
+        elif atype:
+            self._reject("type", atype)
+        detected = g.detect_appointment_type(text, self.catalogue.appointment_types)
+        if detected and "appointment_type" not in found:
+            found["appointment_type"] = detected
+
+        vet = args.get("vet")
+        if vet == ANYONE and g.detect_any_clinician(text):
+            found["clinician"] = ANYONE
+        elif vet and vet != ANYONE and g.clinician_grounded(vet, text):
+            found["clinician"] = vet
+        elif vet:
+            self._reject("vet", vet)
+        if "clinician" not in found:
+            named = g.detect_clinician(text, self.catalogue.clinicians)
+            if named:
+                found["clinician"] = named
+            elif self.expecting == "clinician" and g.detect_any_clinician(text):
+                found["clinician"] = ANYONE
+
+        ask = n.parse_date(text, self._today)
+        if ask is not None:
+            found["day"] = ask.day
+            found["weekend"] = ask.weekend
+        elif args.get("date"):
+            day = date.fromisoformat(args["date"])
+            if _date_grounded(day, text):
+                found["day"] = day
+                found["weekend"] = day.weekday() >= 5
+            else:
+                self._reject("date", args["date"])
+        part = n.parse_part_of_day(text)
+        if part:
+            found["part_of_day"] = part
+
+        if st.offered:
+            slot = self._pick_offered(text, args.get("time"))
+            if slot is not None:
+                found["slot"] = slot
+
+        for key, target in (("pet", "pet_name"), ("first", "first_name"), ("last", "last_name")):
+            value = args.get(key)
+            if value and g.name_grounded(value, text) and not _is_stopword_name(value):
+                found[target] = _title(value)
+            elif value:
+                self._reject(key, value)
+        if self.expecting == "pet_name" and "pet_name" not in found:
+            guess = _bare_name(text)
+            if guess:
+                found["pet_name"] = guess
+        if self.expecting == "client_name" and "first_name" not in found:
+            guess = _bare_name(text, allow_two=True)
+            if guess:
+                parts = guess.split()
+                found["first_name"] = parts[0]
+                if len(parts) > 1:
+                    found["last_name"] = " ".join(parts[1:])
+        if self.expecting == "client_name" and st.first_name and "first_name" not in found:
+            guess = _bare_name(text)
+            if guess and "last_name" not in found and guess.lower() != st.first_name.lower():
+                found["last_name"] = guess
+        if found.get("first_name") and found.get("last_name") == found.get("first_name"):
+            found.pop("last_name")
+
+        phone = n.parse_phone(text)
+        if phone:
+            found["phone"] = phone
+        email = n.parse_email(text)
+        if email:
+            found["email"] = email
+        elif self.expecting == "email" and _NO_EMAIL.search(text):
+            found["email_declined"] = True
+
+        reason = args.get("reason")
+        if reason and _words_in(reason, text):
+            found["notes"] = reason
+        return found
+
+    def _pick_offered(self, text: str, model_time: str | None) -> Slot | None:
+        times = self._offered_times()
+        said = n.parse_time(text)
+        if said is not None:
+            key = said.strftime("%H:%M")
+            if key in times:
+                return self.state.offered[times.index(key)]
+        lowered = text.lower()
+        if _LAST.search(lowered):
+            return self.state.offered[-1]
+        for word, index in _ORDINALS.items():
+            if re.search(rf"\b{word}\b", lowered) and index < len(times):
+                return self.state.offered[index]
+        if model_time in times and said is None and re.search(r"\b(that|one|yes|ok|fine)\b", lowered):
+            return self.state.offered[times.index(model_time)]
+        if model_time:
+            self._reject("time", model_time)
+        return None
+
+    # -- deciding ------------------------------------------------------------------------
+    def _decide(self, text: str, tool: str, args: dict[str, Any], handoff: str | None,
+                started: float) -> AssistantTurn:
+        st = self.state
+        lowered = text.lower()
+        if self.expecting == "anything_else":
+            if handoff:
+                return self._handoff(handoff, started)
+            if n.is_no(text) or re.search(r"\b(bye|thanks|thank you|that'?s all|nothing)\b", lowered):
+                return self._reply("You're welcome. Goodbye, and take care.", "none", started, done=True)
+            return self._reply(
+                "I can only make one booking at a time here. For anything else, the reception "
+                f"team will be glad to help, or call {self.clinic_phone}. Goodbye.",
+                "none", started, done=True,
+            )
+
+        if self.expecting == "confirm" and _ABANDON.search(text) and not handoff_existing(text):
+            self.outcome = "no_booking"
+            st.offered, st.slot = [], None
+            return self._reply("No problem, I haven't booked anything. Is there anything else I can help with?",
+                               "anything_else", started)
+
+        if handoff in ("cancel", "reschedule", "person"):
+            return self._handoff(handoff, started)
+        other = g.detect_other_species(text)
+        if other and not g.detect_species(text) and st.species is None:
+            return self._handoff("species", started, animal=other)
+        if tool == "handoff" and args.get("reason") == "species" and other:
+            return self._handoff("species", started, animal=other)
+
+        if g.detect_off_task(text):
+            return self._reply(
+                "I can only help with booking an appointment for a cat or a dog. " + self._question(),
+                self.expecting, started,
+            )
+
+        found = self._ground(text, args)
+        changed = self._apply(found)
+
+        if self._pending_retry and n.is_yes(text) and not changed:
+            self._pending_retry = False
+            return self._place_booking(started)
+        self._pending_retry = False
+
+        if st.proposed_type and not found.get("appointment_type"):
+            if n.is_yes(text):
+                st.appointment_type, st.proposed_type = st.proposed_type, None
+                changed = True
+            elif n.is_no(text):
+                st.proposed_type = None
+
+        if self.expecting == "confirm" and not changed:
+            if n.is_yes(text):
+                return self._place_booking(started)
+            if n.is_no(text) or tool == "answer":
+                return self._reply("Sorry about that. What would you like to change?", "confirm", started)
+
+        return self._advance(started, changed)
+
+    def _apply(self, found: dict[str, Any]) -> bool:
+        """Update the state; a change to what the slot depends on clears the offered times."""
+        st = self.state
+        changed = False
+        resets_slot = ("species", "appointment_type", "clinician", "day", "part_of_day")
+        for key in ("species", "appointment_type", "clinician", "day", "part_of_day",
+                    "pet_name", "first_name", "last_name", "phone", "email"):
+            if key in found and found[key] is not None and getattr(st, key) != found[key]:
+                setattr(st, key, found[key])
+                changed = True
+                if key in resets_slot:
+                    st.slot = None
+                    if key != "part_of_day" or self.expecting != "time":
+                        st.offered = []
+                if key == "clinician" and found[key] != ANYONE:
+                    self.preferences.append(f"asked for {found[key]}")
+                if key == "part_of_day":
+                    self.preferences.append(f"prefers {found[key]}s")
+        if "day" in found and found["day"] is not None and "part_of_day" not in found and st.slot is None:
+            st.offered = []
+        if found.get("email_declined") and not st.email:
+            st.email_declined = True
+            changed = True
+        if "slot" in found and found["slot"] != st.slot:
+            st.slot = found["slot"]
+            st.day = st.slot.start.astimezone(self.tz).date()
+            changed = True
+        if found.get("notes") and not st.notes:
+            st.notes = found["notes"]
+        if found.get("weekend"):
+            st.offered = []
+        return changed
+
+    def _advance(self, started: float, changed: bool) -> AssistantTurn:
+        """Ask for the next missing detail, check availability, or read back."""
+        st = self.state
+        prefix = "" if changed or self.expecting == "none" else "Sorry, I didn't quite get that. "
+        if st.species is None:
+            return self._reply(prefix + "Is the appointment for a cat or a dog?", "species", started)
+        if st.appointment_type is None:
+            if st.proposed_type:
+                return self._reply(prefix + f"Would a {st.proposed_type.lower()} be right?",
+                                   "appointment_type", started)
+            options = _join_or([t.lower() for t in self.catalogue.appointment_types])
+            return self._reply(prefix + f"What kind of appointment do you need: {options}?",
+                               "appointment_type", started)
+        if st.clinician is None:
+            names = _join_or(list(self.catalogue.clinicians))
+            return self._reply(prefix + f"Would you like to see {names}, or whoever is free first?",
+                               "clinician", started)
+        if st.day is None:
+            return self._reply(prefix + "What day would suit you, and do you prefer morning or afternoon?",
+                               "date", started)
+        if st.slot is None:
+            if not st.offered:
+                return self._offer_times(started)
+            return self._reply(prefix + self._offer_sentence(), "time", started)
+        if st.pet_name is None:
+            return self._reply(prefix + f"Lovely. What's your {st.species.lower()}'s name?", "pet_name", started)
+        if st.first_name is None:
+            return self._reply(prefix + "And your first and last name, please?", "client_name", started)
+        if st.last_name is None:
+            return self._reply(prefix + f"Thanks, {st.first_name}. And your last name?", "client_name", started)
+        if st.phone is None:
+            return self._reply(prefix + "What's the best phone number to reach you?", "phone", started)
+        if st.email is None and not st.email_declined:
+            return self._reply(prefix + "And your email address? You can say skip if you'd rather not.",
+                               "email", started)
+        return self._reply(self._read_back(), "confirm", started)
+
+    def _question(self) -> str:
+        """The question for what we are waiting for, without side effects."""
+        questions = {
+            "species": "Is the appointment for a cat or a dog?",
+            "appointment_type": "What kind of appointment do you need?",
+            "clinician": "Would you like a particular vet, or whoever is free first?",
+            "date": "What day would suit you?",
+            "time": "Which time would suit you?",
+            "pet_name": "What's your pet's name?",
+            "client_name": "What's your name?",
+            "phone": "What's the best phone number to reach you?",
+            "email": "What's your email address?",
+            "confirm": "Shall I book it?",
+        }
+        return questions.get(self.expecting, "How can I help?")
+
+    # -- tools ---------------------------------------------------------------------------
+    def _search(self, day: date, days: int) -> list[Slot]:
+        st = self.state
+        assert st.species and st.appointment_type
+        if st.clinician and st.clinician != ANYONE:
+            schedules = [self.schedule_ids[st.clinician]]
+        else:
+            schedules = list(self.schedule_ids.values())
+        start = datetime.combine(day, dtime(0), self.tz)
+        end = datetime.combine(day + timedelta(days=days), dtime(0), self.tz)
+        args = {"date": day.isoformat(), "days": days, "clinician": st.clinician,
+                "species": st.species, "appointment_type": st.appointment_type}
+        t0 = time.perf_counter()
+        try:
+            slots = self.api.find_slots(
+                appointment_type_id=self.type_ids[st.appointment_type],
+                species_id=self.species_ids[st.species],
+                schedule_ids=schedules, start=start, end=end,
+            )
+        except VetstoriaError as exc:
+            self._calls.append(ToolCallRecord("check_availability", args, exc.code, _ms(t0)))
+            raise
+        self._calls.append(ToolCallRecord("check_availability", {**args, "found": len(slots)}, "ok", _ms(t0)))
+        return [s for s in slots if self._fits_part(s)]
+
+    def _fits_part(self, slot: Slot) -> bool:
+        if not self.state.part_of_day:
+            return True
+        hour = slot.start.astimezone(self.tz).hour
+        return hour < 12 if self.state.part_of_day == "morning" else hour >= 12
+
+    def _spread(self, slots: list[Slot]) -> list[Slot]:
+        """The earliest free times, one per start time (either clinician), up to OFFER_COUNT."""
+        seen: dict[datetime, Slot] = {}
+        for slot in sorted(slots, key=lambda s: s.start):
+            seen.setdefault(slot.start, slot)
+        return list(seen.values())[:OFFER_COUNT]
+
+    def _offer_times(self, started: float, note: str = "") -> AssistantTurn:
+        st = self.state
+        assert st.day is not None
+        day = st.day
+        weekend = day.weekday() >= 5
+        try:
+            slots = [] if weekend or day < self._today else self._search(day, 1)
+            preamble = note
+            if weekend:
+                preamble += "We're closed at weekends. "
+            elif not slots:
+                part = f" {st.part_of_day}" if st.part_of_day else ""
+                who = st.clinician if st.clinician not in (None, ANYONE) else "We"
+                has = "has" if who != "We" else "have"
+                preamble += (f"{who} {has} nothing free on {n.spoken_date(day, self._today)}{part}. ")
+                if st.clinician not in (None, ANYONE):
+                    others = self._search_others(day)
+                    if others:
+                        st.offered = self._spread(others)
+                        return self._reply(preamble + self._offer_sentence(with_names=True) +
+                                           f" Or I can look at another day for {st.clinician}.",
+                                           "time", started)
+            if not slots:
+                later = self._search(max(day + timedelta(days=1), self._today), LOOKAHEAD_DAYS)
+                if not later:
+                    st.day = None
+                    return self._reply(preamble + "I can't see any free times in the next two weeks. "
+                                       "Would you like to try a different day, or ask at reception?",
+                                       "date", started)
+                first_day = later[0].start.astimezone(self.tz).date()
+                slots = [s for s in later if s.start.astimezone(self.tz).date() == first_day]
+                preamble += f"The next free day is {n.spoken_date(first_day, self._today)}. "
+        except VetstoriaError as exc:
+            return self._booking_system_down(exc, started)
+        st.offered = self._spread(slots)
+        return self._reply(preamble + self._offer_sentence(), "time", started)
+
+    def _search_others(self, day: date) -> list[Slot]:
+        st = self.state
+        wanted = st.clinician
+        st.clinician = ANYONE
+        try:
+            return [s for s in self._search(day, 1) if self.schedule_names.get(s.schedule_id) != wanted]
+        finally:
+            st.clinician = wanted
+
+    def _offer_sentence(self, with_names: bool = False) -> str:
+        st = self.state
+        day = st.offered[0].start.astimezone(self.tz).date()
+        times = [n.spoken_time(s.start.astimezone(self.tz).time()) for s in st.offered]
+        if with_names or st.clinician in (None, ANYONE):
+            named = {self.schedule_names.get(s.schedule_id) for s in st.offered}
+            if with_names and len(named) == 1:
+                who = next(iter(named))
+                return f"{who} has {_join_or(times)} on {n.spoken_date(day, self._today)}. Would one of those suit you?"
+            return f"On {n.spoken_date(day, self._today)} I have {_join_or(times)}. Which would suit you?"
+        return (f"{st.clinician} has {_join_or(times)} on {n.spoken_date(day, self._today)}. "
+                "Which would suit you?")
+
+    def _read_back(self) -> str:
+        st = self.state
+        assert st.slot and st.species and st.appointment_type and st.phone
+        when = st.slot.start.astimezone(self.tz)
+        vet = self.schedule_names.get(st.slot.schedule_id, "the vet")
+        email = f", and email {n.format_email_for_speech(st.email)}" if st.email else ""
+        return (
+            f"Let me check I have everything right. A {st.appointment_type.lower()} for "
+            f"{st.pet_name}, your {st.species.lower()}, with {vet} on "
+            f"{n.spoken_date(when.date(), self._today)} at {n.spoken_time(when.time())}. "
+            f"Your name is {st.first_name} {st.last_name}, phone {n.format_phone_for_speech(st.phone)}"
+            f"{email}. Shall I book that?"
+        )
+
+    def _place_booking(self, started: float) -> AssistantTurn:
+        st = self.state
+        assert st.slot and st.species and st.appointment_type and st.first_name and st.last_name and st.phone
+        slot = st.slot
+        vet = self.schedule_names.get(slot.schedule_id, "")
+        request = BookingRequest(
+            slot=slot,
+            client=ClientDetails(st.first_name, st.last_name, st.email or "", st.phone),
+            appointment_type_id=self.type_ids[st.appointment_type],
+            species_id=self.species_ids[st.species],
+            pet_name=st.pet_name or "",
+            notes=st.notes,
+            is_preferred_clinician=st.clinician not in (None, ANYONE),
+        )
+        args = {"slot": slot.start.isoformat(), "schedule_id": slot.schedule_id,
+                "appointment_type": st.appointment_type, "species": st.species}
+        t0 = time.perf_counter()
+        try:
+            result = self.api.book(request)
+        except SlotTakenError:
+            self._calls.append(ToolCallRecord("place_booking", args, "slot_taken", _ms(t0)))
+            st.slot, st.offered = None, []
+            return self._offer_times(started, note="I'm sorry, that time has just been taken. ")
+        except VetstoriaError as exc:
+            self._calls.append(ToolCallRecord("place_booking", args, exc.code, _ms(t0)))
+            self._record_booking(slot, vet, "failed")
+            if exc.retryable and not getattr(self, "_retried", False):
+                self._retried = True
+                self._pending_retry = True
+                return self._reply("I'm sorry, the booking system didn't accept the booking just now, "
+                                   "so nothing has been booked. Shall I try again?", "confirm", started)
+            return self._booking_system_down(exc, started)
+        self._calls.append(ToolCallRecord("place_booking", {**args, "result": result.status}, "ok", _ms(t0)))
+        when = slot.start.astimezone(self.tz)
+        spoken = f"{n.spoken_date(when.date(), self._today)} at {n.spoken_time(when.time())}"
+        if result.status != "confirmed":
+            self._record_booking(slot, vet, "unconfirmed", result)
+            self.handoff_reason = "unconfirmed"
+            self.outcome = "handoff"
+            self._record_handoff("unconfirmed booking: staff to check", st.phone)
+            return self._reply(
+                "I'm sorry, the booking system didn't confirm in time, so I can't be sure the "
+                f"booking for {spoken} went through. I've passed it to the reception team, who will "
+                f"check and call you on {n.format_phone_for_speech(st.phone)}. Is there anything else?",
+                "anything_else", started,
+            )
+        self._record_booking(slot, vet, "confirmed", result)
+        self.outcome = "booked"
+        return self._reply(
+            f"You're booked: {st.pet_name} will see {vet} on {spoken}. "
+            "Please arrive five minutes early. Is there anything else I can help with?",
+            "anything_else", started,
+        )
+
+    def _booking_system_down(self, exc: VetstoriaError, started: float) -> AssistantTurn:
+        log.warning("Vetstoria unavailable: %s", exc.code)
+        self.outcome = self.outcome or "no_booking"
+        return self._reply(
+            "I'm sorry, I can't reach the booking system right now, so I can't book anything. "
+            f"Please ask at reception, or call {self.clinic_phone}. Is there anything else?",
+            "anything_else", started,
+        )
+
+    def _handoff(self, reason: str, started: float, animal: str | None = None) -> AssistantTurn:
+        self.handoff_reason = reason
+        self.outcome = "handoff"
+        self._record_handoff(reason, self.state.phone)
+        texts = {
+            "emergency": ("This sounds like an emergency. Please tell the reception team right now, "
+                          f"or call the clinic on {self.clinic_phone} straight away."),
+            "cancel": ("I can't cancel bookings here, but the reception team can do that for you. "
+                       f"Please speak to them at the desk, or call {self.clinic_phone}."),
+            "reschedule": ("I can't move existing bookings here, but the reception team can. Please "
+                           f"speak to them at the desk, or call {self.clinic_phone}."),
+            "person": "Of course. Please speak to the reception team at the desk; they'll be glad to help.",
+            "species": (f"I'm sorry, I can only book cats and dogs here. The reception team can help "
+                        f"with your {animal or 'pet'}: please speak to them, or call {self.clinic_phone}."),
+        }
+        return self._reply(texts.get(reason, texts["person"]), "none", started, done=True)
+
+    # -- records -------------------------------------------------------------------------
+    def _reply(self, text: str, expecting: str, started: float, done: bool = False) -> AssistantTurn:
+        assert expecting in EXPECTING
+        self.expecting = expecting
+        if done:
+            self.done = True
+            self.outcome = self.outcome or "no_booking"
+            if self.recorder and self.conversation_id is not None:
+                self.recorder.end_conversation(self.conversation_id, self.outcome, self.summary())
+        llm = getattr(self, "_llm", {})
+        turn = AssistantTurn(
+            text=text, expecting=expecting, tool_calls=tuple(getattr(self, "_calls", ())),
+            tokens_in=int(llm.get("tokens_in", 0)), tokens_out=int(llm.get("tokens_out", 0)),
+            llm_ms=llm.get("llm_ms", 0.0), llm_first_token_ms=llm.get("first_ms", 0.0),
+            grammar_ms=llm.get("grammar_ms", 0.0), total_ms=_ms(started),
+            grounding_rejections=tuple(getattr(self, "_rejections", ())),
+            done=self.done, outcome=self.outcome, card=self.state.card(self.tz),
+        )
+        self.turns.append(turn)
+        turn_id = self._record_turn("assistant", text, expecting, turn)
+        if self.recorder and self.conversation_id is not None:
+            for call in turn.tool_calls:
+                self.recorder.add_tool_call(self.conversation_id, turn_id, call.name, call.arguments,
+                                            call.status, call.duration_ms)
+        return turn
+
+    def _record_turn(self, role: str, text: str, expecting: str, turn: AssistantTurn | None = None) -> int | None:
+        if not self.recorder or self.conversation_id is None:
+            return None
+        latency = {"llm_total_ms": turn.llm_ms, "llm_first_token_ms": turn.llm_first_token_ms} if turn else None
+        return self.recorder.add_turn(
+            self.conversation_id, role, text, expecting=expecting, latency=latency,
+            tokens_in=turn.tokens_in if turn else None, tokens_out=turn.tokens_out if turn else None,
+        )
+
+    def _record_booking(self, slot: Slot, vet: str, status: str, result: Any = None) -> None:
+        if not self.recorder or self.conversation_id is None:
+            return
+        st = self.state
+        self.recorder.add_booking(
+            self.conversation_id, status=status, slot_start=slot.start.isoformat(),
+            schedule_id=slot.schedule_id, partition_id=slot.partition_id, species=st.species,
+            appointment_type=st.appointment_type, clinician=vet, pet_name=st.pet_name,
+            first_name=st.first_name, last_name=st.last_name, phone=st.phone, email=st.email,
+            notes=st.notes,
+            appointment_ids=list(getattr(result, "appointment_ids", ()) or ()),
+        )
+
+    def _record_handoff(self, reason: str, contact: str | None) -> None:
+        if self.recorder and self.conversation_id is not None:
+            self.recorder.add_handoff(self.conversation_id, reason, contact)
+
+    def summary(self) -> str:
+        """A short account of the conversation, kept with it in the history."""
+        st = self.state
+        asked = ", ".join(
+            f"{k.replace('_', ' ')} {v}" for k, v in (
+                ("species", st.species), ("type", st.appointment_type),
+                ("date", st.day.isoformat() if st.day else None)) if v
+        ) or "nothing specific"
+        if self.outcome == "booked" and st.slot:
+            result = (f"booked {st.appointment_type} with {self.schedule_names.get(st.slot.schedule_id)} "
+                      f"at {st.slot.start.isoformat()}")
+        elif self.outcome == "handoff":
+            result = f"handed to reception ({self.handoff_reason})"
+        else:
+            result = "nothing booked"
+        prefs = "; preferences: " + ", ".join(dict.fromkeys(self.preferences)) if self.preferences else ""
+        return f"Asked about: {asked}. Result: {result}{prefs}."
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"expecting": self.expecting, "outcome": self.outcome, "state": asdict(self.state)}
+
+
+# -- helpers -----------------------------------------------------------------------------------
+def handoff_existing(text: str) -> bool:
+    return bool(re.search(r"\b(my|existing|current)\s+(appointment|booking)\b", text, re.I))
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000
+
+
+def _join_or(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _title(value: str) -> str:
+    return " ".join(w[:1].upper() + w[1:] for w in value.strip().split())
+
+
+def _words_in(value: str, text: str) -> bool:
+    words = [w for w in g.normalise_words(value) if len(w) > 2]
+    said = set(g.normalise_words(text))
+    return bool(words) and sum(w in said for w in words) >= max(1, len(words) // 2)
+
+
+def _date_grounded(day: date, text: str) -> bool:
+    words = set(g.normalise_words(text))
+    names = {day.strftime("%A").lower(), day.strftime("%a").lower(), day.strftime("%B").lower()}
+    return bool(words & names) or str(day.day) in words
+
+
+_FILLER = re.compile(
+    r"^(?:(?:her|his|its|the|my|our)\s+(?:name|names)\s+(?:is|are|'s)|(?:she|he|it)'?s?\s+(?:called|named)|"
+    r"(?:she|he|it)\s+is\s+(?:called|named)|(?:she|he|it)'s|it'?s|it\s+is|i'?m|i\s+am|my\s+name\s+is|"
+    r"name'?s|this\s+is|call\s+me|yes|yeah|oh|um|uh|er|well|sure|okay|ok)\s*[,.]?\s*",
+    re.I,
+)
+_NOT_NAMES = {
+    "the", "a", "an", "and", "my", "is", "yes", "no", "not", "sure", "dog", "cat", "sorry",
+    "what", "please", "thanks", "thank", "you", "he", "she", "it", "i", "we", "don't", "know",
+    "anyone", "hello", "hi", "morning", "afternoon", "today", "tomorrow",
+}
+
+
+def _is_stopword_name(value: str) -> bool:
+    return all(w in _NOT_NAMES for w in g.normalise_words(value))
+
+
+def _bare_name(text: str, allow_two: bool = False) -> str | None:
+    """A short answer that is just a name ("Mittens", "her name's Luna", "James Okafor")."""
+    rest = text.strip().strip(".!")
+    for _ in range(3):
+        rest = _FILLER.sub("", rest).strip()
+    rest = re.sub(r"\s*(please|thanks?|thank you)\s*$", "", rest, flags=re.I).strip(" ,.")
+    words = rest.split()
+    if not words or len(words) > (3 if allow_two else 2):
+        return None
+    if any(w.lower().strip(",.") in _NOT_NAMES or not re.fullmatch(r"[A-Za-z'-]+[,.]?", w) for w in words):
+        return None
+    return _title(" ".join(w.strip(",.") for w in words))

@@ -1,0 +1,207 @@
+"""Plain, frozen records that `History` hands out: no database objects leave the store, so
+the UI and other threads can keep them as long as they like."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+MODES = ("kiosk", "ptt", "chat", "simulate", "voice")
+OUTCOMES = ("booked", "handoff", "no_booking", "abandoned", "error")
+ROLES = ("caller", "assistant")
+BOOKING_STATUSES = ("confirmed", "unconfirmed", "failed")
+# "rejected": the dialog refused the call before making it (bad or missing arguments).
+TOOL_STATUSES = ("ok", "error", "timeout", "rejected")
+LATENCY_FIELDS = (
+    "end_of_turn_ms",
+    "stt_ms",
+    "llm_first_token_ms",
+    "llm_total_ms",
+    "tts_first_chunk_ms",
+    "response_ms",
+)
+END_REASON_INTERRUPTED = "interrupted"
+END_REASON_FORGOTTEN = "forgotten"
+
+
+@dataclass(frozen=True)
+class ConversationInfo:
+    """One line of the conversation list."""
+
+    id: int
+    started_at: datetime
+    ended_at: datetime | None
+    mode: str
+    outcome: str | None  # None while in progress
+    end_reason: str | None  # "interrupted" when it was cut off by a crash
+    rating: int | None
+    summary: str | None
+    turn_count: int
+    booking_status: str | None  # of the latest booking, if any
+    redacted: bool  # personal data removed (retention or forget)
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.ended_at is None:
+            return None
+        return (self.ended_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True)
+class Message:
+    """A turn of a conversation with its timings."""
+
+    id: int
+    conversation_id: int
+    role: str
+    text: str
+    expecting: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    created_at: datetime
+    end_of_turn_ms: float | None = None
+    stt_ms: float | None = None
+    llm_first_token_ms: float | None = None
+    llm_total_ms: float | None = None
+    tts_first_chunk_ms: float | None = None
+    response_ms: float | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+
+    def latency(self) -> dict[str, float]:
+        """The stage latencies that were measured, by name."""
+        figures = {name: getattr(self, name) for name in LATENCY_FIELDS}
+        return {name: value for name, value in figures.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class ToolCallRecord:
+    id: int
+    conversation_id: int
+    turn_id: int | None
+    name: str
+    arguments: dict[str, Any]
+    status: str
+    duration_ms: float | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class BookingRecord:
+    id: int
+    conversation_id: int
+    status: str
+    appointment_ids: tuple[str, ...]
+    slot_start: str | None  # ISO-8601 with the clinic's offset, as offered by Vetstoria
+    schedule_id: int | None
+    partition_id: int | None
+    species: str | None
+    appointment_type: str | None
+    clinician: str | None
+    pet_name: str | None
+    owner_first_name: str | None
+    owner_last_name: str | None
+    phone: str | None
+    email: str | None
+    notes: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class HandoffRecord:
+    id: int
+    conversation_id: int
+    reason: str
+    contact: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ConversationDetail:
+    """Everything about one conversation except its turns (see `History.messages`)."""
+
+    info: ConversationInfo
+    bookings: tuple[BookingRecord, ...]
+    handoffs: tuple[HandoffRecord, ...]
+    tool_calls: tuple[ToolCallRecord, ...]
+
+
+@dataclass(frozen=True)
+class ClientRecord:
+    """What we remember of a returning caller, from their most recent booking."""
+
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    pet_names: tuple[str, ...]  # most recent first, without repeats
+    last_booking_at: datetime
+
+
+@dataclass(frozen=True)
+class StaffUserInfo:
+    id: int
+    email: str
+    display_name: str | None
+    is_active: bool
+    created_at: datetime
+    last_verified_at: datetime | None
+
+
+class VerifyResult(enum.Enum):
+    OK = "ok"
+    WRONG_SECRET = "wrong_secret"
+    UNKNOWN_USER = "unknown_user"
+    DISABLED = "disabled"  # only reported when the PIN was right
+
+    @property
+    def ok(self) -> bool:
+        return self is VerifyResult.OK
+
+
+@dataclass(frozen=True)
+class RedactionCounts:
+    """How many rows had personal data blanked (rows are kept, only text goes)."""
+
+    conversations: int = 0
+    turns: int = 0
+    tool_calls: int = 0
+    bookings: int = 0
+    handoffs: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.conversations + self.turns + self.tool_calls + self.bookings + self.handoffs
+
+
+class RecoveryAction(enum.Enum):
+    NONE = "none"  # the database was fine
+    CREATED = "created"  # first start: no database and no backups
+    RESTORED = "restored"  # missing or damaged, restored from a backup
+    STARTED_EMPTY = "started_empty"  # damaged or missing and no usable backup: a new database
+
+
+@dataclass(frozen=True)
+class RecoveryReport:
+    """What start-up found and did about the database; the UI shows `message` when
+    `needs_attention` is true."""
+
+    action: RecoveryAction
+    db_path: Path
+    message: str
+    problem: str | None = None  # what was wrong, e.g. "database disk image is malformed"
+    damaged_path: Path | None = None  # where the damaged file was moved
+    restored_from: Path | None = None
+    backup_time: datetime | None = None
+    skipped_backups: tuple[Path, ...] = ()  # newer backups that failed their check
+    migrated_to: tuple[int, ...] = ()
+    pre_migration_backup: Path | None = None
+    interrupted_conversations: int = 0
+    purged: RedactionCounts = field(default_factory=RedactionCounts)
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.action in (RecoveryAction.RESTORED, RecoveryAction.STARTED_EMPTY)

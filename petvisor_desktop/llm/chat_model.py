@@ -1,0 +1,239 @@
+"""The on-device language model behind one small interface.
+
+`LlamaChatModel` runs a GGUF through llama-cpp-python's low-level API, for two reasons:
+- KV-cache reuse: the prompt's fixed part (instructions, examples, calendar) is evaluated
+  once; each turn evaluates only the tokens after the longest common prefix.
+- Cheap grammar sampling: llama-cpp-python's sampler applies the grammar to the whole
+  vocabulary (~150k tokens) at every step. Like llama.cpp's own common sampler, we take the
+  greedy token first and ask the grammar about that one token only; the full-vocabulary
+  filter runs only when the grammar rejects it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+class LlmError(Exception):
+    """The model could not be loaded or failed while generating."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: str  # system | user | assistant
+    content: str
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    tokens_in: int  # prompt tokens evaluated this call (after cache reuse)
+    tokens_prompt: int  # prompt length in tokens
+    tokens_out: int
+    first_token_ms: float
+    total_ms: float
+    grammar_ms: float  # time spent asking the grammar
+    grammar_fallbacks: int  # tokens where the greedy choice was rejected
+
+
+class ChatModel(Protocol):
+    """What the dialog needs from a language model."""
+
+    def complete(
+        self, messages: list[ChatMessage], grammar: str, max_tokens: int = 96
+    ) -> Completion: ...
+
+
+def _default_threads() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+class LlamaChatModel:
+    """A llama.cpp model with ChatML prompts (Qwen 2.5) and grammar-constrained greedy output."""
+
+    def __init__(self, llama: Any, path: Path) -> None:
+        import llama_cpp
+
+        self._lib = llama_cpp
+        self._llama = llama
+        self.path = path
+        self._vocab = llama_cpp.llama_model_get_vocab(llama.model)
+        self._n_vocab = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
+        self._lock = threading.Lock()
+        self._grammar_cache: dict[str, Any] = {}
+        # One reusable buffer for the full-vocabulary fallback.
+        self._cand = (llama_cpp.llama_token_data * self._n_vocab)()
+        self._single = (llama_cpp.llama_token_data * 1)()
+
+    @classmethod
+    def load(cls, path: Path, *, n_ctx: int = 4096, n_threads: int = 0) -> LlamaChatModel:
+        """Load a GGUF file; raises LlmError with a clear message for a missing or bad file."""
+        if not path.is_file():
+            raise LlmError("missing", f"the language model file {path} does not exist")
+        with path.open("rb") as fh:
+            if fh.read(4) != b"GGUF":
+                raise LlmError("corrupt", f"{path} is not a GGUF model file (damaged or wrong file)")
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise LlmError("not-installed", "llama-cpp-python is not installed") from exc
+        threads = n_threads or _default_threads()
+        try:
+            llama = Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_batch=512,
+                n_threads=threads,
+                n_threads_batch=threads,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise LlmError("corrupt", f"could not load {path.name}: {exc}") from exc
+        log.info("loaded %s (%d threads, context %d)", path.name, threads, n_ctx)
+        return cls(llama, path)
+
+    # -- prompt -----------------------------------------------------------------------------
+    @staticmethod
+    def render(messages: list[ChatMessage]) -> str:
+        """ChatML, ending with an open assistant turn."""
+        out = [f"<|im_start|>{m.role}\n{m.content}<|im_end|>\n" for m in messages]
+        return "".join(out) + "<|im_start|>assistant\n"
+
+    def tokenize(self, text: str) -> list[int]:
+        return list(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def _eval_prompt(self, tokens: list[int]) -> int:
+        """Evaluate `tokens`, reusing the cached common prefix. Returns tokens evaluated."""
+        llama = self._llama
+        cached = llama.n_tokens
+        prefix = 0
+        limit = min(cached, len(tokens))
+        ids = llama.input_ids
+        while prefix < limit and ids[prefix] == tokens[prefix]:
+            prefix += 1
+        if prefix == len(tokens):
+            prefix -= 1  # re-evaluate the last token so fresh logits exist
+        llama.n_tokens = prefix
+        rest = tokens[prefix:]
+        llama.eval(rest)
+        return len(rest)
+
+    def _logits(self) -> np.ndarray:
+        ptr = self._lib.llama_get_logits_ith(self._llama.ctx, -1)
+        return np.ctypeslib.as_array(ptr, shape=(self._n_vocab,))
+
+    def _grammar_sampler(self, grammar: str) -> Any:
+        sampler = self._lib.llama_sampler_init_grammar(self._vocab, grammar.encode(), b"root")
+        if not sampler:
+            raise LlmError("grammar", "the tool-call grammar did not parse")
+        return sampler
+
+    def _allowed(self, sampler: Any, token: int) -> bool:
+        self._single[0].id = token
+        self._single[0].logit = 0.0
+        self._single[0].p = 0.0
+        arr = self._lib.llama_token_data_array(
+            ctypes.cast(self._single, self._lib.llama_token_data_p), 1, -1, False
+        )
+        self._lib.llama_sampler_apply(sampler, ctypes.byref(arr))
+        return bool(np.isfinite(self._single[0].logit))
+
+    def _best_allowed(self, sampler: Any, logits: np.ndarray) -> int:
+        """Full-vocabulary grammar filter, then argmax: the slow path."""
+        buf = np.ctypeslib.as_array(
+            ctypes.cast(self._cand, ctypes.POINTER(ctypes.c_float)), shape=(self._n_vocab * 3,)
+        )
+        view = buf.reshape(self._n_vocab, 3)
+        view[:, 0] = np.arange(self._n_vocab, dtype=np.int32).view(np.float32)
+        view[:, 1] = logits
+        view[:, 2] = 0.0
+        arr = self._lib.llama_token_data_array(
+            ctypes.cast(self._cand, self._lib.llama_token_data_p), self._n_vocab, -1, False
+        )
+        self._lib.llama_sampler_apply(sampler, ctypes.byref(arr))
+        scores = view[:, 1]
+        best = int(np.argmax(scores))
+        if not np.isfinite(scores[best]):
+            raise LlmError("grammar", "the grammar allows no further token")
+        return best  # the grammar filter keeps the array in token order
+
+    def complete(self, messages: list[ChatMessage], grammar: str, max_tokens: int = 96) -> Completion:
+        """Greedy, grammar-constrained completion of the open assistant turn."""
+        lib = self._lib
+        with self._lock:
+            started = time.perf_counter()
+            tokens = self.tokenize(self.render(messages))
+            if len(tokens) + max_tokens > self._llama.n_ctx():
+                raise LlmError("context", f"the prompt ({len(tokens)} tokens) does not fit the context")
+            evaluated = self._eval_prompt(tokens)
+            sampler = self._grammar_sampler(grammar)
+            out: list[int] = []
+            grammar_s = 0.0
+            fallbacks = 0
+            first_ms = 0.0
+            text = b""
+            try:
+                for _ in range(max_tokens):
+                    logits = self._logits()
+                    token = int(np.argmax(logits))
+                    t0 = time.perf_counter()
+                    if not self._allowed(sampler, token):
+                        fallbacks += 1
+                        token = self._best_allowed(sampler, logits)
+                    grammar_s += time.perf_counter() - t0
+                    if lib.llama_vocab_is_eog(self._vocab, token):
+                        break
+                    lib.llama_sampler_accept(sampler, token)
+                    out.append(token)
+                    if not first_ms:
+                        first_ms = (time.perf_counter() - started) * 1000
+                    text = self._llama.detokenize(out)
+                    if text.endswith(b"}") and _is_complete_json(text):
+                        break
+                    self._llama.eval([token])
+            finally:
+                lib.llama_sampler_free(sampler)
+            total_ms = (time.perf_counter() - started) * 1000
+        return Completion(
+            text=text.decode("utf-8", errors="replace"),
+            tokens_in=evaluated,
+            tokens_prompt=len(tokens),
+            tokens_out=len(out),
+            first_token_ms=first_ms,
+            total_ms=total_ms,
+            grammar_ms=grammar_s * 1000,
+            grammar_fallbacks=fallbacks,
+        )
+
+    def warm(self, messages: list[ChatMessage]) -> float:
+        """Evaluate the fixed prompt prefix now so the first turn pays only for its own tokens."""
+        started = time.perf_counter()
+        with self._lock:
+            text = self.render(messages)
+            self._eval_prompt(self.tokenize(text))
+        return (time.perf_counter() - started) * 1000
+
+
+def _is_complete_json(raw: bytes) -> bool:
+    import json
+
+    try:
+        json.loads(raw)
+    except ValueError:
+        return False
+    return True

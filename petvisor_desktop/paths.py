@@ -1,0 +1,71 @@
+"""Where things live: a source checkout keeps its data beside the code, an installed app in
+the user's folders (platformdirs), and a PyInstaller bundle ships read-only data inside it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "petvisor-desktop"
+APP_AUTHOR = "Petvisor"
+
+
+def checkout_root() -> Path | None:
+    """The repository root when running from a source checkout, else None."""
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file() and (root / "petvisor_desktop").is_dir():
+        return root
+    return None
+
+
+def bundle_root() -> Path | None:
+    """The PyInstaller bundle's data folder when frozen, else None."""
+    meipass = getattr(sys, "_MEIPASS", None)
+    return Path(meipass) if meipass else None
+
+
+def user_config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, APP_AUTHOR))
+
+
+def user_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR))
+
+
+def user_log_dir() -> Path:
+    return Path(platformdirs.user_log_dir(APP_NAME, APP_AUTHOR))
+
+
+def user_cache_dir() -> Path:
+    return Path(platformdirs.user_cache_dir(APP_NAME, APP_AUTHOR))
+
+
+def default_data_dir() -> Path:
+    """`data/` in a checkout, the user's data folder for an installed app."""
+    root = checkout_root()
+    return root / "data" if root else user_data_dir()
+
+
+def default_models_dir() -> Path:
+    """`models/` in a checkout, the user's data folder for an installed app."""
+    root = checkout_root()
+    return root / "models" if root else user_data_dir() / "models"
+
+
+def model_search_path(configured: Path | None = None) -> list[Path]:
+    """Folders searched for model files, first match wins: the configured folder, the user's
+    data folder, `models/` beside the app, and the executable's bundle."""
+    candidates: list[Path | None] = [
+        configured,
+        user_data_dir() / "models",
+        (checkout_root() / "models") if checkout_root() else None,
+        Path(sys.executable).resolve().parent / "models" if getattr(sys, "frozen", False) else None,
+        (bundle_root() / "models") if bundle_root() else None,
+    ]
+    seen: list[Path] = []
+    for c in candidates:
+        if c is not None and c not in seen:
+            seen.append(c)
+    return seen

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# One entry point for a fresh machine (Debian/Ubuntu, Python 3.11+):
+#   ./run.sh start   set everything up, then start the app on its embedded defaults
+#   ./run.sh test    set everything up, then run the whole test suite
+#   ./run.sh setup   only set up (system packages, .venv/, models)
+# Setup is idempotent and quick the second time: each step checks before it works.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+# Debian packages: PortAudio (sounddevice), espeak-ng (Piper's phonemes; the test caller's
+# voice), sox (audio checks), PulseAudio (a user-space sound server for the audio tests),
+# Xvfb and the X libraries Qt's xcb platform needs (screenshots, the real window).
+APT_PACKAGES=(libportaudio2 espeak-ng sox libsox-fmt-all pulseaudio pulseaudio-utils
+  xvfb xauth libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0
+  libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-cursor0 libgl1 libegl1 libfontconfig1
+  libdbus-1-3 fonts-dejavu-core cmake build-essential)
+
+setup_system() {
+  local missing=()
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "Installing system packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+setup_python() {
+  if [ ! -x "$PY" ]; then
+    say "Creating $VENV"
+    python3 -m venv "$VENV"
+    "$PY" -m pip install -q --upgrade pip wheel setuptools
+  fi
+  # Reinstall only when pyproject.toml changed since the last successful setup.
+  local stamp="$VENV/.petvisor-setup" want
+  want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    say "Installing Python packages (llama-cpp-python compiles from source once: ~6 min on 2 cores)"
+    CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) "$PY" -m pip install -q -e ".[llm,voice,whisper,ui,dev]"
+    echo "$want" > "$stamp"
+  fi
+}
+
+setup_models() {
+  say "Checking models (installed once into models/, then verified quickly)"
+  "$VENV/bin/petvisor-desktop" models install-dev
+}
+
+setup() { setup_system; setup_python; setup_models; }
+
+case "${1:-}" in
+  setup) setup ;;
+  start)
+    setup
+    shift
+    say "Starting Petvisor Desktop (sandbox clinic, local database, local models)"
+    exec "$VENV/bin/petvisor-desktop" "$@"
+    ;;
+  test)
+    setup
+    shift
+    say "Running the test suite"
+    exec "$VENV/bin/python" -m pytest "$@"
+    ;;
+  *)
+    echo "usage: ./run.sh start|test|setup [args...]" >&2
+    exit 2
+    ;;
+esac

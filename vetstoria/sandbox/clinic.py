@@ -1,0 +1,819 @@
+"""The sandbox clinic: a real HTTP server on 127.0.0.1 that serves the Vetstoria partner API
+(layout B) for one demo clinic, validates every request, records bookings and injects faults.
+
+The production client runs against it unchanged; tests, the simulator and the app's demo mode
+all talk to it over HTTP.
+"""
+
+from __future__ import annotations
+
+import copy
+import hmac
+import json
+import logging
+import re
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo
+
+from vetstoria.config import VetstoriaConfig
+from vetstoria.paths import LAYOUT_B, template_pattern
+from vetstoria.sandbox import demo
+from vetstoria.sandbox.faults import Fault, parse_fault
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_DRAIN_BYTES = 4 * 1024 * 1024
+MAX_PERIOD = timedelta(days=31)
+SLOT_TAKEN_TEXT = "Timeslot unavailable. Please select a different slot."
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_METHODS = {
+    "auth": "POST",
+    "species": "GET",
+    "appointmentTypes": "GET",
+    "schedules": "GET",
+    "slots": "POST",
+    "booking": "POST",
+}
+_ROUTES = [(stage, template_pattern(t)) for stage, t in LAYOUT_B.stages().items()]
+_DEMO_PARTS = {
+    "partner_key": ("partner key", demo.DEMO_PARTNER_KEY),
+    "site_hash": ("clinic (site hash)", demo.DEMO_SITE_HASH),
+    "site_id": ("location (site id)", str(demo.DEMO_SITE_ID)),
+    "booking_hash": ("booking hash", demo.DEMO_BOOKING_HASH),
+}
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """A period with no free slots in one schedule (None: every clinician).
+
+    Naive times are clinic-local."""
+
+    schedule_id: int | None
+    start: datetime
+    end: datetime
+
+
+@dataclass
+class _Reply:
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0  # stall this long before answering
+    drop: bool = False  # after the stall, close the connection without answering
+    close: bool = False  # close the connection after answering
+
+
+def _json_reply(status: int, data: Any, **headers: str) -> _Reply:
+    return _Reply(status, json.dumps(data).encode(), headers=dict(headers))
+
+
+def _message(status: int, message: str, **headers: str) -> _Reply:
+    return _json_reply(status, {"message": message}, **headers)
+
+
+def _slot_taken() -> _Reply:
+    return _Reply(409, SLOT_TAKEN_TEXT.encode(), content_type="text/plain; charset=utf-8")
+
+
+class _Invalid(Exception):
+    """A request the sandbox refuses; becomes a JSON {"message"} answer."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class _Request:
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+
+# -- body validation helpers ----------------------------------------------------------------
+
+
+def _json_object(request: _Request) -> dict[str, Any]:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json":
+        raise _Invalid(f"Content-Type must be application/json, got {media or 'none'}")
+    try:
+        data = json.loads(request.body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise _Invalid("the body is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise _Invalid(f"the body is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise _Invalid("the body is nested too deeply") from None
+    if not isinstance(data, dict):
+        raise _Invalid("the body must be a JSON object")
+    return data
+
+
+def _get(obj: dict[str, Any], key: str, where: str) -> Any:
+    if key not in obj:
+        raise _Invalid(f"{where}{key} is required")
+    return obj[key]
+
+
+def _int(obj: dict[str, Any], key: str, where: str = "") -> int:
+    value = _get(obj, key, where)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Invalid(f"{where}{key} must be a whole number")
+    return value
+
+
+def _str(obj: dict[str, Any], key: str, where: str = "", *, required: bool = False) -> str:
+    value = _get(obj, key, where)
+    if not isinstance(value, str):
+        raise _Invalid(f"{where}{key} must be a string")
+    if required and not value.strip():
+        raise _Invalid(f"{where}{key} must not be empty")
+    return value
+
+
+def _obj(obj: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:
+    value = _get(obj, key, where)
+    if not isinstance(value, dict):
+        raise _Invalid(f"{where}{key} must be an object")
+    return value
+
+
+def _list(obj: dict[str, Any], key: str, where: str = "") -> list[Any]:
+    value = _get(obj, key, where)
+    if not isinstance(value, list):
+        raise _Invalid(f"{where}{key} must be an array")
+    return value
+
+
+def _optional(obj: dict[str, Any], key: str, kind: type, where: str) -> None:
+    """A field that may be absent or null, but has `kind` when given."""
+    value = obj.get(key)
+    if value is None:
+        return
+    ok = (
+        isinstance(value, bool)
+        if kind is bool
+        else (isinstance(value, kind) and not isinstance(value, bool))
+    )
+    if not ok:
+        raise _Invalid(f"{where}{key} has the wrong type")
+
+
+def _instant(obj: dict[str, Any], key: str, where: str) -> datetime:
+    text = _str(obj, key, where)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise _Invalid(f"{where}{key} is not an ISO-8601 date-time: {text[:40]!r}") from None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise _Invalid(f"{where}{key} must include a UTC offset, e.g. 2026-11-23T09:00:00+00:00")
+    return value
+
+
+def _known(value: int, names: dict[int, str], what: str) -> int:
+    if value not in names:
+        raise _Invalid(f"unknown {what} {value}; this clinic has {sorted(names)}")
+    return value
+
+
+def _appointment(raw: Any, where: str) -> tuple[int, int]:
+    if not isinstance(raw, dict):
+        raise _Invalid(f"{where} must be an object")
+    _int(raw, "index", where + ".")
+    type_id = _known(
+        _int(raw, "appointmentTypeId", where + "."), demo.APPOINTMENT_TYPES, "appointmentTypeId"
+    )
+    species_id = _known(_int(raw, "speciesId", where + "."), demo.SPECIES, "speciesId")
+    return type_id, species_id
+
+
+# -- the clinic -----------------------------------------------------------------------------
+
+
+class SandboxClinic:
+    """The demo clinic behind a local Vetstoria-compatible HTTP server.
+
+    Bookings, tokens, pending faults and the request log live in memory and are thread-safe.
+    `slow_s` is how long "timeout" faults stall: make it longer than the client's timeout."""
+
+    def __init__(
+        self,
+        *,
+        now: datetime | str | None = None,
+        faults: Sequence[str] = (),
+        port: int = 0,
+        blocked: Sequence[Blocked] = (),
+        closed_dates: Sequence[date] = (),
+        slow_s: float = 2.0,
+        token_lifetime_s: float = 3600.0,
+        retry_after_s: float = 1.0,
+        slots_wrapper: str | None = None,
+        booking_answer: str = "object",
+    ) -> None:
+        if slots_wrapper not in (None, "slots", "data"):
+            raise ValueError("slots_wrapper must be None, 'slots' or 'data'")
+        if booking_answer not in ("object", "list"):
+            raise ValueError("booking_answer must be 'object' or 'list'")
+        if slow_s <= 0 or token_lifetime_s <= 0 or retry_after_s < 0:
+            raise ValueError("slow_s and token_lifetime_s must be positive, retry_after_s >= 0")
+        self.tz = ZoneInfo(demo.DEMO_TIMEZONE)
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = [parse_fault(spec) for spec in faults]
+        self._now: datetime | None = self._clinic_time(now) if now is not None else None
+        self._blocked: list[Blocked] = [self._check_blocked(b) for b in blocked]
+        self._closed_dates = frozenset(closed_dates)
+        self._port = port
+        self.slow_s = slow_s
+        self.token_lifetime_s = token_lifetime_s
+        self.retry_after_s = retry_after_s
+        self.slots_wrapper = slots_wrapper
+        self.booking_answer = booking_answer
+        self._tokens: dict[str, float] = {}  # token -> expiry (time.time())
+        self._bookings: list[dict[str, Any]] = []
+        self._taken: set[tuple[datetime, int]] = set()  # (start in UTC, schedule id)
+        self._requests: list[dict[str, Any]] = []
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> SandboxClinic:
+        """Serve on a daemon thread; returns self, so `SandboxClinic(...).start()` reads well."""
+        if self._server is not None:
+            return self
+        self._stopping.clear()
+        server = _Server(("127.0.0.1", self._port), _Handler)
+        server.clinic = self
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.1},  # how quickly stop() is noticed
+            name="sandbox-clinic",
+            daemon=True,
+        )
+        self._thread.start()
+        log.info("sandbox clinic serving at %s", self.url)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and drop open connections, so that no kept-alive client gets answers."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        log.info("sandbox clinic stopped")
+
+    def __enter__(self) -> SandboxClinic:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the sandbox clinic is not running; call start() first")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def config(self, timeout_s: float = 5.0, max_read_retries: int = 3) -> VetstoriaConfig:
+        """Client settings for this running clinic, with the demo credentials."""
+        return demo.demo_config(self.url, timeout_s=timeout_s, max_read_retries=max_read_retries)
+
+    # -- state for tests and the simulator ------------------------------------------------
+
+    def now(self) -> datetime:
+        """Clinic-local now: the pinned time, or the real time when not pinned."""
+        return self._now if self._now is not None else datetime.now(self.tz)
+
+    @property
+    def pinned_now(self) -> datetime | None:
+        """The pinned clinic-local time, or None when following the real clock."""
+        return self._now
+
+    def set_now(self, value: datetime | str | None) -> None:
+        """Pin "now" (naive or text: clinic-local), or None to follow the real clock."""
+        pinned = self._clinic_time(value) if value is not None else None
+        with self._lock:
+            self._now = pinned
+
+    def add_fault(self, spec: str) -> None:
+        """Queue one more fault; ValueError names the allowed ones."""
+        fault = parse_fault(spec)
+        with self._lock:
+            self._faults.append(fault)
+
+    def pending_faults(self) -> list[str]:
+        with self._lock:
+            return [f.spec for f in self._faults]
+
+    def add_blocked(self, blocked: Blocked) -> None:
+        checked = self._check_blocked(blocked)
+        with self._lock:
+            self._blocked.append(checked)
+
+    def bookings(self) -> list[dict[str, Any]]:
+        """Every booking recorded, oldest first: the request body plus resolved names."""
+        with self._lock:
+            return copy.deepcopy(self._bookings)
+
+    def requests(self) -> list[dict[str, Any]]:
+        """Every request answered: stage, method, status, fault and parsed JSON body."""
+        with self._lock:
+            return copy.deepcopy(self._requests)
+
+    def reset(self) -> None:
+        """Forget bookings, issued tokens, pending faults and the request log."""
+        with self._lock:
+            self._bookings.clear()
+            self._taken.clear()
+            self._tokens.clear()
+            self._faults.clear()
+            self._requests.clear()
+
+    def free_slots(
+        self, schedule_ids: Sequence[int], start: datetime, end: datetime
+    ) -> list[tuple[datetime, int]]:
+        """Free (clinic-local start, schedule id) pairs in [start, end), by time then schedule."""
+        with self._lock:
+            return self._free_slots(schedule_ids, start, end)
+
+    # -- time helpers --------------------------------------------------------------------
+
+    def _clinic_time(self, value: datetime | str) -> datetime:
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value.strip())
+            except ValueError:
+                raise ValueError(
+                    f"not an ISO-8601 date-time: {value!r} (example: 2026-11-23T09:00)"
+                ) from None
+        if value.tzinfo is None or value.utcoffset() is None:
+            value = value.replace(tzinfo=self.tz)
+        return value.astimezone(self.tz)
+
+    def _check_blocked(self, blocked: Blocked) -> Blocked:
+        if blocked.schedule_id is not None and blocked.schedule_id not in demo.SCHEDULES:
+            raise ValueError(f"Blocked: unknown schedule id {blocked.schedule_id}")
+        start, end = self._clinic_time(blocked.start), self._clinic_time(blocked.end)
+        if end <= start:
+            raise ValueError("Blocked: end must be after start")
+        return Blocked(blocked.schedule_id, start, end)
+
+    def _open_at(self, start: datetime) -> bool:
+        """Whether `start` (clinic-local) is on the bookable grid of an open day."""
+        local = start.astimezone(self.tz)
+        t = local.timetz().replace(tzinfo=None)
+        minutes = t.hour * 60 + t.minute
+        return (
+            local.weekday() in demo.WEEKDAYS
+            and local.date() not in self._closed_dates
+            and demo.OPENS <= t <= demo.LAST_START
+            and t.second == 0
+            and t.microsecond == 0
+            and minutes % int(demo.SLOT_LENGTH.total_seconds() // 60) == 0
+        )
+
+    def _is_free(self, start: datetime, schedule_id: int) -> bool:
+        """Caller holds the lock."""
+        if not self._open_at(start) or start < self.now():
+            return False
+        if (start.astimezone(UTC), schedule_id) in self._taken:
+            return False
+        return not any(
+            (b.schedule_id is None or b.schedule_id == schedule_id) and b.start <= start < b.end
+            for b in self._blocked
+        )
+
+    def _free_slots(
+        self, schedule_ids: Sequence[int], start: datetime, end: datetime
+    ) -> list[tuple[datetime, int]]:
+        """Caller holds the lock."""
+        start, end = self._clinic_time(start), self._clinic_time(end)
+        found: list[tuple[datetime, int]] = []
+        day = start.date()
+        while day <= end.date():
+            moment = datetime.combine(day, demo.OPENS, tzinfo=self.tz)
+            last = datetime.combine(day, demo.LAST_START, tzinfo=self.tz)
+            while moment <= last:
+                if start <= moment < end:
+                    found.extend((moment, s) for s in schedule_ids if self._is_free(moment, s))
+                moment += demo.SLOT_LENGTH  # wall-clock steps: no DST change inside hours
+            day += timedelta(days=1)
+        return sorted(found, key=lambda item: (item[0], item[1]))
+
+    # -- request handling ----------------------------------------------------------------
+
+    def _handle(self, request: _Request) -> _Reply:
+        """Route, authenticate, apply a pending fault and answer; never raises on bad input."""
+        stage = "unknown"
+        fault: Fault | None = None
+        try:
+            path = urlsplit(request.path).path
+            route = next(((s, m) for s, p in _ROUTES if (m := p.match(path))), None)
+            if route is None:
+                raise _Invalid(f"no such endpoint: {path[:100]}", 404)
+            stage, match = route
+            if request.method != _METHODS[stage]:
+                return _message(
+                    405, f"use {_METHODS[stage]} for this endpoint", Allow=_METHODS[stage]
+                )
+            for name, value in match.groupdict().items():
+                label, expected = _DEMO_PARTS[name]
+                if unquote(value) != expected:
+                    raise _Invalid(f"unknown {label}", 404)
+            if stage != "auth":
+                self._check_token(request)
+            fault = self._take_fault(stage)
+            reply = self._with_fault(stage, fault, request)
+        except _Invalid as exc:
+            reply = _message(exc.status, exc.message)
+        self._record(stage, request, reply, fault)
+        return reply
+
+    def _record(self, stage: str, request: _Request, reply: _Reply, fault: Fault | None) -> None:
+        try:
+            body = json.loads(request.body) if request.body else None
+        except (ValueError, RecursionError):
+            body = None
+        if stage == "auth" and isinstance(body, dict) and "secret" in body:
+            body["secret"] = "[redacted]"
+        entry = {
+            "stage": stage,
+            "method": request.method,
+            "status": None if reply.drop else reply.status,
+            "fault": fault.spec if fault else None,
+            "body": body,
+            "at": time.time(),
+        }
+        with self._lock:
+            self._requests.append(entry)
+        log.debug("sandbox %s %s -> %s", request.method, stage, entry["status"])
+
+    def _take_fault(self, stage: str) -> Fault | None:
+        with self._lock:
+            for i, fault in enumerate(self._faults):
+                if fault.matches(stage):
+                    del self._faults[i]
+                    log.info("sandbox injects fault %s", fault.spec)
+                    return fault
+        return None
+
+    def _check_token(self, request: _Request) -> None:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _Invalid("missing bearer token", 401)
+        with self._lock:
+            expiry = self._tokens.get(token.strip())
+        if expiry is None:
+            raise _Invalid("unknown token", 401)
+        if time.time() >= expiry:
+            raise _Invalid("token expired", 401)
+
+    def _revoke(self, request: _Request) -> None:
+        token = request.headers.get("authorization", "").partition(" ")[2].strip()
+        with self._lock:
+            self._tokens.pop(token, None)
+
+    def _with_fault(self, stage: str, fault: Fault | None, request: _Request) -> _Reply:
+        handler: Callable[[_Request], _Reply] = {
+            "auth": self._auth,
+            "species": lambda _r: _json_reply(200, demo.catalogue(demo.SPECIES)),
+            "appointmentTypes": lambda _r: _json_reply(200, demo.catalogue(demo.APPOINTMENT_TYPES)),
+            "schedules": lambda _r: _json_reply(200, demo.catalogue(demo.SCHEDULES)),
+            "slots": self._slots,
+            "booking": self._book,
+        }[stage]
+        if fault is None:
+            return handler(request)
+        kind = fault.kind
+        if kind in ("401", "expired"):
+            if stage == "auth":
+                return _message(401, "invalid credentials")
+            self._revoke(request)
+            return _message(401, "token expired")
+        if kind == "409":
+            return _slot_taken()
+        if kind == "429":
+            return _message(429, "too many requests", **{"Retry-After": f"{self.retry_after_s:g}"})
+        if kind in ("500", "503"):
+            text = "internal server error" if kind == "500" else "service unavailable"
+            return _message(int(kind), text)
+        if kind == "content-type":
+            page = b"<html><body><h1>Service maintenance</h1></body></html>"
+            return _Reply(200, page, content_type="text/html; charset=utf-8")
+        if kind == "timeout":
+            if stage == "booking":
+                # The request is lost before it reaches the booking system: nothing is recorded.
+                return _Reply(504, b'{"message": "gateway timeout"}', delay_s=self.slow_s)
+            reply = handler(request)
+            reply.delay_s = self.slow_s
+            return reply
+        if kind == "timeout-after-commit":
+            reply = handler(request)
+            if reply.status == 201:
+                reply.delay_s, reply.drop = self.slow_s, True
+            return reply
+        raise AssertionError(f"unhandled fault kind {kind}")  # parse_fault admits no others
+
+    def _auth(self, request: _Request) -> _Reply:
+        site_hash = request.headers.get("site-hash")
+        if site_hash is None or not site_hash.strip():
+            raise _Invalid("the Site-Hash header is required")
+        body = _json_object(request)
+        secret = _str(body, "secret")
+        good_site = hmac.compare_digest(site_hash.strip().encode(), demo.DEMO_SITE_HASH.encode())
+        good_secret = hmac.compare_digest(secret.encode(), demo.DEMO_SECRET.encode())
+        if not (good_site and good_secret):
+            return _message(401, "invalid credentials")
+        token = secrets.token_urlsafe(24)
+        now = time.time()
+        expiry = now + self.token_lifetime_s
+        with self._lock:
+            self._tokens = {t: e for t, e in self._tokens.items() if e > now}
+            self._tokens[token] = expiry
+        # Token lifetimes run on the real clock, whatever the pinned clinic time is.
+        expiry_text = datetime.fromtimestamp(expiry, UTC).isoformat(timespec="milliseconds")
+        return _json_reply(200, {"token": token, "expiry": expiry_text})
+
+    def _slots(self, request: _Request) -> _Reply:
+        body = _json_object(request)
+        schedule_ids = _list(body, "scheduleIds")
+        if not schedule_ids:
+            raise _Invalid("scheduleIds must list at least one schedule")
+        for value in schedule_ids:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise _Invalid("scheduleIds must be whole numbers")
+            _known(value, demo.SCHEDULES, "scheduleId")
+        period = _obj(body, "period")
+        start = _instant(period, "from", "period.")
+        end = _instant(period, "to", "period.")
+        if end <= start:
+            raise _Invalid("period.to must be after period.from")
+        if end - start > MAX_PERIOD:
+            raise _Invalid(f"the period may not be longer than {MAX_PERIOD.days} days")
+        appointments = _list(body, "appointments")
+        if not appointments:
+            raise _Invalid("appointments must list one appointment")
+        for i, raw in enumerate(appointments):
+            _appointment(raw, f"appointments[{i}]")
+        with self._lock:
+            found = self._free_slots(list(dict.fromkeys(schedule_ids)), start, end)
+        items = [
+            {
+                "dateTime": moment.isoformat(timespec="seconds"),
+                "scheduleId": schedule,
+                "partitionId": demo.PARTITIONS[schedule],
+            }
+            for moment, schedule in found
+        ]
+        return _json_reply(200, {self.slots_wrapper: items} if self.slots_wrapper else items)
+
+    def _book(self, request: _Request) -> _Reply:
+        body = _json_object(request)
+        location = _int(body, "locationId")
+        if location != demo.DEMO_SITE_ID:
+            raise _Invalid(f"unknown locationId {location}")
+        slot = _obj(body, "slot")
+        schedule_id = _known(_int(slot, "scheduleId", "slot."), demo.SCHEDULES, "scheduleId")
+        partition_id = _int(slot, "partitionId", "slot.")
+        start = _instant(slot, "dateTime", "slot.").astimezone(self.tz)
+        if partition_id != demo.PARTITIONS[schedule_id]:
+            raise _Invalid(f"partitionId {partition_id} does not belong to schedule {schedule_id}")
+        client = _obj(body, "client")
+        first = _str(client, "firstName", "client.", required=True)
+        last = _str(client, "lastName", "client.", required=True)
+        email = _str(client, "email", "client.").strip()
+        phone = _str(client, "phone", "client.").strip()
+        _optional(client, "id", int, "client.")
+        _optional(client, "isNewClient", bool, "client.")
+        _optional(client, "postCode", str, "client.")
+        if not email and not phone:
+            raise _Invalid("client needs an email or a phone number")
+        if email and not _EMAIL.match(email):
+            raise _Invalid("client.email is not an email address")
+        digits = re.sub(r"[\s()+.-]", "", phone)
+        if phone and not (digits.isdigit() and 7 <= len(digits) <= 15):
+            raise _Invalid("client.phone must have 7 to 15 digits")
+        appointments = _list(body, "appointments")
+        if len(appointments) != 1:
+            raise _Invalid("appointments must hold exactly one appointment")
+        appointment = appointments[0]
+        type_id, species_id = _appointment(appointment, "appointments[0]")
+        pet_name = _str(appointment, "patientName", "appointments[0].", required=True)
+        notes = _str(appointment, "notes", "appointments[0].") if "notes" in appointment else ""
+        _optional(appointment, "patientId", int, "appointments[0].")
+        if not isinstance(appointment.get("screeningOverrides", []), list):
+            raise _Invalid("appointments[0].screeningOverrides must be an array")
+        preferred = _get(body, "isPreferredClinician", "")
+        if not isinstance(preferred, bool):
+            raise _Invalid("isPreferredClinician must be true or false")
+        if start.second or start.microsecond or start.minute % 15:
+            raise _Invalid("slot.dateTime is not on the 15-minute slot grid")
+
+        with self._lock:
+            if not self._is_free(start, schedule_id):
+                return _slot_taken()
+            self._taken.add((start.astimezone(UTC), schedule_id))
+            number = len(self._bookings) + 1
+            pims_id = f"PIMS-{700000 + number}"
+            self._bookings.append(
+                {
+                    "id": number,
+                    "created_at": self.now().isoformat(timespec="seconds"),
+                    "start": start.isoformat(timespec="seconds"),
+                    "slot": {
+                        "dateTime": start.isoformat(timespec="seconds"),
+                        "scheduleId": schedule_id,
+                        "partitionId": partition_id,
+                    },
+                    "schedule_id": schedule_id,
+                    "clinician": demo.SCHEDULES[schedule_id],
+                    "appointment_type_id": type_id,
+                    "appointment_type": demo.APPOINTMENT_TYPES[type_id],
+                    "species_id": species_id,
+                    "species": demo.SPECIES[species_id],
+                    "pet_name": pet_name,
+                    "notes": notes,
+                    "client": {
+                        "first_name": first,
+                        "last_name": last,
+                        "email": email,
+                        "phone": phone,
+                    },
+                    "is_preferred_clinician": preferred,
+                    "appointment_ids": [pims_id],
+                    "request": copy.deepcopy(body),
+                }
+            )
+        log.info("sandbox booked schedule %d at %s (booking %d)", schedule_id, start, number)
+        appointments_out = [{"index": 1, "pimsAppointmentId": pims_id}]
+        if self.booking_answer == "list":
+            return _json_reply(201, appointments_out)
+        return _json_reply(201, {"id": number, "appointments": appointments_out})
+
+
+# -- HTTP plumbing --------------------------------------------------------------------------
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    clinic: SandboxClinic
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def track(self, connection: socket.socket, add: bool) -> None:
+        with self._connections_lock:
+            if add:
+                self._connections.add(connection)
+            else:
+                self._connections.discard(connection)
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                log.debug("connection already closed")
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away mid-answer is normal here (timeouts are injected on purpose).
+        log.debug("sandbox connection from %s ended with an error", client_address, exc_info=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "SandboxVetstoria/1.0"
+    timeout = 60  # idle kept-alive connections give their thread back after this
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes; without NODELAY, Nagle's algorithm and the
+        # peer's delayed ACK add about 40 ms to every answer.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.track(self.connection, True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.track(self.connection, False)
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        clinic = self.server.clinic
+        reply = self._read_body_problem()
+        if reply is None:
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            request = _Request(self.command, self.path, headers, self._body)
+            try:
+                reply = clinic._handle(request)
+            except Exception:
+                log.exception("sandbox clinic failed on a request")
+                reply = _message(500, "internal error in the sandbox clinic")
+        if reply.delay_s and clinic._stopping.wait(reply.delay_s):
+            reply.drop = True
+        if reply.drop:
+            self.close_connection = True
+            return
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        if reply.close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        try:
+            self.wfile.write(reply.body)
+        except OSError:
+            log.debug("the client left before the answer was written")
+
+    def _read_body_problem(self) -> _Reply | None:
+        """Read the body into self._body, or a reply refusing it (the connection then closes)."""
+        self._body = b""
+        if self.headers.get("Transfer-Encoding"):
+            reply = _message(400, "chunked bodies are not supported; send Content-Length")
+            reply.close = True
+            return reply
+        length_text = self.headers.get("Content-Length")
+        if length_text is None:
+            return None
+        try:
+            length = int(length_text)
+            if length < 0:
+                raise ValueError
+        except ValueError:
+            reply = _message(400, "Content-Length is not a valid number")
+            reply.close = True
+            return reply
+        if length > MAX_BODY_BYTES:
+            # Drain a moderately large body so that the client reads the 413 rather than a
+            # reset connection; anything huge is cut off.
+            if length <= MAX_DRAIN_BYTES:
+                remaining = length
+                while remaining > 0:
+                    chunk = self.rfile.read(min(remaining, 65536))
+                    if not chunk:
+                        break
+                    remaining -= len(chunk)
+            reply = _message(413, f"the body is larger than {MAX_BODY_BYTES // 1024} KiB")
+            reply.close = True
+            return reply
+        self._body = self.rfile.read(length)
+        return None
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("sandbox http: " + format, *args)
