@@ -60,8 +60,10 @@ def booking_backend(
     config = None if sandbox_only else settings.vetstoria_config()
     sandbox = None
     if config is None:
-        sandbox = SandboxClinic(now=now, faults=faults, blocked=blocked).start()
-        config = sandbox.config()
+        # The sandbox answers in milliseconds; its "timeout" faults stall longer than this
+        # client waits, so simulated timeouts cost seconds, not minutes.
+        sandbox = SandboxClinic(now=now, faults=faults, blocked=blocked, slow_s=2.5).start()
+        config = sandbox.config(timeout_s=1.5)
     cache = cache_dir or paths.user_cache_dir() / ("sandbox" if sandbox else "vetstoria")
     client = VetstoriaClient(config, cache_dir=cache)
     try:

@@ -57,12 +57,13 @@ def default_models_dir() -> Path:
 def model_search_path(configured: Path | None = None) -> list[Path]:
     """Folders searched for model files, first match wins: the configured folder, the user's
     data folder, `models/` beside the app, and the executable's bundle."""
+    checkout, bundle = checkout_root(), bundle_root()
     candidates: list[Path | None] = [
         configured,
         user_data_dir() / "models",
-        (checkout_root() / "models") if checkout_root() else None,
+        checkout / "models" if checkout else None,
         Path(sys.executable).resolve().parent / "models" if getattr(sys, "frozen", False) else None,
-        (bundle_root() / "models") if bundle_root() else None,
+        bundle / "models" if bundle else None,
     ]
     seen: list[Path] = []
     for c in candidates:

@@ -166,6 +166,7 @@ def run_scenario(
         conversation_id = recorder.start_conversation("simulate") if recorder else None
         assistant = new_assistant(settings, backend, model, now=lambda: clock_start,
                                   recorder=recorder, conversation_id=conversation_id)
+        assistant.warm()  # as the app does at start-up, before anyone speaks
         caller = Caller(scenario)
         said = scenario.opening
         turns = 0

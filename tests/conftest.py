@@ -4,6 +4,7 @@ developer's real settings, logs, caches or database."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,12 +32,17 @@ def settings(_isolated_user_dirs: None) -> Settings:
     return load_settings()
 
 
-def require_model(settings: Settings, role: str, name: str = "auto") -> modelstore.InstalledModel:
-    """The installed model, found through the app's own search path; a clear skip otherwise
-    (CI installs every model, so nothing is skipped there)."""
-    try:
-        return modelstore.find_role(role, name, settings.models.search_path())
-    except modelstore.ModelError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(str(exc))
+@pytest.fixture(scope="session")
+def require_model(settings: Settings) -> Callable[..., modelstore.InstalledModel]:
+    """Find an installed model through the app's own search path; skip clearly when it is
+    missing on a developer's machine (CI installs every model, so nothing is skipped there)."""
+
+    def find(role: str, name: str = "auto") -> modelstore.InstalledModel:
+        try:
+            return modelstore.find_role(role, name, settings.models.search_path())
+        except modelstore.ModelError as exc:
+            if os.environ.get("CI"):
+                raise
+            pytest.skip(str(exc))
+
+    return find

@@ -114,6 +114,7 @@ class VetstoriaClient:
         try:
             items = _parse_catalogue(self._read_json("GET", url, name), name)
         except (UnavailableError, RateLimitedError) as exc:
+            # Still refused after the retries: the list changes rarely, so yesterday's is fine.
             cached = self._read_cache(name)
             if cached is None:
                 raise

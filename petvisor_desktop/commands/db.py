@@ -7,12 +7,15 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+import peewee as pw
 
 from petvisor_desktop.history import backups
 from petvisor_desktop.history.errors import HistoryError
@@ -63,6 +66,9 @@ def _with_history(
             return run(history, args, settings)
         except HistoryError as exc:
             return _fail(exc.message)
+        except (sqlite3.DatabaseError, pw.DatabaseError) as exc:
+            # Damage that opening did not touch shows up when a page is read.
+            return _fail(f"{settings.storage.db_path} cannot be read: {exc}; {_RECOVER_HINT}")
         finally:
             history.close()
 

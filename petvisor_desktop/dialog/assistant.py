@@ -73,6 +73,11 @@ _ORDINALS = {
     "first": 0, "earliest": 0, "1st": 0, "second": 1, "2nd": 1, "middle": 1, "third": 2, "3rd": 2,
 }
 _LAST = re.compile(r"\b(last|latest)\b", re.I)
+# Words that may surround a phone number without adding anything to it.
+_PLAIN_ANSWER_WORDS = frozenset(
+    "my number is it's its it s the phone mobile oh o zero nought one two three four five six seven "
+    "eight nine double triple plus yes yeah sure ok okay that's that thats".split()
+)
 
 
 class Recorder(Protocol):
@@ -226,8 +231,28 @@ class Assistant:
         if handoff == "emergency":
             return self._handoff("emergency", started)
 
-        tool, args = self._understand(text)
+        if self._rules_suffice(text, handoff):
+            tool, args = "rules", {}
+            self._calls.append(ToolCallRecord("understand", {}, "rules", 0.0))
+        else:
+            tool, args = self._understand(text)
         return self._decide(text, tool, args, handoff, started)
+
+    def _rules_suffice(self, text: str, handoff: str | None) -> bool:
+        """Plain answers that the parsers understand completely skip the model: a phone
+        number when asked for one, an e-mail address, a bare yes at the read-back. Anything
+        with more in it (a correction, a question) goes to the model."""
+        if handoff or g.detect_off_task(text):
+            return False
+        extra = [w for w in g.normalise_words(text) if w not in _PLAIN_ANSWER_WORDS and not w.isdigit()]
+        if self.expecting == "phone":
+            return n.parse_phone(text) is not None and not extra
+        if self.expecting == "email":
+            return n.parse_email(text) is not None and len(extra) <= 8 and n.parse_date(text, self._today) is None
+        if self.expecting in ("confirm", "anything_else"):
+            return len(text.split()) <= 6 and n.is_yes(text) != n.is_no(text) and not n.parse_date(
+                text, self._today) and not n.parse_phone(text)
+        return False
 
     # -- understanding -------------------------------------------------------------------
     def _offered_times(self) -> list[str]:

@@ -359,5 +359,1035 @@ def format_phone_for_speech(phone: str) -> str:
             groups = _spell_groups(digits[2:], [s for s in sizes if s > 0])
             return ", ".join(["plus 4 4", *groups])
         return "plus " + ", ".join(_spell_groups(digits, _group_sizes(len(digits))))
-    sizes = _uk_national_sizes(digits) if digits.startswith("0") else _group_sizes(len(digits))
+    if digits.startswith("0"):
+        sizes = _uk_national_sizes(digits)
+    elif len(digits) == 10 and digits.startswith("7"):
+        sizes = [4, 3, 3]  # a mobile number without its 0
+    else:
+        sizes = _group_sizes(len(digits))
     return ", ".join(_spell_groups(digits, sizes))
+
+
+# --------------------------------------------------------------------------------------------
+# Email addresses
+# --------------------------------------------------------------------------------------------
+
+_EMAIL_RE = re.compile(
+    r"^[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$"
+)
+_EMAIL_SYMBOLS = {
+    "dot": ".",
+    "period": ".",
+    "point": ".",
+    "underscore": "_",
+    "dash": "-",
+    "hyphen": "-",
+    "plus": "+",
+}
+_DOT_WORDS = frozenset(w for w, s in _EMAIL_SYMBOLS.items() if s == ".")
+# Words before the address itself ("my email is", "you can email me at"): the local part
+# starts after the last of these.
+_EMAIL_LEAD_INS = frozenset(
+    {"is", "be", "its", "it's", "email", "e-mail", "emails", "address", "at", "me", "thats"}
+)
+_EMAIL_FILLERS = frozenset(
+    {"yes", "yeah", "sure", "ok", "okay", "so", "um", "uh", "er", "erm", "right", "well", "the"}
+)
+_EMAIL_PHRASES = [
+    (re.compile(r"\bat\s+(?:sign|symbol)\b"), " @ "),
+    (re.compile(r"\bfull\s+stop\b"), " dot "),
+    (re.compile(r"\bunder\s*score\b"), " underscore "),
+    (re.compile(r"\bdouble[\s-]+(?:u|you)\b"), " w "),
+    (re.compile(r"\ball\s+(?:one\s+word|lower\s*case|small\s+letters)\b"), " "),
+    (re.compile(r"\b(?:capital|upper\s*case|lower\s*case|small)\s+(?=[a-z]\b)"), ""),
+    (re.compile(r"@"), " @ "),
+]
+
+
+def _email_part(tokens: Sequence[str]) -> str:
+    """Join the spoken words of one side of an address ("j a m e s dot o k" -> "james.ok")."""
+    # "b e double l" spells letters; "double oh seven" is digits (left for the number reader).
+    words: list[str] = []
+    i = 0
+    while i < len(tokens):
+        word = tokens[i]
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        after = tokens[i + 2] if i + 2 < len(tokens) else ""
+        before = words[-1] if words else ""
+        is_letter = (len(nxt) == 1 and nxt.isalpha()) or nxt == "oh"
+        near_digits = _is_number_word(after) or _is_number_word(before)
+        if word in _REPEAT and is_letter and not (nxt in _OH and near_digits):
+            words.append(nxt[0] * _REPEAT[word])
+            i += 2
+            continue
+        words.append(word)
+        i += 1
+    pieces = {p.first: p for p in _read_pieces(words)}
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        piece = pieces.get(i)
+        if piece is not None:
+            out.append(piece.digits)
+            i = piece.last + 1
+            continue
+        out.append(_EMAIL_SYMBOLS.get(words[i], words[i]))
+        i += 1
+    return "".join(out)
+
+
+def parse_email(text: str) -> str | None:
+    """An email address from spoken or typed text, lowercased; None unless it is valid.
+
+    Handles "james dot okafor at example dot com", spelled letters ("j a m e s"), "underscore",
+    "dash"/"hyphen", "plus", "double l", and typed addresses. Lead-ins such as "my email is"
+    are dropped; words after the domain ("... dot com thanks") are ignored.
+    """
+    lowered = text.lower().replace("’", "'")
+    for pattern, replacement in _EMAIL_PHRASES:
+        lowered = pattern.sub(replacement, lowered)
+    tokens = [t.strip(".'\"") for t in re.split(r"[\s,;:!?()\"]+", lowered)]
+    tokens = [t.replace("'", "") for t in tokens if t]
+
+    at = next(
+        (
+            i
+            for i in range(len(tokens) - 1, -1, -1)
+            if tokens[i] in ("at", "@") and any(_has_dot_word(t) for t in tokens[i + 1 :])
+        ),
+        None,
+    )
+    if at is None:
+        return None
+    local = tokens[:at]
+    lead_in = max((i for i, t in enumerate(local) if t in _EMAIL_LEAD_INS), default=-1)
+    local = local[lead_in + 1 :]
+    while local and local[0] in _EMAIL_FILLERS:
+        local = local[1:]
+    domain = _domain_tokens(tokens[at + 1 :])
+    if not local or not domain:
+        return None
+    local_part = _joined_by(text, _email_part(local))
+    address = f"{local_part}@{_email_part(domain)}"
+    return address if _EMAIL_RE.match(address) else None
+
+
+def _domain_tokens(tokens: Sequence[str]) -> list[str]:
+    """The words of the domain, stopping where the address ends ("... dot com, no dot").
+
+    The first label may take several words ("b t internet"); after each "dot" one word does.
+    """
+    first_dot = next((i for i, t in enumerate(tokens) if _has_dot_word(t)), None)
+    if first_dot is None:
+        return []
+    domain = list(tokens[: first_dot + 1])
+    i = first_dot + 1
+    while domain[-1] in _DOT_WORDS and i < len(tokens):
+        domain.append(tokens[i])  # the label after "dot"
+        i += 1
+        if i < len(tokens) and tokens[i] in _DOT_WORDS:
+            domain.append(tokens[i])
+            i += 1
+    return domain if domain[-1] not in _DOT_WORDS else []
+
+
+def _has_dot_word(token: str) -> bool:
+    return token in _DOT_WORDS or "." in token
+
+
+_JOINED_BY = re.compile(
+    r"\b([a-z]+)\s+and\s+([a-z]+),?\s+(?:are\s+)?(?:joined|separated|linked)\s+(?:by|with)\s+"
+    r"an?\s+(hyphen|dash|underscore|dot)\b"
+)
+
+
+def _joined_by(text: str, local: str) -> str:
+    """Apply "shah and patel joined by a hyphen" to a local part that ran the words together."""
+    for first, second, symbol in _JOINED_BY.findall(text.lower()):
+        local = local.replace(first + second, first + _EMAIL_SYMBOLS[symbol] + second)
+    return local
+
+
+_EMAIL_SPOKEN = {".": "dot", "@": "at", "_": "underscore", "-": "dash", "+": "plus"}
+
+
+def format_email_for_speech(email: str) -> str:
+    """Read-back form: "james.okafor@example.com" -> "james dot okafor at example dot com"."""
+    words: list[str] = []
+    current = ""
+    for char in email.strip().lower():
+        if char in _EMAIL_SPOKEN or char.isdigit():
+            if current:
+                words.append(current)
+                current = ""
+            words.append(_EMAIL_SPOKEN.get(char, char))
+        else:
+            current += char
+    if current:
+        words.append(current)
+    return " ".join(words)
+
+
+# --------------------------------------------------------------------------------------------
+# Words for dates and times
+# --------------------------------------------------------------------------------------------
+
+_ORDINALS = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+    "eleventh": 11,
+    "twelfth": 12,
+    "thirteenth": 13,
+    "fourteenth": 14,
+    "fifteenth": 15,
+    "sixteenth": 16,
+    "seventeenth": 17,
+    "eighteenth": 18,
+    "nineteenth": 19,
+    "twentieth": 20,
+    "thirtieth": 30,
+}
+
+_DT_TOKEN_RE = re.compile(
+    r"(?P<iso>\d{4}-\d{1,2}-\d{1,2})"
+    r"|(?P<dm>\d{1,2}/\d{1,2}(?:/\d{2,4})?)"
+    r"|(?P<hm>\d{1,2}[:.]\d{2})(?!\d)"
+    r"|(?P<ampm>[ap]\.\s?m\b\.?)"
+    r"|(?P<num>\d+(?:st|nd|rd|th)?)"
+    r"|(?P<word>[^\W\d_]+(?:['’][^\W\d_]+)*)"
+    r"|(?P<glue>-)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class _Tok:
+    """A normalised word with the span of the original text it came from."""
+
+    text: str
+    start: int
+    end: int
+    word: str = ""  # the spoken words behind a number ("one", "double oh")
+    repeated: bool = False
+
+
+def _ordinal_suffix(day: int) -> str:
+    if 10 <= day % 100 <= 20:
+        return "th"
+    return {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+
+
+def _dt_tokens(text: str) -> list[_Tok]:
+    """Lowercase tokens with ordinals as "3rd", numbers as digits, "a.m." as "am"."""
+    raw: list[_Tok] = []
+    for match in _DT_TOKEN_RE.finditer(text):
+        value = match.group().lower().replace("’", "").replace("'", "")
+        if match.lastgroup == "ampm":
+            value = value[0] + "m"
+        if value == "clock" and raw and raw[-1].text == "o":
+            raw[-1] = _Tok("oclock", raw[-1].start, match.end())
+            continue
+        raw.append(_Tok(value, match.start(), match.end()))
+    # Ordinal words become "21st" first, so "twenty first" is not read as the number 20.
+    merged: list[_Tok] = []
+    i = 0
+    while i < len(raw):
+        tok = raw[i]
+        nxt = i + 1
+        while nxt < len(raw) and raw[nxt].text == _GLUE:
+            nxt += 1
+        if tok.text in ("twenty", "thirty") and nxt < len(raw):
+            unit = _ORDINALS.get(raw[nxt].text, 0)
+            if 1 <= unit <= 9:
+                day = _TENS[tok.text] + unit
+                merged.append(_Tok(f"{day}{_ordinal_suffix(day)}", tok.start, raw[nxt].end))
+                i = nxt + 1
+                continue
+        if tok.text in _ORDINALS:
+            day = _ORDINALS[tok.text]
+            merged.append(_Tok(f"{day}{_ordinal_suffix(day)}", tok.start, tok.end, tok.text))
+        else:
+            merged.append(tok)
+        i += 1
+    words = [t.text for t in merged]
+    pieces = {p.first: p for p in _read_pieces(words)}
+    out: list[_Tok] = []
+    i = 0
+    while i < len(merged):
+        piece = pieces.get(i)
+        if piece is not None and not piece.typed:
+            out.append(
+                _Tok(
+                    piece.digits,
+                    merged[i].start,
+                    merged[piece.last].end,
+                    piece.word,
+                    piece.repeated,
+                )
+            )
+            i = piece.last + 1
+            continue
+        if merged[i].text != _GLUE:
+            out.append(merged[i])
+        i += 1
+    return out
+
+
+def _simple_words(text: str) -> list[str]:
+    """Lowercase words without apostrophes ("that's" -> "thats"), "a.m." as "am"."""
+    lowered = text.lower().replace("’", "").replace("'", "")
+    lowered = re.sub(r"\b([ap])\.\s?m\b\.?", r"\1m", lowered)
+    return re.findall(r"\d+|[^\W\d_]+", lowered)
+
+
+# --------------------------------------------------------------------------------------------
+# Times
+# --------------------------------------------------------------------------------------------
+
+_TIME_PREPS = frozenset(
+    {"at", "around", "about", "after", "before", "by", "say", "maybe", "until", "till", "like"}
+)
+_TIME_FILLERS = frozenset(
+    {
+        "please",
+        "thanks",
+        "thank",
+        "you",
+        "ok",
+        "okay",
+        "then",
+        "ish",
+        "maybe",
+        "um",
+        "uh",
+        "er",
+        "erm",
+        "yes",
+        "yeah",
+        "lets",
+        "say",
+        "go",
+        "with",
+        "at",
+        "around",
+        "about",
+        "how",
+        "what",
+        "can",
+        "could",
+        "i",
+        "do",
+        "would",
+        "be",
+        "is",
+        "that",
+        "fine",
+        "great",
+        "good",
+        "perfect",
+    }
+)
+# After a bare number these mean it counts something else ("about two weeks").
+_NOT_TIME_AFTER = frozenset(
+    {
+        "day",
+        "days",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "year",
+        "years",
+        "hour",
+        "hours",
+        "minute",
+        "minutes",
+        "mins",
+        "times",
+        "of",
+        "cats",
+        "dogs",
+        "pets",
+        "animals",
+        "kittens",
+        "puppies",
+        "more",
+    }
+)
+_DETERMINERS = frozenset({"the", "that", "this", "which", "first", "last", "other", "next"})
+
+
+def _clinic_hour(hour: int) -> int:
+    """An hour said without am/pm, read in clinic hours: 1-6 afternoon, 7-11 morning."""
+    if 1 <= hour <= 6:
+        return hour + 12
+    return hour
+
+
+def _make_time(hour: int, minute: int, meridiem: str | None) -> time | None:
+    if meridiem == "pm" and hour < 12:
+        hour += 12
+    elif meridiem == "am" and hour == 12:
+        hour = 0
+    elif meridiem is None and hour <= 12:
+        hour = _clinic_hour(hour)
+    if 0 <= hour <= 23 and 0 <= minute <= 59:
+        return time(hour, minute)
+    return None
+
+
+def _meridiem_after(words: Sequence[str], i: int) -> str | None:
+    """The am/pm said right after token `i`, also as "in the morning/afternoon"."""
+    following = list(words[i + 1 : i + 4])
+    if following[:1] in (["am"], ["pm"]):
+        return following[0]
+    if following[:3] == ["in", "the", "morning"]:
+        return "am"
+    if following[:3] in (["in", "the", "afternoon"], ["in", "the", "evening"]):
+        return "pm"
+    if following[:2] == ["at", "night"]:
+        return "pm"
+    return None
+
+
+def _hour(word: str) -> int | None:
+    """The hour a token stands for, if it is a plain number of up to two digits."""
+    if word.isdigit() and len(word) <= 2:
+        return int(word)
+    return None
+
+
+def _time_candidates(toks: Sequence[_Tok]) -> list[tuple[int, time]]:
+    """Every time found, with a strength: 3 explicit, 2 "ten thirty", 1 a bare hour."""
+    words = [t.text for t in toks]
+    found: list[tuple[int, time]] = []
+
+    def add(strength: int, found_time: time | None) -> None:
+        if found_time is not None:
+            found.append((strength, found_time))
+
+    for i, word in enumerate(words):
+        prev = words[i - 1] if i > 0 else ""
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        after = words[i + 2] if i + 2 < len(words) else ""
+        if word in ("noon", "midday"):
+            add(3, time(12, 0))
+        elif re.fullmatch(r"\d{1,2}[:.]\d{2}", word):
+            clock_hour, clock_minute = (int(x) for x in re.split(r"[:.]", word))
+            add(3, _make_time(clock_hour, clock_minute, _meridiem_after(words, i)))
+        elif nxt in ("past", "to") and (target := _hour(after)) is not None and 1 <= target <= 12:
+            if word == "half":
+                minutes = 30
+            elif word == "quarter":
+                minutes = 15
+            elif word in ("5", "10", "20", "25"):
+                minutes = int(word)
+            else:
+                continue
+            meridiem = _meridiem_after(words, i + 2)
+            if nxt == "past":
+                add(3, _make_time(target, minutes, meridiem))
+            else:
+                whole = _make_time(target, 0, meridiem)
+                if whole is not None and whole.hour > 0:
+                    add(3, time(whole.hour - 1, 60 - minutes))
+        elif word == "half" and (target := _hour(nxt)) is not None and 1 <= target <= 12:
+            # "half two" is British for half past two.
+            add(2, _make_time(target, 30, _meridiem_after(words, i + 1)))
+        elif (hour := _hour(word)) is not None and prev != "half" and not toks[i].repeated:
+            if (meridiem := _meridiem_after(words, i)) is not None and 1 <= hour <= 12:
+                add(3, _make_time(hour, 0, meridiem))  # "2pm", "ten in the morning"
+            elif nxt == "oclock":
+                add(3, _make_time(hour, 0, _meridiem_after(words, i + 1)))
+            elif _hour(nxt) is not None and not toks[i + 1].repeated and _hour(prev) is None:
+                minute_at = i + 1
+                minute = int(nxt)
+                if nxt == "0" and (single := _hour(after)) is not None and single <= 9:
+                    minute_at, minute = i + 2, single  # "two oh five"
+                elif len(nxt) != 2 or minute < 10:
+                    continue
+                if minute_at + 1 < len(words) and _hour(words[minute_at + 1]) is not None:
+                    continue  # part of a longer run of numbers, e.g. a phone number
+                if 1 <= hour <= 23:
+                    add(2, _make_time(hour, minute, _meridiem_after(words, minute_at)))
+            elif 1 <= hour <= 12 and _hour(prev) is None and nxt not in _NOT_TIME_AFTER:
+                others = [w for j, w in enumerate(words) if j != i]
+                alone = all(w in _TIME_FILLERS for w in others)
+                if (
+                    prev in _TIME_PREPS
+                    or nxt == "ish"
+                    or (alone and toks[i].word != "one" and prev not in _DETERMINERS)
+                ):
+                    add(1, _make_time(hour, 0, _meridiem_after(words, i)))
+    return found
+
+
+def parse_time(text: str) -> time | None:
+    """A clock time: "2pm", "half past two", "quarter to three", "14:30", "ten thirty".
+
+    An hour without am/pm is read in clinic hours: 1-6 are afternoon, 7-11 morning, 12 is
+    midday. A bare number only counts when it is clearly a time ("at two", "two please"), so
+    "I have two dogs" is None.
+    """
+    found = _time_candidates(_dt_tokens(text))
+    if not found:
+        return None
+    best = max(strength for strength, _ in found)
+    return next(t for strength, t in found if strength == best)
+
+
+def spoken_time(t: time) -> str:
+    """Natural read-back: "9am", "2:30pm", "12pm"."""
+    suffix = "am" if t.hour < 12 else "pm"
+    hour = t.hour % 12 or 12
+    if t.minute == 0:
+        return f"{hour}{suffix}"
+    return f"{hour}:{t.minute:02d}{suffix}"
+
+
+# --------------------------------------------------------------------------------------------
+# Morning or afternoon
+# --------------------------------------------------------------------------------------------
+
+_PART_NEGATORS = frozenset(
+    {"not", "cant", "cannot", "dont", "busy", "except", "isnt", "wont", "work", "working"}
+)
+_NOON_WORDS = frozenset({"lunch", "lunchtime", "noon", "midday", "12", "twelve"})
+_EARLY_NOT_MORNING = frozenset({"afternoon", "evening", "next", "in", "week", "on", "part", "this"})
+
+
+def _number_value(word: str) -> int | None:
+    if word.isdigit():
+        return int(word)
+    return _UNITS.get(word, _TEENS.get(word))
+
+
+def _part_cue(word: str, prev: str, nxt: str) -> PartOfDay | None:
+    """The part of the day one word points to, given its neighbours."""
+    value = _number_value(nxt)
+    if word == "before":
+        if nxt in _NOON_WORDS or (value is not None and 9 <= value <= 11):
+            return "morning"
+        return None
+    if word == "after":
+        if nxt in _NOON_WORDS or (value is not None and 1 <= value <= 3):
+            return "afternoon"
+        return None
+    if word in ("morning", "mornings"):
+        return "morning" if prev != "good" else None
+    if word in ("afternoon", "afternoons", "evening", "evenings"):
+        return "afternoon" if prev != "good" else None
+    if word in ("lunchtime", "noon", "midday", "pm"):
+        return "afternoon"
+    if word == "lunch" and prev in ("at", "around", "over"):
+        return "afternoon"
+    if word == "am":
+        return "morning" if "i" not in (prev, nxt) else None  # "I am free"
+    if word == "early":
+        return "morning" if nxt not in _EARLY_NOT_MORNING and nxt not in _MONTHS else None
+    if word == "first" and nxt == "thing":
+        return "morning"
+    return None
+
+
+def parse_part_of_day(text: str) -> PartOfDay | None:
+    """Morning or afternoon from what the caller said; None if unclear or not said.
+
+    The clinic opens 09:00-16:00; noon onwards is afternoon. "evening" and "after lunch" mean
+    afternoon; "first thing", "early" and "am" mean morning. Greetings ("good morning") and
+    negated mentions ("not in the morning") are ignored; both parts of the day at once is None.
+    A clock time ("half past two") decides when nothing else does.
+    """
+    words = _simple_words(text)
+    morning: list[int] = []
+    afternoon: list[int] = []
+    used: set[int] = set()
+    for i, word in enumerate(words):
+        prev = words[i - 1] if i > 0 else ""
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        if i in used:
+            continue
+        cue = _part_cue(word, prev, nxt)
+        if cue is not None:
+            (morning if cue == "morning" else afternoon).append(i)
+            if word in ("before", "after"):
+                used.add(i + 1)
+
+    def live(hits: list[int]) -> bool:
+        return any(not (_PART_NEGATORS & set(words[max(0, i - 3) : i])) for i in hits)
+
+    is_morning, is_afternoon = live(morning), live(afternoon)
+    if is_morning and not is_afternoon:
+        return "morning"
+    if is_afternoon and not is_morning:
+        return "afternoon"
+    if is_morning or is_afternoon:
+        return None
+    # Only refusals: with two parts of the day, "not mornings" means the afternoon.
+    if morning and not afternoon:
+        return "afternoon"
+    if afternoon and not morning:
+        return "morning"
+    if morning or afternoon:
+        return None
+    spoken = parse_time(text)
+    if spoken is None:
+        return None
+    return "morning" if spoken.hour < 12 else "afternoon"
+
+
+# --------------------------------------------------------------------------------------------
+# Dates
+# --------------------------------------------------------------------------------------------
+
+_WEEKDAYS = {
+    "monday": 0,
+    "tuesday": 1,
+    "wednesday": 2,
+    "thursday": 3,
+    "friday": 4,
+    "saturday": 5,
+    "sunday": 6,
+    "tues": 1,
+    "weds": 2,
+    "thurs": 3,
+    "thur": 3,
+    "thu": 3,
+    "fri": 4,
+}
+_MONTHS = {
+    "january": 1,
+    "february": 2,
+    "march": 3,
+    "april": 4,
+    "may": 5,
+    "june": 6,
+    "july": 7,
+    "august": 8,
+    "september": 9,
+    "october": 10,
+    "november": 11,
+    "december": 12,
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "sept": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
+}
+# Spoken forms, independent of the machine's locale.
+_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def _alternation(words: Sequence[str]) -> str:
+    return "|".join(sorted(words, key=len, reverse=True))
+
+
+_WD = rf"(?P<wd>{_alternation(list(_WEEKDAYS))})s?"
+_MON = rf"(?P<mon>{_alternation(list(_MONTHS))})"
+_DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
+_YEAR = r"(?:\s(?P<year>\d{4}|20\s\d{2}))?"
+# After "the 2nd" these say it is not a date: "the first one" (read as "the 1st 1"), "the
+# second available slot".
+_NOT_A_DAY_AFTER = (
+    r"1|one|ones|available|thing|slot|slots|appointment|appointments|time|times|week|weeks|"
+    r"opening|openings|free|option|options|choice|visit|vet|person|floor|half|of\s(?:the|this|"
+    r"next|my|them)"
+)
+
+_EXPLICIT, _WEEKDAY, _RELATIVE, _SPAN = range(4)
+# How strongly each kind of mention names a day: a full date, then a day, then a whole week.
+_RANK = {_EXPLICIT: 0, _WEEKDAY: 1, _RELATIVE: 1, _SPAN: 2}
+
+
+@dataclass(frozen=True)
+class DateAsk:
+    """A date the caller asked for.
+
+    `day` is the date (for "next week" the Monday it starts); `weekend` is True when it falls on
+    a Saturday or Sunday, when the clinic is closed; `phrase` holds the caller's words that
+    named it, lowercased, so the dialog can check what it heard.
+    """
+
+    day: date | None
+    weekend: bool = False
+    phrase: str = ""
+
+
+@dataclass(frozen=True)
+class _Mention:
+    category: int
+    kind: str
+    first: int  # token range [first, last)
+    last: int
+    day: date
+    weekday: int = -1
+
+
+def _next_monday(today: date) -> date:
+    return today + timedelta(days=7 - today.weekday())
+
+
+def _roll_forward(today: date, month: int, day: int) -> date | None:
+    """This date in the current year, or the next year it is not in the past."""
+    for year in range(today.year, today.year + 5):
+        try:
+            candidate = date(year, month, day)
+        except ValueError:
+            continue
+        if candidate >= today:
+            return candidate
+    return None
+
+
+def _this_or_next_month(today: date, day: int) -> date | None:
+    """For "the 3rd": this month if it is not past, else the next month with that day."""
+    for ahead in range(13):
+        index = today.month - 1 + ahead
+        try:
+            candidate = date(today.year + index // 12, index % 12 + 1, day)
+        except ValueError:
+            continue
+        if candidate >= today:
+            return candidate
+    return None
+
+
+def _with_year(year: str | None, month: int, day: int, today: date) -> date | None:
+    if year is None:
+        return _roll_forward(today, month, day)
+    digits = year.replace(" ", "")
+    full = int(digits) + (2000 if len(digits) == 2 else 0)
+    try:
+        return date(full, month, day)
+    except ValueError:
+        return None
+
+
+def _upcoming(today: date, weekday: int) -> date:
+    """The next such weekday strictly after today."""
+    return today + timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)
+
+
+def _weekend_start(today: date) -> date:
+    return today if today.weekday() >= 5 else _upcoming(today, 5)
+
+
+def _resolve(kind: str, match: re.Match[str], today: date) -> date | None:
+    """The date a matched pattern names, or None if it names no real date."""
+    groups = match.groupdict()
+    weekday = _WEEKDAYS.get(groups.get("wd") or "", -1)
+    if kind in ("iso", "dm"):
+        return _with_year(groups["y"], int(groups["m"]), int(groups["d"]), today)
+    if kind == "day_month":
+        return _with_year(groups.get("year"), _MONTHS[groups["mon"]], int(groups["day"]), today)
+    if kind == "ordinal":
+        return _this_or_next_month(today, int(groups["day"]))
+    if kind == "day_after_tomorrow":
+        return today + timedelta(days=2)
+    if kind == "tomorrow":
+        return today + timedelta(days=1)
+    if kind == "today":
+        return today
+    if kind == "week_today":
+        return today + timedelta(days=7)
+    if kind == "weekday_week":
+        return _upcoming(today, weekday) + timedelta(days=7)
+    if kind == "next_weekday":
+        return _next_monday(today) + timedelta(days=weekday)
+    if kind == "weekday":
+        return _upcoming(today, weekday)
+    if kind == "week_after_next":
+        return _next_monday(today) + timedelta(days=7)
+    if kind == "next_week":
+        return _next_monday(today)
+    if kind == "next_weekend":
+        return _next_monday(today) + timedelta(days=5)
+    if kind == "weekend":
+        return _weekend_start(today)
+    if kind == "in":
+        count = 1 if groups["n"] in ("a", "an") else int(groups["n"])
+        unit = groups["unit"]
+        days = 14 if unit == "fortnight" else 7 if unit.startswith("week") else 1
+        return today + timedelta(days=count * days)
+    raise ValueError(kind)
+
+
+# In priority order: a later pattern never takes words an earlier one matched.
+_DATE_PATTERNS: list[tuple[int, str, re.Pattern[str]]] = [
+    (_EXPLICIT, "iso", re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})\b")),
+    (_EXPLICIT, "dm", re.compile(r"\b(?P<d>\d{1,2})/(?P<m>\d{1,2})(?:/(?P<y>\d{2,4}))?\b")),
+    (_EXPLICIT, "day_month", re.compile(rf"\b(?:the\s)?{_DAY}\s(?:of\s)?{_MON}{_YEAR}\b")),
+    (_EXPLICIT, "day_month", re.compile(rf"\b{_MON}\s(?:the\s)?{_DAY}{_YEAR}\b")),
+    (
+        _EXPLICIT,
+        "ordinal",
+        re.compile(
+            rf"\b(?:on\s(?:the\s)?|the\s)(?P<day>\d{{1,2}})(?:st|nd|rd|th)\b"
+            rf"(?!\s(?:{_NOT_A_DAY_AFTER})\b)"
+        ),
+    ),
+    (_RELATIVE, "day_after_tomorrow", re.compile(r"\b(?:the\s)?day\safter\stomorrow\b")),
+    (_RELATIVE, "tomorrow", re.compile(r"\btomorrow\b")),
+    (_RELATIVE, "week_today", re.compile(r"\ba\sweek\s(?:today|from\stoday)\b")),
+    (
+        _RELATIVE,
+        "today",
+        re.compile(r"\b(?:today|tonight|this\s(?:morning|afternoon|evening)|later\stoday)\b"),
+    ),
+    (_WEEKDAY, "next_weekday", re.compile(rf"\b{_WD}\s(?:of\s)?next\sweek\b")),
+    (_WEEKDAY, "next_weekday", re.compile(rf"\bnext\sweek\s(?:on\s)?{_WD}\b")),
+    (_WEEKDAY, "next_weekday", re.compile(rf"\bnext\s{_WD}\b")),
+    (_WEEKDAY, "weekday_week", re.compile(rf"\b(?:a\s)?week\son\s{_WD}\b")),
+    (_WEEKDAY, "weekday_week", re.compile(rf"\b{_WD}\sweek\b")),
+    (_WEEKDAY, "weekday", re.compile(rf"\b(?:this\s)?{_WD}(?:\sthis\sweek)?\b")),
+    (_SPAN, "week_after_next", re.compile(r"\b(?:the\s)?week\safter\snext\b")),
+    (_SPAN, "next_week", re.compile(r"\bnext\sweek\b")),
+    (_SPAN, "next_weekend", re.compile(r"\bnext\sweekend\b")),
+    (_SPAN, "weekend", re.compile(r"\b(?:this\s|the\s)?weekend\b")),
+    (
+        _SPAN,
+        "in",
+        re.compile(r"\bin\s(?P<n>\d+|a|an)\s(?P<unit>days?|weeks?|fortnight)(?:\stime)?\b"),
+    ),
+]
+
+_DATE_NEGATORS = frozenset({"not", "cant", "cannot", "except", "isnt", "wont", "busy"})
+_DATE_REFUSED_AFTER = re.compile(
+    r"^(?:is\s|are\s|s\s)?(?:no\sgood|not\s(?:good|great|possible|ideal|free|available)|"
+    r"isnt\s\w+|doesnt|dont\swork|wont|bad|out\b|difficult|impossible|i\scant|i\scannot|"
+    r"im\sbusy|im\snot|busy)"
+)
+
+
+def _phrase(text: str, toks: Sequence[_Tok], first: int, last: int) -> str:
+    words = text[toks[first].start : toks[last - 1].end].lower().replace("’", "'")
+    return " ".join(words.split()).strip(" ,.;:!?")
+
+
+def parse_date(text: str, today: date) -> DateAsk | None:
+    """The day the caller asked for, relative to `today`; None when no date is mentioned.
+
+    - "today", "tomorrow", "the day after tomorrow"; "this afternoon" means today.
+    - "thursday" and "this thursday": the next Thursday strictly after today. Only "today"
+      together with today's weekday name means today.
+    - "next thursday" / "thursday next week": the Thursday of next calendar week (weeks start
+      on Monday), so on a Monday it is ten days away, not three. "thursday week" and "a week
+      on thursday" are a week after the coming Thursday.
+    - "next week": the Monday of next week with phrase "next week"; "the weekend": the coming
+      Saturday.
+    - "the 3rd of December", "December 3rd", "3 December", "3/12" (day/month), "the third",
+      "twenty first". A date without a year that is already past means next year; "the 3rd"
+      alone is this month, or next month once it has passed.
+    - A mention the caller rules out ("not Thursday", "Friday is no good") is skipped. When
+      several remain, a full date beats a day ("thursday", "tomorrow"), which beats a whole
+      week; among equals the last one said wins (callers correct themselves forwards).
+    Saturdays and Sundays come back with `weekend=True`: the clinic is closed then.
+    """
+    toks = _dt_tokens(text)
+    if not toks:
+        return None
+    joined = ""
+    starts: list[int] = []
+    for tok in toks:
+        if joined:
+            joined += " "
+        starts.append(len(joined))
+        joined += tok.text
+    taken: list[tuple[int, int]] = []
+    mentions: list[_Mention] = []
+    for category, kind, pattern in _DATE_PATTERNS:
+        for match in pattern.finditer(joined):
+            first = bisect.bisect_right(starts, match.start()) - 1
+            last = bisect.bisect_left(starts, match.end())
+            if any(first < b and a < last for a, b in taken):
+                continue
+            day = _resolve(kind, match, today)
+            if day is None:
+                continue
+            taken.append((first, last))
+            weekday = _WEEKDAYS.get(match.groupdict().get("wd") or "", -1)
+            mentions.append(_Mention(category, kind, first, last, day, weekday))
+
+    words = [t.text for t in toks]
+
+    mentions.sort(key=lambda m: m.first)
+    refused: list[bool] = []
+    for k, m in enumerate(mentions):
+        # "not" before a mention, but not across another one: "not thursday, friday".
+        prev_last = mentions[k - 1].last if k else 0
+        between = set(words[max(prev_last, m.first - 2) : m.first])
+        joiners = set(words[prev_last : m.first])
+        listed = k > 0 and refused[-1] and bool(joiners) and joiners <= {"or", "and", "nor"}
+        after = " ".join(words[m.last : m.last + 4])
+        refused.append(
+            bool(_DATE_NEGATORS & between) or listed or bool(_DATE_REFUSED_AFTER.match(after))
+        )
+    live = [m for m, no in zip(mentions, refused, strict=True) if not no]
+    if not live:
+        return None
+    chosen = min(live, key=lambda m: (_RANK[m.category], -m.first))
+    day, first, last = chosen.day, chosen.first, chosen.last
+    if chosen.category == _EXPLICIT:
+        # "thursday the 26th": keep the weekday in the phrase.
+        before = [m for m in live if m.category == _WEEKDAY and m.last == first]
+        if before:
+            first = before[0].first
+    elif chosen.kind == "weekday":
+        said_today = [m for m in live if m.kind == "today"]
+        next_week = [m for m in live if m.kind == "next_week"]
+        if said_today and chosen.weekday == today.weekday():
+            day = today
+            other = said_today[-1]
+            if abs(other.first - chosen.first) <= 3:
+                first, last = min(first, other.first), max(last, other.last)
+        elif next_week:
+            day = _next_monday(today) + timedelta(days=chosen.weekday)
+    return DateAsk(day=day, weekend=day.weekday() >= 5, phrase=_phrase(text, toks, first, last))
+
+
+def spoken_date(d: date, today: date) -> str:
+    """Natural read-back: "today", "tomorrow", "Thursday the 26th of November" (+ year if not
+    this year)."""
+    if d == today:
+        return "today"
+    if d == today + timedelta(days=1):
+        return "tomorrow"
+    weekday, month = _WEEKDAY_NAMES[d.weekday()], _MONTH_NAMES[d.month - 1]
+    spoken = f"{weekday} the {d.day}{_ordinal_suffix(d.day)} of {month}"
+    return spoken if d.year == today.year else f"{spoken} {d.year}"
+
+
+# --------------------------------------------------------------------------------------------
+# Yes and no
+# --------------------------------------------------------------------------------------------
+
+# Phrases are matched on whole words, without apostrophes ("that's" -> "thats").
+_YES = (
+    "yes",
+    "yeah",
+    "yea",
+    "yeh",
+    "yep",
+    "yup",
+    "ya",
+    "aye",
+    "correct",
+    "right",
+    "alright",
+    "sounds good",
+    "perfect",
+    "go ahead",
+    "book it",
+    "please do",
+    "sure",
+    "absolutely",
+    "definitely",
+    "exactly",
+    "ok",
+    "okay",
+    "fine",
+    "great",
+    "good",
+    "lovely",
+    "brilliant",
+    "spot on",
+    "confirm",
+    "confirmed",
+    "of course",
+    "uh huh",
+    "mm hmm",
+    "thats it",
+)
+# Yes-phrases that contain a no-word; they are taken out before looking for a "no".
+_YES_WITH_NO = ("no problem", "not a problem", "no worries", "no bother", "why not")
+_NO = (
+    "no",
+    "nope",
+    "nah",
+    "not",
+    "isnt",
+    "wrong",
+    "incorrect",
+    "wait",
+    "hold on",
+    "hang on",
+    "actually",
+    "change",
+    "changed",
+    "mistake",
+    "i said",
+    "should be",
+    "misheard",
+    "dont",
+    "didnt",
+    "cancel",
+)
+# Doubt is not a "no", but it is not a plain "yes" either.
+_UNSURE = ("not sure", "dont know", "unsure")
+_VETO = ("but", "except", "though", "although", "however", "instead", "maybe", *_UNSURE)
+
+
+def _flat(text: str) -> str:
+    return " " + " ".join(_simple_words(text)) + " "
+
+
+def _has_any(flat: str, phrases: Sequence[str]) -> bool:
+    return any(f" {phrase} " in flat for phrase in phrases)
+
+
+def _without(flat: str, phrases: Sequence[str]) -> str:
+    for phrase in phrases:
+        flat = flat.replace(f" {phrase} ", " ")
+    return flat
+
+
+def is_yes(text: str) -> bool:
+    """A plain confirmation: "yes", "that's all correct", "go ahead", "no problem".
+
+    False as soon as anything suggests a correction or doubt ("yes but the phone is wrong",
+    "wait, I said Thursday", "I'm not sure"). Words are matched whole, so "know", "nothing",
+    "November" and "Norman" never count as "no".
+    """
+    flat = _flat(text)
+    if not (_has_any(flat, _YES) or _has_any(flat, _YES_WITH_NO)):
+        return False
+    rest = _without(flat, _YES_WITH_NO)
+    return not (_has_any(rest, _NO) or _has_any(rest, _VETO))
+
+
+def is_no(text: str) -> bool:
+    """A refusal or correction: "no", "that's not right", "wait", "actually", "change it".
+
+    "No problem" and "not sure" are not a no.
+    """
+    rest = _without(_without(_flat(text), _YES_WITH_NO), _UNSURE)
+    return _has_any(rest, _NO)

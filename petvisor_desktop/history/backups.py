@@ -24,7 +24,6 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote
 
 from petvisor_desktop.history.errors import HistoryError
 from petvisor_desktop.history.lock import DatabaseLock, lock_path_for
@@ -83,7 +82,7 @@ def header_problem(path: Path) -> Problem | None:
 def _uri(path: Path, *, immutable: bool) -> str:
     # immutable=1: no locking and no -wal/-shm, right for a finished backup on a share.
     suffix = "&immutable=1" if immutable else ""
-    return f"file:{quote(str(path.resolve()))}?mode=ro{suffix}"
+    return f"{path.resolve().as_uri()}?mode=ro{suffix}"
 
 
 def check_database(path: Path, *, quick: bool = False, immutable: bool = False) -> CheckResult:

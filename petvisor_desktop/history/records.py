@@ -13,6 +13,8 @@ MODES = ("kiosk", "ptt", "chat", "simulate", "voice")
 OUTCOMES = ("booked", "handoff", "no_booking", "abandoned", "error")
 ROLES = ("caller", "assistant")
 BOOKING_STATUSES = ("confirmed", "unconfirmed", "failed")
+# Tool-call statuses are short codes: these, or a Vetstoria error code (slot_taken,
+# unavailable, rate_limited, ...), which is why they are checked for shape, not membership.
 # "rejected": the dialog refused the call before making it (bad or missing arguments).
 TOOL_STATUSES = ("ok", "error", "timeout", "rejected")
 LATENCY_FIELDS = (
@@ -24,7 +26,6 @@ LATENCY_FIELDS = (
     "response_ms",
 )
 END_REASON_INTERRUPTED = "interrupted"
-END_REASON_FORGOTTEN = "forgotten"
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,19 @@ connections); `close()` closes all of them.
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import json
 import logging
 import math
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import peewee as pw
 
@@ -56,6 +59,9 @@ from petvisor_desktop.history.records import (
     ToolCallRecord,
     VerifyResult,
 )
+
+if TYPE_CHECKING:
+    from petvisor_desktop.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -155,10 +161,29 @@ def _check_count(name: str, value: object) -> int | None:
     return value
 
 
-def _json_default(value: object) -> str:
+def _json_default(value: object) -> Any:
+    # Recording must never break a conversation: anything JSON cannot hold is stored as text.
     if isinstance(value, datetime | date):
         return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, set | frozenset):
+        return sorted(str(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return str(value)
+
+
+_STATUS_CODE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+def _check_tool_status(status: object) -> str:
+    if not isinstance(status, str) or not _STATUS_CODE.match(status):
+        raise ValueError(
+            "tool call status must be a short lower-case code such as "
+            f"{', '.join(TOOL_STATUSES)} or a Vetstoria error code; got {status!r}"
+        )
+    return status
 
 
 def _slot_text(slot_start: datetime | str | None) -> str | None:
@@ -169,6 +194,12 @@ def _slot_text(slot_start: datetime | str | None) -> str | None:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("slot_start must carry its UTC offset, e.g. 2026-11-23T09:00:00+00:00")
     return moment.isoformat()
+
+
+def _one_of(name: str, value: str | None, alias: str | None) -> str | None:
+    if value is not None and alias is not None and value != alias:
+        raise ValueError(f"{name} was given twice, with different values")
+    return value if value is not None else alias
 
 
 def _chunks(items: Sequence[int], size: int = _CHUNK) -> Iterator[Sequence[int]]:
@@ -256,7 +287,7 @@ class History:
         return history
 
     @classmethod
-    def open_with_recovery(cls, settings: Any) -> tuple[History, RecoveryReport]:
+    def open_with_recovery(cls, settings: Settings) -> tuple[History, RecoveryReport]:
         """Start-up: open the configured database, restoring it from the newest good backup
         when it is missing or damaged. See `petvisor_desktop.history.recovery`."""
         from petvisor_desktop.history.recovery import open_with_recovery
@@ -408,17 +439,21 @@ class History:
         status: str,
         duration_ms: float | None,
     ) -> int:
-        """Record a tool call; `status` is one of ok, error, timeout, rejected."""
-        _check_choice("tool call status", status, TOOL_STATUSES)
+        """Record a tool call. `status` is a short code: ok, error, timeout, rejected, or the
+        code of the Vetstoria error it ended with (slot_taken, unavailable, ...)."""
+        _check_tool_status(status)
         if not isinstance(name, str) or not name.strip():
             raise ValueError("a tool call needs a name")
         if not isinstance(arguments, Mapping):
             raise ValueError("tool call arguments must be a mapping")
         try:
             arguments_json = json.dumps(
-                dict(arguments), sort_keys=True, ensure_ascii=False, default=_json_default
+                {str(k): v for k, v in arguments.items()},
+                sort_keys=True,
+                ensure_ascii=False,
+                default=_json_default,
             )
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:  # e.g. a circular structure
             raise ValueError(f"tool call arguments cannot be stored: {exc}") from None
         duration = _check_ms("duration_ms", duration_ms)
         with self._write():
@@ -459,10 +494,17 @@ class History:
         phone: str | None = None,
         email: str | None = None,
         notes: str | None = None,
+        first_name: str | None = None,
+        last_name: str | None = None,
     ) -> int:
         """Record a booking (or an attempt). Status is confirmed (Vetstoria answered 201),
-        unconfirmed (the answer never came: staff must check) or failed."""
+        unconfirmed (the answer never came: staff must check) or failed.
+
+        `first_name`/`last_name` are accepted as the owner's names too (the dialog's and
+        Vetstoria's own field names)."""
         _check_choice("booking status", status, BOOKING_STATUSES)
+        owner_first_name = _one_of("owner_first_name", owner_first_name, first_name)
+        owner_last_name = _one_of("owner_last_name", owner_last_name, last_name)
         now = _ts(_now())
         values: dict[str, Any] = {
             "conversation": conversation_id,
@@ -900,6 +942,28 @@ class History:
         final name (`petvisor-<UTC timestamp>.sqlite3`). Rotation is `backups.rotate_backups`."""
         self._ensure_open()
         return backups.backup_database(self.db_path, Path(dest_dir), now=now)
+
+    def backup_if_due(
+        self,
+        dest_dir: Path,
+        *,
+        keep_daily: int,
+        keep_weekly: int,
+        max_age: timedelta = timedelta(hours=24),
+        now: datetime | None = None,
+    ) -> Path | None:
+        """The scheduled backup: back up and rotate when the newest backup is older than
+        `max_age` (or there is none). Returns the new backup, or None when not due.
+
+        Call it from a worker thread, never the UI thread: the folder may be a slow share."""
+        moment = now or _now()
+        dest = Path(dest_dir)
+        existing = backups.list_backups(dest)
+        if existing and moment - existing[0].taken_at < max_age:
+            return None
+        path = self.backup(dest, now=moment)
+        backups.rotate_backups(dest, keep_daily, keep_weekly)
+        return path
 
     # ---- staff users -------------------------------------------------------------------------
 

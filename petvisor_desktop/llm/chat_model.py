@@ -153,6 +153,15 @@ class LlamaChatModel:
         self._lib.llama_sampler_apply(sampler, ctypes.byref(arr))
         return bool(np.isfinite(self._single[0].logit))
 
+    def _next_allowed(self, sampler: Any, logits: np.ndarray, top_k: int = 16) -> int:
+        """The most likely token the grammar accepts: the top few are asked one by one, and
+        only if all are rejected is the whole vocabulary filtered."""
+        top = np.argpartition(logits, -top_k)[-top_k:]
+        for token in top[np.argsort(logits[top])[::-1]][1:]:
+            if self._allowed(sampler, int(token)):
+                return int(token)
+        return self._best_allowed(sampler, logits)
+
     def _best_allowed(self, sampler: Any, logits: np.ndarray) -> int:
         """Full-vocabulary grammar filter, then argmax: the slow path."""
         buf = np.ctypeslib.as_array(
@@ -194,7 +203,7 @@ class LlamaChatModel:
                     t0 = time.perf_counter()
                     if not self._allowed(sampler, token):
                         fallbacks += 1
-                        token = self._best_allowed(sampler, logits)
+                        token = self._next_allowed(sampler, logits)
                     grammar_s += time.perf_counter() - t0
                     if lib.llama_vocab_is_eog(self._vocab, token):
                         break

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -64,14 +65,20 @@ class CliResult:
 
 
 @pytest.fixture
-def cli(cli_env: CliEnv, capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+def cli(cli_env: CliEnv, capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[..., CliResult]]:
     def run(*argv: str) -> CliResult:
         capsys.readouterr()
         status = main(list(argv))
         captured = capsys.readouterr()
         return CliResult(status, captured.out, captured.err)
 
-    return run
+    yield run
+    # main() installs log handlers on the root logger; do not leave them to later tests.
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_petvisor", False):
+            root.removeHandler(handler)
+            handler.close()
 
 
 def record_booked_conversation(
@@ -128,8 +135,10 @@ def record_booked_conversation(
     return cid
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def damage_middle(path: Path) -> None:
@@ -159,14 +168,15 @@ DAMAGES: dict[str, Callable[[Path], None]] = {
 }
 
 
-def fill(history: History, conversations: int = 30, turns: int = 8) -> list[int]:
-    """Enough data for the file to span many pages."""
+def fill(history: History, conversations: int = 12, turns: int = 4) -> list[int]:
+    """Enough data for the file to span many pages, in few transactions: every commit is
+    fsynced (synchronous=FULL), which is what makes a test slow on a busy disk."""
     ids = []
     for n in range(conversations):
         cid = history.start_conversation("kiosk")
         for t in range(turns):
             role = "caller" if t % 2 == 0 else "assistant"
-            history.add_turn(cid, role, f"turn {t} of conversation {n} " + "words " * 40)
+            history.add_turn(cid, role, f"turn {t} of conversation {n} " + "words " * 250)
         history.end_conversation(cid, "no_booking")
         ids.append(cid)
     return ids

@@ -35,6 +35,8 @@ def env_for(tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def sandbox_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
     port = free_port()
+    stderr_path = tmp_path / "stderr.txt"
+    stderr = stderr_path.open("w")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -49,7 +51,7 @@ def sandbox_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dic
         cwd=REPO,
         env=env_for(tmp_path),
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=stderr,  # a file, so that a chatty child can never block on a full pipe
         text=True,
     )
     watchdog = threading.Timer(30, proc.kill)  # never hang the suite on a stuck child
@@ -62,9 +64,10 @@ def sandbox_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dic
                 settings[m.group(1)] = m.group(2)
             if line.startswith("Press Ctrl-C"):
                 break
-        assert settings, (
-            f"no settings printed; stderr: {proc.stderr.read() if proc.poll() is not None else ''}"
-        )
+        if not settings:
+            proc.kill()
+            proc.wait(timeout=10)
+            pytest.fail(f"no settings printed; stderr: {stderr_path.read_text()}")
         assert settings["VETSTORIA_BASE_URL"] == f"http://127.0.0.1:{port}"
         yield proc, settings
     finally:
@@ -72,6 +75,7 @@ def sandbox_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dic
             proc.terminate()
         proc.wait(timeout=10)
         watchdog.cancel()
+        stderr.close()
 
 
 def test_the_sandbox_command_serves_its_printed_settings(

@@ -265,6 +265,14 @@ def test_an_oversized_body_is_refused(http: httpx.Client, urls: Endpoints) -> No
     still_serving(http, urls)
 
 
+def read_to_close(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes (it closes after refusing bad framing)."""
+    chunks = []
+    while chunk := sock.recv(4096):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def test_broken_framing_is_refused(
     clinic: SandboxClinic, http: httpx.Client, urls: Endpoints
 ) -> None:
@@ -273,12 +281,23 @@ def test_broken_framing_is_refused(
             sock.sendall(
                 b"POST /partners/x HTTP/1.1\r\nHost: x\r\nContent-Length: " + length + b"\r\n\r\n"
             )
-            answer = sock.recv(4096)
+            answer = read_to_close(sock)
         assert answer.startswith(b"HTTP/1.1 400")
         assert b"Content-Length" in answer
     with socket.create_connection(("127.0.0.1", clinic.port), timeout=5) as sock:
         sock.sendall(
             b"POST /partners/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
         )
-        assert sock.recv(4096).startswith(b"HTTP/1.1 400")
+        assert read_to_close(sock).startswith(b"HTTP/1.1 400")
+    still_serving(http, urls)
+    with socket.create_connection(("127.0.0.1", clinic.port), timeout=5) as sock:
+        sock.sendall(b"NONSENSE\r\n\r\n")
+        answer = read_to_close(sock)
+    # No HTTP version on that line means an HTTP/0.9 answer: the body alone, no status line.
+    assert json.loads(answer)["message"].startswith("Bad request syntax")
+    with socket.create_connection(("127.0.0.1", clinic.port), timeout=5) as sock:
+        sock.sendall(b"BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = read_to_close(sock)
+    assert answer.startswith(b"HTTP/1.1 501") and b"application/json" in answer
+    assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["message"].startswith("Unsupported method")
     still_serving(http, urls)

@@ -59,6 +59,7 @@ def test_offline_the_cached_catalogue_is_used(
     online = make_client(clinic, cache_dir=tmp_path / "c", max_read_retries=1)
     species, types, schedules = online.species(), online.appointment_types(), online.schedules()
     config = clinic.config()
+    answered = len(clinic.requests())
     clinic.stop()
 
     offline = make_client(config, cache_dir=tmp_path / "c", max_read_retries=1)
@@ -67,8 +68,10 @@ def test_offline_the_cached_catalogue_is_used(
         assert offline.appointment_types() == types
         assert offline.schedules() == schedules
     assert "using the cached list" in caplog.text
-    # The client that fetched them first has the same fallback.
+    # The client that fetched them first has the same fallback: its kept-alive connection
+    # was dropped with the server, so nothing more was answered.
     assert online.species() == species
+    assert len(clinic.requests()) == answered
 
 
 def test_offline_without_a_cache_raises_unavailable(

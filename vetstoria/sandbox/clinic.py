@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -264,7 +265,7 @@ class SandboxClinic:
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever,
-            kwargs={"poll_interval": 0.1},  # how quickly stop() is noticed
+            kwargs={"poll_interval": 0.05},  # how quickly stop() is noticed
             name="sandbox-clinic",
             daemon=True,
         )
@@ -814,6 +815,18 @@ class _Handler(BaseHTTPRequestHandler):
             return reply
         self._body = self.rfile.read(length)
         return None
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a garbled request line, an unknown method) as JSON too."""
+        body = json.dumps({"message": message or HTTPStatus(code).phrase}).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.close_connection = True
+        self.end_headers()
+        if getattr(self, "command", None) != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("sandbox http: " + format, *args)

@@ -1,0 +1,133 @@
+"""Benchmark of the booking brain over the scenario suite (text only, no audio).
+
+Prints: success rate, turns per booking, grounding rejections, per-turn LLM time p50/p95,
+tokens in/out, and the grammar's cost per generated token, measured two ways on the same
+prompts: our check-the-greedy-token-first sampler, and llama-cpp-python's stock grammar
+sampling (the whole vocabulary filtered at every step).
+
+    .venv/bin/python benchmarks/bench_brain.py [tests/scenarios] [--llm NAME] [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from petvisor_desktop.engine import load_llm  # noqa: E402
+from petvisor_desktop.history import History  # noqa: E402
+from petvisor_desktop.settings import load_settings  # noqa: E402
+from petvisor_desktop.simulate import Scenario, run_scenario, scenario_files  # noqa: E402
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def stock_grammar_cost(model, prompts: list[tuple[list, str]]) -> tuple[float, float]:
+    """ms per generated token with llama-cpp-python's own grammar sampling, and without any."""
+    from llama_cpp import LlamaGrammar
+
+    llama = model._llama
+    with_grammar: list[float] = []
+    without: list[float] = []
+    for messages, grammar in prompts:
+        prompt = model.render(messages)
+        for use_grammar, sink in ((True, with_grammar), (False, without)):
+            llama.create_completion(prompt, max_tokens=1, temperature=0.0)  # cache the prompt
+            kwargs = {"grammar": LlamaGrammar.from_string(grammar, verbose=False)} if use_grammar else {}
+            t0 = time.perf_counter()
+            out = llama.create_completion(prompt, max_tokens=40, temperature=0.0, **kwargs)
+            elapsed = (time.perf_counter() - t0) * 1000
+            n = out["usage"]["completion_tokens"]
+            if n:
+                sink.append(elapsed / n)
+    llama.reset()
+    return statistics.mean(with_grammar), statistics.mean(without)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("target", nargs="?", type=Path, default=ROOT / "tests" / "scenarios")
+    parser.add_argument("--llm", default=None)
+    parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument("--json", type=Path, help="also write the reports here")
+    args = parser.parse_args()
+
+    settings = load_settings()
+    t0 = time.perf_counter()
+    model = load_llm(settings, args.llm)
+    load_s = time.perf_counter() - t0
+    history = History.open(Path("/tmp/petvisor-bench.sqlite3"))
+    files = scenario_files(args.target)
+    if args.limit:
+        files = files[: args.limit]
+    reports = []
+    for path in files:
+        report = run_scenario(Scenario.load(path), settings, model, recorder_factory=lambda: history)
+        reports.append(report)
+        mark = "PASS" if report["checks"]["passed"] else "FAIL"
+        print(f"{mark} {report['scenario']}: {report['outcome']} in {report['turns']} turns "
+              + ("" if report["checks"]["passed"] else str(report["checks"]["failures"])), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(reports, indent=1))
+
+    turns = [e for r in reports for e in r["transcript"] if e["role"] == "assistant"]
+    llm_turns = [e for e in turns if e["tokens_out"]]
+    llm_ms = [e["llm_ms"] for e in llm_turns]
+    turn_ms = [e["latency_ms"] for e in turns]
+    booked = [r for r in reports if r["outcome"] == "booked"]
+    rejections = sum(len(e["grounding_rejections"]) for e in turns)
+    tokens_out = sum(e["tokens_out"] for e in llm_turns)
+    grammar_ms = sum(e["grammar_ms"] for e in llm_turns)
+    passed = sum(r["checks"]["passed"] for r in reports)
+
+    print()
+    print(f"model: {model.path.name} (loaded in {load_s:.1f} s)")
+    print(f"scenarios: {passed}/{len(reports)} passed ({100 * passed / len(reports):.1f}%)")
+    if booked:
+        print(f"turns per booking: mean {statistics.mean(r['turns'] for r in booked):.1f}, "
+              f"max {max(r['turns'] for r in booked)}")
+    print(f"grounding rejections: {rejections} values dropped over {len(turns)} turns")
+    print(f"per-turn LLM time: p50 {pct(llm_ms, .5):.0f} ms, p95 {pct(llm_ms, .95):.0f} ms "
+          f"({len(llm_turns)} model turns)")
+    print(f"per-turn total (LLM + dialog + Vetstoria): p50 {pct(turn_ms, .5):.0f} ms, "
+          f"p95 {pct(turn_ms, .95):.0f} ms")
+    print(f"tokens per model turn: in (after cache) mean {statistics.mean(e['tokens_in'] for e in llm_turns):.0f}, "
+          f"out mean {statistics.mean(e['tokens_out'] for e in llm_turns):.1f}")
+    print(f"grammar cost, ours: {grammar_ms / max(1, tokens_out):.2f} ms per generated token")
+
+    from petvisor_desktop.dialog.tools import Catalogue, examples, step_tools, system_prompt, user_message
+    from petvisor_desktop.llm.chat_model import ChatMessage
+    from petvisor_desktop.llm.grammar import tool_call_grammar
+    from datetime import date
+
+    cat = Catalogue(("Dog", "Cat"), ("Vaccinations", "Consultation", "Nurse appointment", "Dental"),
+                    ("Dr Amy Roberts", "Dr Michael Norman"))
+    today = date(2026, 11, 23)
+    prefix = [ChatMessage("system", system_prompt(cat, today)), *examples(cat, today)]
+    grammar = tool_call_grammar(step_tools(cat, today, [], False))
+    lines = ["Hi, my dog Rex needs his jabs on Thursday", "It's Sarah Lee", "Dr Norman please",
+             "She's a cat called Mittens"]
+    prompts = [([*prefix, ChatMessage("user", user_message("how can I help", line))], grammar) for line in lines]
+    ours = []
+    for messages, g in prompts:
+        c = model.complete(messages, g)
+        ours.append((c.total_ms - c.first_token_ms) / max(1, c.tokens_out - 1))
+    stock, free = stock_grammar_cost(model, prompts)
+    print(f"generation per token on the same prompts: ours {statistics.mean(ours):.1f} ms, "
+          f"llama-cpp-python grammar sampling {stock:.1f} ms, no grammar {free:.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,563 @@
+"""Pure-logic tests for the normalisers: phone, email, date, time, part of day, yes/no."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+import pytest
+
+from petvisor_desktop.dialog.normalize import (
+    DateAsk,
+    format_email_for_speech,
+    format_phone_for_speech,
+    is_no,
+    is_yes,
+    parse_date,
+    parse_email,
+    parse_part_of_day,
+    parse_phone,
+    parse_time,
+    spoken_date,
+    spoken_time,
+    words_to_digits,
+)
+
+MONDAY = date(2026, 11, 23)  # the scenarios' "now"; Thursday is the 26th
+FRIDAY = date(2026, 11, 27)
+SUMMER_MONDAY = date(2027, 6, 14)
+
+
+# --- words_to_digits ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("oh seven seven zero zero nine double oh four five six", "07700900456"),
+        ("Oh seven seven zero zero, nine double oh, four five six", "07700, 900, 456"),
+        ("nought one six three two", "01632"),
+        ("triple seven", "777"),
+        ("double 7", "77"),
+        ("forty five", "45"),
+        ("forty-five", "45"),
+        ("nineteen", "19"),
+        ("oh seven seven hundred nine hundred four five six", "07700900456"),
+        ("two thousand and twenty six", "2026"),
+        ("oh 7700 900456", "07700900456"),
+        # "for" between long runs of digits is a misheard "four"
+        ("oh seven seven oh oh nine double oh for five six", "07700900456"),
+    ],
+)
+def test_words_to_digits_reads_spoken_numbers(text: str, expected: str) -> None:
+    assert words_to_digits(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("020 7946 0018", "020 7946 0018"),  # typed digits are left exactly as typed
+        ("Oh, my number is 020 7946 0018", "Oh, my number is 020 7946 0018"),  # "oh" the word
+        ("it's j o h n", "it's j o h n"),  # a spelled "o" between letters is a letter
+        ("I'd like two o'clock", "I'd like 2 o'clock"),
+        ("my number is oh seven seven, thanks", "my number is 077, thanks"),
+        ("from two to four", "from 2 to 4"),  # "to" stays a word outside a long number
+    ],
+)
+def test_words_to_digits_keeps_words_and_typed_digits(text: str, expected: str) -> None:
+    assert words_to_digits(text) == expected
+
+
+# --- phone numbers --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Oh seven seven zero zero, nine double oh, four five six", "07700900456"),
+        ("oh seven seven zero zero nine double oh four five six", "07700900456"),
+        ("oh seven seven double oh, nine double oh, three four five", "07700900345"),
+        ("It's oh seven seven oh oh... nine oh oh... one three five", "07700900135"),
+        ("my number is 07700 900123", "07700900123"),
+        ("+44 7700 900456", "+447700900456"),
+        ("020 7946 0018", "02079460018"),
+        ("it's 020-7946-0018 thanks", "02079460018"),
+        ("(020) 7946 0018", "02079460018"),
+        ("+44 (0)20 7946 0018", "+442079460018"),
+        ("plus four four seven seven double oh nine double oh four five six", "+447700900456"),
+        ("No, the phone number is wrong, it's 07700 900789", "07700900789"),
+        ("call me after 2, 07700 900456", "07700900456"),
+        ("oh seven seven hundred nine hundred four five six", "07700900456"),
+        ("oh one six three two nine six oh one two three", "01632960123"),
+    ],
+)
+def test_parse_phone(text: str, expected: str) -> None:
+    assert parse_phone(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I don't have a phone",
+        "oh seven seven oh oh",  # too short
+        "12345",
+        "07700 900456 123456",  # too long
+        "it's one two three four five six seven eight nine one two three four five",
+        "",
+    ],
+)
+def test_parse_phone_rejects_wrong_lengths(text: str) -> None:
+    assert parse_phone(text) is None
+
+
+@pytest.mark.parametrize(
+    ("phone", "spoken"),
+    [
+        ("07700900456", "0 7 7 0 0, 9 0 0, 4 5 6"),
+        ("02079460018", "0 2 0, 7 9 4 6, 0 0 1 8"),
+        ("01632960123", "0 1 6 3 2, 9 6 0, 1 2 3"),
+        ("+447700900456", "plus 4 4, 7 7 0 0, 9 0 0, 4 5 6"),
+        ("+442079460018", "plus 4 4, 2 0, 7 9 4 6, 0 0 1 8"),
+        ("7700900456", "7 7 0 0, 9 0 0, 4 5 6"),
+    ],
+)
+def test_format_phone_for_speech(phone: str, spoken: str) -> None:
+    assert format_phone_for_speech(phone) == spoken
+
+
+@pytest.mark.parametrize(
+    "spoken",
+    [
+        "oh seven seven zero zero nine double oh four five six",
+        "plus four four two oh seven nine four six oh oh one eight",
+        "0 1 6 3 2 9 6 0 1 2 3",
+    ],
+)
+def test_phone_read_back_parses_to_the_same_number(spoken: str) -> None:
+    phone = parse_phone(spoken)
+    assert phone is not None
+    assert parse_phone(format_phone_for_speech(phone)) == phone
+
+
+# --- email addresses ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("james dot okafor at example dot com", "james.okafor@example.com"),
+        ("My email is James.Okafor@Example.com", "james.okafor@example.com"),
+        ("it's j a m e s underscore o k at gmail dot com", "james_ok@gmail.com"),
+        ("sarah underscore lee at example dot co dot uk", "sarah_lee@example.co.uk"),
+        ("sarah hyphen jones at hotmail dot co dot uk thanks", "sarah-jones@hotmail.co.uk"),
+        ("mo dash farah at example dot com", "mo-farah@example.com"),
+        ("you can email me at tom plus vets at example dot com", "tom+vets@example.com"),
+        ("b e double l a at example dot com", "bella@example.com"),
+        ("bond double oh seven at example dot com", "bond007@example.com"),
+        ("um my email address is jim one two three at btinternet dot com", "jim123@btinternet.com"),
+        ("olivia grant at example dot com, all one word", "oliviagrant@example.com"),
+        ("naomi clarke at example dot com, no dot, all one word", "naomiclarke@example.com"),
+        (
+            "j smith at example dot com. No, hang on, that's my old one. "
+            "It's j smith seventy eight at example dot org.",
+            "jsmith78@example.org",
+        ),
+        (
+            "The email's wrong, sorry, it's mark dot evans at example dot co dot uk, not dot com.",
+            "mark.evans@example.co.uk",
+        ),
+        (
+            "priya dot shah patel at example dot com, shah and patel joined by a hyphen",
+            "priya.shah-patel@example.com",
+        ),
+        ("jo at b t internet dot com", "jo@btinternet.com"),
+        ("james at sign example full stop com", "james@example.com"),
+    ],
+)
+def test_parse_email(text: str, expected: str) -> None:
+    assert parse_email(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I don't have one",
+        "No, I really don't have an email address. I don't use the computer.",
+        "james at example",  # no dot in the domain
+        "my email is at example dot com",  # no local part
+        "james at example dot c",  # a one-letter top-level domain
+        "james@@example.com",
+        "",
+    ],
+)
+def test_parse_email_rejects_invalid(text: str) -> None:
+    assert parse_email(text) is None
+
+
+@pytest.mark.parametrize(
+    ("email", "spoken"),
+    [
+        ("james.okafor@example.com", "james dot okafor at example dot com"),
+        ("sarah_lee@example.co.uk", "sarah underscore lee at example dot co dot uk"),
+        ("priya.shah-patel@example.com", "priya dot shah dash patel at example dot com"),
+        ("jsmith78@example.org", "jsmith 7 8 at example dot org"),
+        ("tom+vets@example.com", "tom plus vets at example dot com"),
+    ],
+)
+def test_format_email_for_speech(email: str, spoken: str) -> None:
+    assert format_email_for_speech(email) == spoken
+    assert parse_email(spoken) == email  # the read-back reads back to the same address
+
+
+# --- part of day ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Thursday afternoon", "afternoon"),
+        ("after lunch please", "afternoon"),
+        ("anytime after 12", "afternoon"),
+        ("after twelve", "afternoon"),
+        ("2pm", "afternoon"),
+        ("something pm", "afternoon"),
+        ("Wednesday afternoon, as late as possible", "afternoon"),
+        ("in the evening if you can", "afternoon"),
+        ("half past two", "afternoon"),
+        ("Wednesday, but not before lunch, I work mornings", "afternoon"),
+        ("I can't do mornings", "afternoon"),
+        ("not the morning, the afternoon", "afternoon"),
+        ("Thursday morning", "morning"),
+        ("first thing", "morning"),
+        ("as early as possible", "morning"),
+        ("10 am", "morning"),
+        ("ten a.m.", "morning"),
+        ("before lunch", "morning"),
+        ("Wednesday the 2nd of December, in the morning", "morning"),
+        ("This Thursday, in the morning", "morning"),
+        ("ten thirty", "morning"),
+        ("I can't do afternoons", "morning"),
+    ],
+)
+def test_parse_part_of_day(text: str, expected: str) -> None:
+    assert parse_part_of_day(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Good morning, I'd like to book my cat in",  # a greeting, not a preference
+        "good afternoon",
+        "morning or afternoon, either is fine",
+        "I am free any day",  # "am" here is a verb
+        "early afternoon or late morning",
+        "Thursday",
+        "",
+    ],
+)
+def test_parse_part_of_day_none(text: str) -> None:
+    assert parse_part_of_day(text) is None
+
+
+def test_early_modifies_afternoon() -> None:
+    assert parse_part_of_day("early afternoon") == "afternoon"
+    assert parse_part_of_day("early next week") is None
+
+
+# --- dates ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "day", "phrase"),
+    [
+        ("today", date(2026, 11, 23), "today"),
+        ("This afternoon, today", date(2026, 11, 23), "today"),
+        ("Tomorrow", date(2026, 11, 24), "tomorrow"),
+        ("tomorrow morning please", date(2026, 11, 24), "tomorrow"),
+        ("the day after tomorrow", date(2026, 11, 25), "the day after tomorrow"),
+        ("Thursday afternoon", date(2026, 11, 26), "thursday"),
+        ("this thursday", date(2026, 11, 26), "this thursday"),
+        ("thursdays are best", date(2026, 11, 26), "thursdays"),
+        ("Wait, I said Thursday", date(2026, 11, 26), "thursday"),
+        ("monday", date(2026, 11, 30), "monday"),  # a bare weekday is never today
+        ("today, monday", date(2026, 11, 23), "today, monday"),
+        ("next thursday", date(2026, 12, 3), "next thursday"),
+        ("thursday next week", date(2026, 12, 3), "thursday next week"),
+        ("next week on thursday", date(2026, 12, 3), "next week on thursday"),
+        ("next week, maybe thursday", date(2026, 12, 3), "thursday"),
+        ("thursday week", date(2026, 12, 3), "thursday week"),
+        ("a week on friday", date(2026, 12, 4), "a week on friday"),
+        ("next week", date(2026, 11, 30), "next week"),
+        ("Next week if possible.", date(2026, 11, 30), "next week"),
+        ("the week after next", date(2026, 12, 7), "the week after next"),
+        ("the 3rd of December", date(2026, 12, 3), "the 3rd of december"),
+        ("December 3rd", date(2026, 12, 3), "december 3rd"),
+        ("3 December", date(2026, 12, 3), "3 december"),
+        ("3/12", date(2026, 12, 3), "3/12"),
+        ("the third of december", date(2026, 12, 3), "the third of december"),
+        ("december the third", date(2026, 12, 3), "december the third"),
+        ("the 3rd", date(2026, 12, 3), "the 3rd"),  # the 3rd of November has passed
+        ("on the twenty fifth", date(2026, 11, 25), "on the twenty fifth"),
+        ("the twenty first", date(2026, 12, 21), "the twenty first"),
+        ("the 31st", date(2026, 12, 31), "the 31st"),  # November has no 31st
+        ("twenty third of november", date(2026, 11, 23), "twenty third of november"),
+        ("the 22nd of november", date(2027, 11, 22), "the 22nd of november"),  # a year on
+        ("the fifth of may", date(2027, 5, 5), "the fifth of may"),
+        ("the 3rd of march 2027", date(2027, 3, 3), "the 3rd of march 2027"),
+        ("3/12/2027", date(2027, 12, 3), "3/12/2027"),
+        ("2026-12-03", date(2026, 12, 3), "2026-12-03"),
+        (
+            "Wednesday the 2nd of December, in the morning",
+            date(2026, 12, 2),
+            "wednesday the 2nd of december",
+        ),
+        ("Monday the 30th then, in the afternoon", date(2026, 11, 30), "monday the 30th"),
+        ("in two weeks", date(2026, 12, 7), "in two weeks"),
+        ("not thursday, friday", date(2026, 11, 27), "friday"),
+        ("thursday, not friday", date(2026, 11, 26), "thursday"),
+        ("thursday is no good, how about friday", date(2026, 11, 27), "friday"),
+        (
+            "Sorry, can we change that to Friday morning instead? Thursday won't work after all.",
+            date(2026, 11, 27),
+            "friday",
+        ),
+        ("I can't do thursday or friday, monday is fine", date(2026, 11, 30), "monday"),
+    ],
+)
+def test_parse_date(text: str, day: date, phrase: str) -> None:
+    assert parse_date(text, MONDAY) == DateAsk(day=day, weekend=False, phrase=phrase)
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("Saturday morning, if you're open", date(2026, 11, 28)),
+        ("Sunday, please", date(2026, 11, 29)),
+        ("the weekend", date(2026, 11, 28)),
+        ("next weekend", date(2026, 12, 5)),
+        ("the 29th", date(2026, 11, 29)),
+        ("next saturday", date(2026, 12, 5)),
+    ],
+)
+def test_parse_date_flags_weekends(text: str, day: date) -> None:
+    ask = parse_date(text, MONDAY)
+    assert ask is not None
+    assert (ask.day, ask.weekend) == (day, True)
+
+
+@pytest.mark.parametrize(
+    ("text", "today", "day"),
+    [
+        ("friday", FRIDAY, date(2026, 12, 4)),  # today is Friday: the next one
+        ("today, friday", FRIDAY, FRIDAY),
+        ("next friday", FRIDAY, date(2026, 12, 4)),
+        ("tomorrow", FRIDAY, date(2026, 11, 28)),
+        ("next week", FRIDAY, date(2026, 11, 30)),
+        ("This Thursday, in the morning", SUMMER_MONDAY, date(2027, 6, 17)),
+        ("the 1st of january", date(2026, 12, 30), date(2027, 1, 1)),
+        ("the 2nd", date(2026, 12, 30), date(2027, 1, 2)),
+    ],
+)
+def test_parse_date_relative_to_today(text: str, today: date, day: date) -> None:
+    ask = parse_date(text, today)
+    assert ask is not None
+    assert ask.day == day
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hello",
+        "my cat has been sneezing",
+        "The first one you have",
+        "The second one, please",
+        "hold on a second",
+        "may I book an appointment",
+        "Whenever's soonest",
+        "I can't do thursday",
+        "not tomorrow",
+        "the 32nd",
+        "31/11",
+        "",
+    ],
+)
+def test_parse_date_none(text: str) -> None:
+    assert parse_date(text, MONDAY) is None
+
+
+# --- times ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2pm", time(14, 0)),
+        ("2 p.m. please", time(14, 0)),
+        ("Two o'clock if you have it", time(14, 0)),
+        ("Ten o'clock if you have it", time(10, 0)),
+        ("half past two", time(14, 30)),
+        ("half two", time(14, 30)),
+        ("quarter past eleven", time(11, 15)),
+        ("quarter to three", time(14, 45)),
+        ("ten to four", time(15, 50)),
+        ("twenty past nine", time(9, 20)),
+        ("14:30", time(14, 30)),
+        ("1:15 please, or the nearest you have", time(13, 15)),
+        ("2.30", time(14, 30)),
+        ("ten thirty", time(10, 30)),
+        ("two fifteen", time(14, 15)),
+        ("two forty five", time(14, 45)),
+        ("two oh five", time(14, 5)),
+        ("fourteen thirty", time(14, 30)),
+        ("noon", time(12, 0)),
+        ("midday please", time(12, 0)),
+        ("at two", time(14, 0)),
+        ("two please", time(14, 0)),
+        ("around 3", time(15, 0)),
+        ("at ten", time(10, 0)),
+        ("nine", time(9, 0)),
+        ("ten in the morning", time(10, 0)),
+        ("11am", time(11, 0)),
+        ("12 pm", time(12, 0)),
+        ("the 3rd at 2", time(14, 0)),
+    ],
+)
+def test_parse_time(text: str, expected: time) -> None:
+    assert parse_time(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The first one you have",
+        "that one please",
+        "I have two dogs",
+        "about two weeks ago",
+        "oh seven seven oh oh nine double oh four five six",
+        "nine double oh four five six",
+        "the 3rd",
+        "morning",
+        "",
+    ],
+)
+def test_parse_time_none(text: str) -> None:
+    assert parse_time(text) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "spoken"),
+    [
+        (time(9, 0), "9am"),
+        (time(14, 30), "2:30pm"),
+        (time(12, 0), "12pm"),
+        (time(12, 5), "12:05pm"),
+        (time(11, 45), "11:45am"),
+        (time(0, 0), "12am"),
+    ],
+)
+def test_spoken_time(value: time, spoken: str) -> None:
+    assert spoken_time(value) == spoken
+    if 9 <= value.hour < 16:
+        assert parse_time(spoken) == value  # the read-back parses back to the same time
+
+
+@pytest.mark.parametrize(
+    ("day", "spoken"),
+    [
+        (date(2026, 11, 23), "today"),
+        (date(2026, 11, 24), "tomorrow"),
+        (date(2026, 11, 26), "Thursday the 26th of November"),
+        (date(2026, 12, 1), "Tuesday the 1st of December"),
+        (date(2026, 12, 2), "Wednesday the 2nd of December"),
+        (date(2026, 12, 3), "Thursday the 3rd of December"),
+        (date(2026, 12, 11), "Friday the 11th of December"),
+        (date(2026, 12, 22), "Tuesday the 22nd of December"),
+        (date(2027, 1, 1), "Friday the 1st of January 2027"),
+    ],
+)
+def test_spoken_date(day: date, spoken: str) -> None:
+    assert spoken_date(day, MONDAY) == spoken
+
+
+# --- yes and no -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "yes",
+        "Yes, that's all correct",
+        "yeah",
+        "yep that's right",
+        "correct",
+        "that's right",
+        "sounds good",
+        "perfect",
+        "go ahead",
+        "Yes, book it, please",
+        "please do",
+        "sure",
+        "Yes, that's fine",
+        "Yes that's right",
+        "Yes, that's all correct now",
+        "yes no problem",
+        "that's right I know",
+    ],
+)
+def test_is_yes(text: str) -> None:
+    assert is_yes(text)
+    assert not is_no(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no",
+        "nope",
+        "No, the phone number is wrong, it's 07700 900789",
+        "that's not right",
+        "Wait, I said Thursday",
+        "hold on",
+        "actually make it friday",
+        "can I change the time",
+        "not quite",
+        "No, don't book it, I've changed my mind.",
+        "yes but the phone is wrong",
+        "Oh, I gave you the wrong dog's name, sorry! This one is Bella, not Poppy.",
+        "And I've just remembered, it should be Dr Roberts, not Dr Norman.",
+        "No, that's everything, thank you. Bye!",
+        "Sorry, can we change that to Friday morning instead?",
+    ],
+)
+def test_is_no(text: str) -> None:
+    assert is_no(text)
+    assert not is_yes(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I know",
+        "nothing",
+        "November",
+        "Doctor Norman",
+        "I'm not sure",
+        "hmm",
+        "",
+    ],
+)
+def test_neither_yes_nor_no(text: str) -> None:
+    assert not is_yes(text)
+    assert not is_no(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "yes but can it be friday",
+        "yeah, maybe",
+        "sure, I'm not sure actually",
+        "ok except the time",
+    ],
+)
+def test_doubt_or_condition_is_not_a_plain_yes(text: str) -> None:
+    assert not is_yes(text)

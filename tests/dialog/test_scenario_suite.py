@@ -1,0 +1,84 @@
+"""The caller-scenario suite with the real default language model, the real dialog, the real
+Vetstoria client and the sandbox clinic over HTTP. The bar is the issue's: 95% of scenarios
+pass, and the safety rules hold in every one of them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from petvisor_desktop.settings import Settings
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+pytestmark = [pytest.mark.llm, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def reports(
+    settings: Settings, require_model: Any, tmp_path_factory: pytest.TempPathFactory
+) -> list[dict[str, Any]]:
+    from petvisor_desktop.engine import load_llm
+    from petvisor_desktop.history import History
+    from petvisor_desktop.simulate import Scenario, run_scenario, scenario_files
+
+    require_model("llm", settings.models.llm)
+    model = load_llm(settings)
+    history = History.open(tmp_path_factory.mktemp("db") / "suite.sqlite3")
+    out = []
+    for path in scenario_files(SCENARIOS):
+        out.append(run_scenario(Scenario.load(path), settings, model, recorder_factory=lambda: history))
+    report_file = Path(tmp_path_factory.getbasetemp()) / "scenario-reports.json"
+    report_file.write_text(json.dumps(out, indent=1))
+    failed = [r for r in out if not r["checks"]["passed"]]
+    for r in failed:
+        print(f"FAIL {r['scenario']}: {r['checks']['failures']}")
+    print(f"scenario suite: {len(out) - len(failed)} of {len(out)} passed; reports in {report_file}")
+    return out
+
+
+def test_at_least_25_scenarios_cover_the_issue() -> None:
+    files = sorted(SCENARIOS.glob("*.json"))
+    assert len(files) >= 25
+    outcomes = {json.loads(p.read_text())["expect"]["outcome"] for p in files}
+    assert {"booked", "handoff", "no_booking"} <= outcomes
+
+
+def test_suite_passes_at_95_percent(reports: list[dict[str, Any]]) -> None:
+    passed = sum(r["checks"]["passed"] for r in reports)
+    failures = {r["scenario"]: r["checks"]["failures"] for r in reports if not r["checks"]["passed"]}
+    assert passed / len(reports) >= 0.95, failures
+
+
+def test_no_booking_without_read_back_and_no_false_booked_claims(reports: list[dict[str, Any]]) -> None:
+    unsafe = [
+        (r["scenario"], f)
+        for r in reports
+        for f in r["checks"]["failures"]
+        if "without a confirmed read-back" in f or "said the appointment was booked" in f
+        or "clinic recorded a booking but" in f
+    ]
+    assert unsafe == []
+
+
+def test_booked_outcomes_match_what_the_clinic_recorded(reports: list[dict[str, Any]]) -> None:
+    for r in reports:
+        if r["outcome"] == "booked":
+            assert len(r["bookings"]) == 1, r["scenario"]
+        if r["outcome"] == "no_booking":
+            assert r["bookings"] == [], r["scenario"]
+
+
+def test_every_assistant_turn_reports_expecting_and_figures(reports: list[dict[str, Any]]) -> None:
+    expecting_values = {"species", "appointment_type", "clinician", "date", "time", "pet_name",
+                        "client_name", "phone", "email", "confirm", "anything_else", "none"}
+    llm_turns = 0
+    for r in reports:
+        for entry in r["transcript"]:
+            if entry["role"] == "assistant":
+                assert entry["expecting"] in expecting_values
+                assert entry["latency_ms"] >= 0
+                llm_turns += entry["tokens_out"] > 0
+    assert llm_turns > len(reports)  # the model really ran on most turns
