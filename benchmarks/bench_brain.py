@@ -44,7 +44,9 @@ def stock_grammar_cost(model, prompts: list[tuple[list, str]]) -> tuple[float, f
         prompt = model.render(messages)
         for use_grammar, sink in ((True, with_grammar), (False, without)):
             llama.create_completion(prompt, max_tokens=1, temperature=0.0)  # cache the prompt
-            kwargs = {"grammar": LlamaGrammar.from_string(grammar, verbose=False)} if use_grammar else {}
+            kwargs = (
+                {"grammar": LlamaGrammar.from_string(grammar, verbose=False)} if use_grammar else {}
+            )
             t0 = time.perf_counter()
             out = llama.create_completion(prompt, max_tokens=40, temperature=0.0, **kwargs)
             elapsed = (time.perf_counter() - t0) * 1000
@@ -73,11 +75,16 @@ def main() -> int:
         files = files[: args.limit]
     reports = []
     for path in files:
-        report = run_scenario(Scenario.load(path), settings, model, recorder_factory=lambda: history)
+        report = run_scenario(
+            Scenario.load(path), settings, model, recorder_factory=lambda: history
+        )
         reports.append(report)
         mark = "PASS" if report["checks"]["passed"] else "FAIL"
-        print(f"{mark} {report['scenario']}: {report['outcome']} in {report['turns']} turns "
-              + ("" if report["checks"]["passed"] else str(report["checks"]["failures"])), flush=True)
+        print(
+            f"{mark} {report['scenario']}: {report['outcome']} in {report['turns']} turns "
+            + ("" if report["checks"]["passed"] else str(report["checks"]["failures"])),
+            flush=True,
+        )
     if args.json:
         args.json.write_text(json.dumps(reports, indent=1))
 
@@ -95,37 +102,65 @@ def main() -> int:
     print(f"model: {model.path.name} (loaded in {load_s:.1f} s)")
     print(f"scenarios: {passed}/{len(reports)} passed ({100 * passed / len(reports):.1f}%)")
     if booked:
-        print(f"turns per booking: mean {statistics.mean(r['turns'] for r in booked):.1f}, "
-              f"max {max(r['turns'] for r in booked)}")
+        print(
+            f"turns per booking: mean {statistics.mean(r['turns'] for r in booked):.1f}, "
+            f"max {max(r['turns'] for r in booked)}"
+        )
     print(f"grounding rejections: {rejections} values dropped over {len(turns)} turns")
-    print(f"per-turn LLM time: p50 {pct(llm_ms, .5):.0f} ms, p95 {pct(llm_ms, .95):.0f} ms "
-          f"({len(llm_turns)} model turns)")
-    print(f"per-turn total (LLM + dialog + Vetstoria): p50 {pct(turn_ms, .5):.0f} ms, "
-          f"p95 {pct(turn_ms, .95):.0f} ms")
-    print(f"tokens per model turn: in (after cache) mean {statistics.mean(e['tokens_in'] for e in llm_turns):.0f}, "
-          f"out mean {statistics.mean(e['tokens_out'] for e in llm_turns):.1f}")
+    print(
+        f"per-turn LLM time: p50 {pct(llm_ms, 0.5):.0f} ms, p95 {pct(llm_ms, 0.95):.0f} ms "
+        f"({len(llm_turns)} model turns)"
+    )
+    print(
+        f"per-turn total (LLM + dialog + Vetstoria): p50 {pct(turn_ms, 0.5):.0f} ms, "
+        f"p95 {pct(turn_ms, 0.95):.0f} ms"
+    )
+    print(
+        "tokens per model turn: in (after cache) mean "
+        f"{statistics.mean(e['tokens_in'] for e in llm_turns):.0f}, "
+        f"out mean {statistics.mean(e['tokens_out'] for e in llm_turns):.1f}"
+    )
     print(f"grammar cost, ours: {grammar_ms / max(1, tokens_out):.2f} ms per generated token")
 
-    from petvisor_desktop.dialog.tools import Catalogue, examples, step_tools, system_prompt, user_message
-    from petvisor_desktop.llm.chat_model import ChatMessage
-    from petvisor_desktop.llm.grammar import tool_call_grammar
     from datetime import date
 
-    cat = Catalogue(("Dog", "Cat"), ("Vaccinations", "Consultation", "Nurse appointment", "Dental"),
-                    ("Dr Amy Roberts", "Dr Michael Norman"))
+    from petvisor_desktop.dialog.tools import (
+        Catalogue,
+        examples,
+        step_tools,
+        system_prompt,
+        user_message,
+    )
+    from petvisor_desktop.llm.chat_model import ChatMessage
+    from petvisor_desktop.llm.grammar import tool_call_grammar
+
+    cat = Catalogue(
+        ("Dog", "Cat"),
+        ("Vaccinations", "Consultation", "Nurse appointment", "Dental"),
+        ("Dr Amy Roberts", "Dr Michael Norman"),
+    )
     today = date(2026, 11, 23)
     prefix = [ChatMessage("system", system_prompt(cat, today)), *examples(cat, today)]
     grammar = tool_call_grammar(step_tools(cat, today, [], False))
-    lines = ["Hi, my dog Rex needs his jabs on Thursday", "It's Sarah Lee", "Dr Norman please",
-             "She's a cat called Mittens"]
-    prompts = [([*prefix, ChatMessage("user", user_message("how can I help", line))], grammar) for line in lines]
+    lines = [
+        "Hi, my dog Rex needs his jabs on Thursday",
+        "It's Sarah Lee",
+        "Dr Norman please",
+        "She's a cat called Mittens",
+    ]
+    prompts = [
+        ([*prefix, ChatMessage("user", user_message("how can I help", line))], grammar)
+        for line in lines
+    ]
     ours = []
     for messages, g in prompts:
         c = model.complete(messages, g)
         ours.append((c.total_ms - c.first_token_ms) / max(1, c.tokens_out - 1))
     stock, free = stock_grammar_cost(model, prompts)
-    print(f"generation per token on the same prompts: ours {statistics.mean(ours):.1f} ms, "
-          f"llama-cpp-python grammar sampling {stock:.1f} ms, no grammar {free:.1f} ms")
+    print(
+        f"generation per token on the same prompts: ours {statistics.mean(ours):.1f} ms, "
+        f"llama-cpp-python grammar sampling {stock:.1f} ms, no grammar {free:.1f} ms"
+    )
     return 0
 
 

@@ -26,7 +26,9 @@ _MODELS: dict[Path, LlamaChatModel] = {}
 
 def load_llm(settings: Settings, name: str | None = None) -> LlamaChatModel:
     """The configured language model, loaded once per process and shared."""
-    installed = modelstore.find_role("llm", name or settings.models.llm, settings.models.search_path())
+    installed = modelstore.find_role(
+        "llm", name or settings.models.llm, settings.models.search_path()
+    )
     path = installed.file()
     if path not in _MODELS:
         _MODELS[path] = LlamaChatModel.load(
@@ -62,7 +64,7 @@ def booking_backend(
     if config is None:
         # The sandbox answers in milliseconds; its "timeout" faults stall longer than this
         # client waits, so simulated timeouts cost seconds, not minutes.
-        sandbox = SandboxClinic(now=now, faults=faults, blocked=blocked, slow_s=2.5).start()
+        sandbox = SandboxClinic(now=now, blocked=blocked, slow_s=2.5).start()
         config = sandbox.config(timeout_s=1.5)
     cache = cache_dir or paths.user_cache_dir() / ("sandbox" if sandbox else "vetstoria")
     client = VetstoriaClient(config, cache_dir=cache)
@@ -72,6 +74,10 @@ def booking_backend(
             "appointment_types": client.appointment_types(),
             "schedules": client.schedules(),
         }
+        # Faults model what happens during a call; the catalogue was loaded at start-up.
+        for fault in faults:
+            if sandbox is not None:
+                sandbox.add_fault(fault)
         yield BookingBackend(client, sandbox, catalogue, config.timezone)
     finally:
         client.close()

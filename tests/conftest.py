@@ -18,8 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory) -> None:
     home = tmp_path_factory.mktemp("home")
-    for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_CACHE_HOME", "cache"),
-                     ("XDG_STATE_HOME", "state")):
+    for var, sub in (
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_CACHE_HOME", "cache"),
+        ("XDG_STATE_HOME", "state"),
+    ):
         os.environ[var] = str(home / sub)
     os.environ["PETVISOR_LOG_DIR"] = str(home / "logs")
     os.environ["PETVISOR_DB_PATH"] = str(home / "data" / "petvisor.sqlite3")

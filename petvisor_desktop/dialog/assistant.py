@@ -41,8 +41,18 @@ from vetstoria.models import BookingRequest, CatalogueItem, ClientDetails, Slot
 log = logging.getLogger(__name__)
 
 EXPECTING = (
-    "species", "appointment_type", "clinician", "date", "time", "pet_name", "client_name",
-    "phone", "email", "confirm", "anything_else", "none",
+    "species",
+    "appointment_type",
+    "clinician",
+    "date",
+    "time",
+    "pet_name",
+    "client_name",
+    "phone",
+    "email",
+    "confirm",
+    "anything_else",
+    "none",
 )
 OFFER_COUNT = 3
 LOOKAHEAD_DAYS = 14
@@ -63,37 +73,65 @@ _ASKED = {
 }
 _ABANDON = re.compile(
     r"\b(don'?t book|do not book|changed my mind|forget it|never ?mind|not any ?more|leave it|"
-    r"cancel that|no thanks?,? (?:i'?ll|i will)|stop)\b", re.I
+    r"cancel that|no thanks?,? (?:i'?ll|i will)|stop)\b",
+    re.I,
 )
 _NO_EMAIL = re.compile(
     r"\b(don'?t have (?:one|an? e-?mail)|no e-?mail|haven'?t got (?:one|an? e-?mail)|skip|"
-    r"rather not|prefer not|none)\b", re.I
+    r"rather not|prefer not|none)\b",
+    re.I,
 )
 _ORDINALS = {
-    "first": 0, "earliest": 0, "1st": 0, "second": 1, "2nd": 1, "middle": 1, "third": 2, "3rd": 2,
+    "first": 0,
+    "earliest": 0,
+    "1st": 0,
+    "second": 1,
+    "2nd": 1,
+    "middle": 1,
+    "third": 2,
+    "3rd": 2,
 }
 _LAST = re.compile(r"\b(last|latest)\b", re.I)
 # Words that may surround a phone number without adding anything to it.
 _PLAIN_ANSWER_WORDS = frozenset(
-    "my number is it's its it s the phone mobile oh o zero nought one two three four five six seven "
-    "eight nine double triple plus yes yeah sure ok okay that's that thats".split()
-)
+    {
+        "my", "number", "is", "it's", "its", "it", "s", "the", "phone", "mobile", "oh", "o",
+        "zero", "nought", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+        "double", "triple", "plus", "yes", "yeah", "sure", "ok", "okay", "that's", "that", "thats",
+    }
+)  # fmt: skip
 
 
 class Recorder(Protocol):
     """Where a conversation is written as it goes (the history database, or nothing)."""
 
     def add_turn(self, conversation_id: int, role: str, text: str, **kw: Any) -> int: ...
-    def add_tool_call(self, conversation_id: int, turn_id: int | None, name: str,
-                      arguments: Any, status: str, duration_ms: float) -> int: ...
+    def add_tool_call(
+        self,
+        conversation_id: int,
+        turn_id: int | None,
+        name: str,
+        arguments: Any,
+        status: str,
+        duration_ms: float,
+    ) -> int: ...
     def add_booking(self, conversation_id: int, **fields: Any) -> int: ...
     def add_handoff(self, conversation_id: int, reason: str, contact: str | None) -> int: ...
-    def end_conversation(self, conversation_id: int, outcome: str, summary: str | None = None) -> None: ...
+    def end_conversation(
+        self, conversation_id: int, outcome: str, summary: str | None = None
+    ) -> None: ...
 
 
 class BookingApi(Protocol):
-    def find_slots(self, *, appointment_type_id: int, species_id: int, schedule_ids: Any,
-                   start: datetime, end: datetime) -> list[Slot]: ...
+    def find_slots(
+        self,
+        *,
+        appointment_type_id: int,
+        species_id: int,
+        schedule_ids: Any,
+        start: datetime,
+        end: datetime,
+    ) -> list[Slot]: ...
     def book(self, request: BookingRequest) -> Any: ...
 
 
@@ -145,13 +183,16 @@ class BookingState:
     def card(self, tz: ZoneInfo) -> dict[str, Any]:
         """What the booking card shows."""
         return {
-            "species": self.species, "appointment_type": self.appointment_type,
-            "clinician": self.clinician, "date": self.day.isoformat() if self.day else None,
+            "species": self.species,
+            "appointment_type": self.appointment_type,
+            "clinician": self.clinician,
+            "date": self.day.isoformat() if self.day else None,
             "part_of_day": self.part_of_day,
             "time": self.slot.start.astimezone(tz).strftime("%H:%M") if self.slot else None,
             "pet_name": self.pet_name,
             "client_name": " ".join(p for p in (self.first_name, self.last_name) if p) or None,
-            "phone": self.phone, "email": self.email,
+            "phone": self.phone,
+            "email": self.email,
         }
 
 
@@ -194,9 +235,15 @@ class Assistant:
         self.turns: list[AssistantTurn] = []
         self.preferences: list[str] = []
         self._pending_retry = False
+        self._wanted_time: dtime | None = None
+        self._asap = False  # the caller wants the first free time, whatever the day
+        self._preface = ""  # said before the next reply (a refusal of an off-task request)
+        self._on_file_email: str | None = None  # "" once looked up and nothing usable found
         self._today = self.now().date()
-        self._prefix = [ChatMessage("system", system_prompt(self.catalogue, self._today)),
-                        *examples(self.catalogue, self._today)]
+        self._prefix = [
+            ChatMessage("system", system_prompt(self.catalogue, self._today)),
+            *examples(self.catalogue, self._today),
+        ]
 
     # -- public ---------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -209,8 +256,10 @@ class Assistant:
         return float(warm(self._prefix)) if warm else 0.0
 
     def greet(self) -> AssistantTurn:
-        text = (f"Hello, welcome to {self.clinic_name}. I can book an appointment for your cat "
-                "or dog. How can I help?")
+        text = (
+            f"Hello, welcome to {self.clinic_name}. I can book an appointment for your cat "
+            "or dog. How can I help?"
+        )
         return self._reply(text, "none", time.perf_counter())
 
     def respond(self, caller_text: str) -> AssistantTurn:
@@ -221,7 +270,9 @@ class Assistant:
         if self.done:
             return self._reply("Thank you, goodbye.", "none", started, done=True)
         if not text:
-            return self._reply("Sorry, I didn't catch that. " + self._question(), self.expecting, started)
+            return self._reply(
+                "Sorry, I didn't catch that. " + self._question(), self.expecting, started
+            )
         self._calls: list[ToolCallRecord] = []
         self._rejections: list[str] = []
         self._llm: dict[str, float] = {}
@@ -232,7 +283,7 @@ class Assistant:
             return self._handoff("emergency", started)
 
         if self._rules_suffice(text, handoff):
-            tool, args = "rules", {}
+            tool, args = "rules", dict[str, Any]()
             self._calls.append(ToolCallRecord("understand", {}, "rules", 0.0))
         else:
             tool, args = self._understand(text)
@@ -244,14 +295,24 @@ class Assistant:
         with more in it (a correction, a question) goes to the model."""
         if handoff or g.detect_off_task(text):
             return False
-        extra = [w for w in g.normalise_words(text) if w not in _PLAIN_ANSWER_WORDS and not w.isdigit()]
+        extra = [
+            w for w in g.normalise_words(text) if w not in _PLAIN_ANSWER_WORDS and not w.isdigit()
+        ]
         if self.expecting == "phone":
             return n.parse_phone(text) is not None and not extra
         if self.expecting == "email":
-            return n.parse_email(text) is not None and len(extra) <= 8 and n.parse_date(text, self._today) is None
+            return (
+                n.parse_email(text) is not None
+                and len(extra) <= 8
+                and n.parse_date(text, self._today) is None
+            )
         if self.expecting in ("confirm", "anything_else"):
-            return len(text.split()) <= 6 and n.is_yes(text) != n.is_no(text) and not n.parse_date(
-                text, self._today) and not n.parse_phone(text)
+            return (
+                len(text.split()) <= 6
+                and n.is_yes(text) != n.is_no(text)
+                and not n.parse_date(text, self._today)
+                and not n.parse_phone(text)
+            )
         return False
 
     # -- understanding -------------------------------------------------------------------
@@ -259,21 +320,34 @@ class Assistant:
         return [s.start.astimezone(self.tz).strftime("%H:%M") for s in self.state.offered]
 
     def _understand(self, text: str) -> tuple[str, dict[str, Any]]:
-        yes_no = self.expecting in ("confirm", "anything_else") or self.state.proposed_type is not None
+        yes_no = (
+            self.expecting in ("confirm", "anything_else") or self.state.proposed_type is not None
+        )
         tools = step_tools(self.catalogue, self._today, self._offered_times(), yes_no)
-        messages = [*self._prefix, ChatMessage("user", user_message(
-            _ASKED.get(self.expecting, "how can I help"), text, self._offered_times()))]
+        messages = [
+            *self._prefix,
+            ChatMessage(
+                "user",
+                user_message(
+                    _ASKED.get(self.expecting, "how can I help"), text, self._offered_times()
+                ),
+            ),
+        ]
         t0 = time.perf_counter()
         try:
             result = self.model.complete(messages, tool_call_grammar(tools))
             name, args = parse_call(result.text, tools)
         except (LlmError, ValueError) as exc:
             log.warning("the model's tool call was unusable: %s", exc)
-            self._calls.append(ToolCallRecord("understand", {}, "error", (time.perf_counter() - t0) * 1000))
+            self._calls.append(
+                ToolCallRecord("understand", {}, "error", (time.perf_counter() - t0) * 1000)
+            )
             return "other", {}
         self._llm = {
-            "tokens_in": result.tokens_in, "tokens_out": result.tokens_out,
-            "llm_ms": result.total_ms, "first_ms": result.first_token_ms,
+            "tokens_in": result.tokens_in,
+            "tokens_out": result.tokens_out,
+            "llm_ms": result.total_ms,
+            "first_ms": result.first_token_ms,
             "grammar_ms": result.grammar_ms,
         }
         self._calls.append(ToolCallRecord(name, dict(args), "ok", result.total_ms))
@@ -288,67 +362,101 @@ class Assistant:
         st = self.state
         found: dict[str, Any] = {}
 
+        # The detectors understand negation and corrections ("Roberts, not Norman"), so
+        # where they find a value it wins; the model's value is used only when grounded.
         species = args.get("species")
-        if species and g.species_grounded(species, text):
-            found["species"] = species
-        elif species:
-            self._reject("species", species)
         detected = g.detect_species(text)
-        if detected in self.species_ids and "species" not in found:
+        if detected in self.species_ids:
             found["species"] = detected
+        elif species and g.species_grounded(species, text):
+            found["species"] = species
+        if species and found.get("species") != species:
+            self._reject("species", species)
 
         atype = args.get("type")
-        if atype and g.appointment_type_grounded(atype, text):
-            found["appointment_type"] = atype
-        elif atype:
-            self._reject("type", atype)
         detected = g.detect_appointment_type(text, self.catalogue.appointment_types)
-        if detected and "appointment_type" not in found:
+        if detected:
             found["appointment_type"] = detected
+        elif atype and g.appointment_type_grounded(atype, text):
+            found["appointment_type"] = atype
+        if atype and found.get("appointment_type") != atype:
+            self._reject("type", atype)
 
         vet = args.get("vet")
-        if vet == ANYONE and g.detect_any_clinician(text):
-            found["clinician"] = ANYONE
+        named = g.detect_clinician(text, self.catalogue.clinicians)
+        if named:
+            found["clinician"] = named
         elif vet and vet != ANYONE and g.clinician_grounded(vet, text):
             found["clinician"] = vet
-        elif vet:
+        elif g.detect_any_clinician(text) and (vet == ANYONE or self.expecting == "clinician"):
+            found["clinician"] = ANYONE
+        if vet and found.get("clinician") != vet:
             self._reject("vet", vet)
-        if "clinician" not in found:
-            named = g.detect_clinician(text, self.catalogue.clinicians)
-            if named:
-                found["clinician"] = named
-            elif self.expecting == "clinician" and g.detect_any_clinician(text):
-                found["clinician"] = ANYONE
 
-        ask = n.parse_date(text, self._today)
+        # Dates and parts of day count only where the caller asks for a time: not in past
+        # events ("limping since the weekend") nor in small talk ("lovely weather today").
+        when_text = _booking_clauses(text)
+        date_step = self.expecting in ("date", "time", "confirm")
+        if not date_step and not _BOOKING_CUE.search(when_text):
+            when_text = ""
+        ask = n.parse_date(when_text, self._today) if when_text else None
         if ask is not None:
             found["day"] = ask.day
             found["weekend"] = ask.weekend
+        elif when_text and not st.offered and _ASAP.search(when_text):
+            found["asap"] = True
         elif args.get("date"):
             day = date.fromisoformat(args["date"])
-            if _date_grounded(day, text):
+            if when_text and _date_grounded(day, when_text):
                 found["day"] = day
                 found["weekend"] = day.weekday() >= 5
             else:
                 self._reject("date", args["date"])
-        part = n.parse_part_of_day(text)
+        part = n.parse_part_of_day(when_text) if when_text else None
         if part:
             found["part_of_day"] = part
 
-        if st.offered:
+        if st.offered and (self.expecting == "time" or n.parse_time(text) is not None):
             slot = self._pick_offered(text, args.get("time"))
             if slot is not None:
                 found["slot"] = slot
+        if "slot" not in found and self.expecting in (
+            "none",
+            "date",
+            "time",
+            "confirm",
+            "clinician",
+        ):
+            wanted = n.parse_time(text)
+            if wanted is not None:
+                found["wanted_time"] = wanted
 
+        tail = _after_correction(text)
+        own_name_ok = self.expecting == "client_name" or bool(_SELF_CUE.search(text))
+        pet_name_ok = self.expecting == "pet_name" or bool(_PET_CUE.search(text))
         for key, target in (("pet", "pet_name"), ("first", "first_name"), ("last", "last_name")):
             value = args.get(key)
+            allowed = pet_name_ok if key == "pet" else own_name_ok
+            if value and (not allowed or _is_animal_word(value)):
+                self._reject(key, value)
+                continue
+            if value and tail and not g.name_grounded(value, tail):
+                self._reject(key, value)  # said, then taken back
+                guess = _bare_name(_last_sentence(tail), allow_two=target != "pet_name")
+                if guess and target == "pet_name":
+                    found["pet_name"] = guess
+                elif guess and target == "first_name":
+                    found["first_name"], _, last = guess.partition(" ")
+                    if last:
+                        found["last_name"] = last
+                continue
             if value and g.name_grounded(value, text) and not _is_stopword_name(value):
                 found[target] = _title(value)
             elif value:
                 self._reject(key, value)
         if self.expecting == "pet_name" and "pet_name" not in found:
             guess = _bare_name(text)
-            if guess:
+            if guess and not _is_animal_word(guess):
                 found["pet_name"] = guess
         if self.expecting == "client_name" and "first_name" not in found:
             guess = _bare_name(text, allow_two=True)
@@ -363,6 +471,28 @@ class Assistant:
                 found["last_name"] = guess
         if found.get("first_name") and found.get("last_name") == found.get("first_name"):
             found.pop("last_name")
+        if found.get("first_name") or found.get("last_name"):
+            first, last = _split_full_name(
+                _expand_name(found.get("first_name") or st.first_name or "", text),
+                _expand_name(found.get("last_name") or "", text),
+            )
+            if first:
+                found["first_name"] = first
+            if last:
+                found["last_name"] = last
+        if found.get("pet_name"):
+            found["pet_name"] = _expand_name(found["pet_name"], text)
+            introduced = _SELF_NAMED.search(text)
+            names = (
+                found.get("first_name"),
+                found.get("last_name"),
+                st.first_name,
+                st.last_name,
+                introduced.group(1) if introduced else None,
+            )
+            own = {w.lower() for name in names if name for w in re.split(r"[\s-]+", name)}
+            if own & {w.lower() for w in re.split(r"[\s-]+", found["pet_name"])}:
+                self._reject("pet", found.pop("pet_name"))  # the caller's own name, not the pet's
 
         phone = n.parse_phone(text)
         if phone:
@@ -391,33 +521,47 @@ class Assistant:
         for word, index in _ORDINALS.items():
             if re.search(rf"\b{word}\b", lowered) and index < len(times):
                 return self.state.offered[index]
-        if model_time in times and said is None and re.search(r"\b(that|one|yes|ok|fine)\b", lowered):
+        if (
+            model_time in times
+            and said is None
+            and re.search(r"\b(that|one|yes|ok|fine)\b", lowered)
+        ):
             return self.state.offered[times.index(model_time)]
         if model_time:
             self._reject("time", model_time)
         return None
 
     # -- deciding ------------------------------------------------------------------------
-    def _decide(self, text: str, tool: str, args: dict[str, Any], handoff: str | None,
-                started: float) -> AssistantTurn:
+    def _decide(
+        self, text: str, tool: str, args: dict[str, Any], handoff: str | None, started: float
+    ) -> AssistantTurn:
         st = self.state
         lowered = text.lower()
         if self.expecting == "anything_else":
             if handoff:
                 return self._handoff(handoff, started)
-            if n.is_no(text) or re.search(r"\b(bye|thanks|thank you|that'?s all|nothing)\b", lowered):
-                return self._reply("You're welcome. Goodbye, and take care.", "none", started, done=True)
+            if n.is_no(text) or re.search(
+                r"\b(bye|thanks|thank you|that'?s all|nothing)\b", lowered
+            ):
+                return self._reply(
+                    "You're welcome. Goodbye, and take care.", "none", started, done=True
+                )
             return self._reply(
                 "I can only make one booking at a time here. For anything else, the reception "
                 f"team will be glad to help, or call {self.clinic_phone}. Goodbye.",
-                "none", started, done=True,
+                "none",
+                started,
+                done=True,
             )
 
         if self.expecting == "confirm" and _ABANDON.search(text) and not handoff_existing(text):
             self.outcome = "no_booking"
             st.offered, st.slot = [], None
-            return self._reply("No problem, I haven't booked anything. Is there anything else I can help with?",
-                               "anything_else", started)
+            return self._reply(
+                "No problem, I haven't booked anything. Is there anything else I can help with?",
+                "anything_else",
+                started,
+            )
 
         if handoff in ("cancel", "reschedule", "person"):
             return self._handoff(handoff, started)
@@ -428,13 +572,20 @@ class Assistant:
             return self._handoff("species", started, animal=other)
 
         if g.detect_off_task(text):
-            return self._reply(
-                "I can only help with booking an appointment for a cat or a dog. " + self._question(),
-                self.expecting, started,
-            )
+            # Instructions from the caller change nothing; whatever else they said still counts.
+            self._preface = "I can only help with booking one appointment, so I'll leave that. "
 
         found = self._ground(text, args)
         changed = self._apply(found)
+
+        if self.expecting == "email" and self._on_file_email and st.email is None:
+            if n.is_yes(text):
+                st.email, changed = self._on_file_email, True
+            elif n.is_no(text) and not found.get("email"):
+                self._on_file_email = ""
+                return self._reply(
+                    "No problem. What email address should we use?", "email", started
+                )
 
         if self._pending_retry and n.is_yes(text) and not changed:
             self._pending_retry = False
@@ -452,7 +603,9 @@ class Assistant:
             if n.is_yes(text):
                 return self._place_booking(started)
             if n.is_no(text) or tool == "answer":
-                return self._reply("Sorry about that. What would you like to change?", "confirm", started)
+                return self._reply(
+                    "Sorry about that. What would you like to change?", "confirm", started
+                )
 
         return self._advance(started, changed)
 
@@ -461,8 +614,18 @@ class Assistant:
         st = self.state
         changed = False
         resets_slot = ("species", "appointment_type", "clinician", "day", "part_of_day")
-        for key in ("species", "appointment_type", "clinician", "day", "part_of_day",
-                    "pet_name", "first_name", "last_name", "phone", "email"):
+        for key in (
+            "species",
+            "appointment_type",
+            "clinician",
+            "day",
+            "part_of_day",
+            "pet_name",
+            "first_name",
+            "last_name",
+            "phone",
+            "email",
+        ):
             if key in found and found[key] is not None and getattr(st, key) != found[key]:
                 setattr(st, key, found[key])
                 changed = True
@@ -474,7 +637,12 @@ class Assistant:
                     self.preferences.append(f"asked for {found[key]}")
                 if key == "part_of_day":
                     self.preferences.append(f"prefers {found[key]}s")
-        if "day" in found and found["day"] is not None and "part_of_day" not in found and st.slot is None:
+        if (
+            "day" in found
+            and found["day"] is not None
+            and "part_of_day" not in found
+            and st.slot is None
+        ):
             st.offered = []
         if found.get("email_declined") and not st.email:
             st.email_declined = True
@@ -483,10 +651,24 @@ class Assistant:
             st.slot = found["slot"]
             st.day = st.slot.start.astimezone(self.tz).date()
             changed = True
+        if (
+            st.slot is not None
+            and st.day is not None
+            and st.slot.start.astimezone(self.tz).date() != st.day
+        ):
+            st.slot = None  # the caller moved the day; the old time no longer applies
         if found.get("notes") and not st.notes:
             st.notes = found["notes"]
         if found.get("weekend"):
             st.offered = []
+        if found.get("asap") and "day" not in found:
+            st.day, st.slot, st.offered = self._today, None, []
+            self._asap = True
+            changed = True
+        if found.get("wanted_time") is not None:
+            self._wanted_time = found["wanted_time"]
+            st.slot = None
+            changed = True
         return changed
 
     def _advance(self, started: float, changed: bool) -> AssistantTurn:
@@ -494,37 +676,93 @@ class Assistant:
         st = self.state
         prefix = "" if changed or self.expecting == "none" else "Sorry, I didn't quite get that. "
         if st.species is None:
-            return self._reply(prefix + "Is the appointment for a cat or a dog?", "species", started)
+            return self._reply(
+                prefix + "Is the appointment for a cat or a dog?", "species", started
+            )
         if st.appointment_type is None:
             if st.proposed_type:
-                return self._reply(prefix + f"Would a {st.proposed_type.lower()} be right?",
-                                   "appointment_type", started)
+                return self._reply(
+                    prefix + f"Would a {st.proposed_type.lower()} be right?",
+                    "appointment_type",
+                    started,
+                )
             options = _join_or([t.lower() for t in self.catalogue.appointment_types])
-            return self._reply(prefix + f"What kind of appointment do you need: {options}?",
-                               "appointment_type", started)
+            return self._reply(
+                prefix + f"What kind of appointment do you need: {options}?",
+                "appointment_type",
+                started,
+            )
         if st.clinician is None:
             names = _join_or(list(self.catalogue.clinicians))
-            return self._reply(prefix + f"Would you like to see {names}, or whoever is free first?",
-                               "clinician", started)
+            return self._reply(
+                prefix + f"Would you like to see {names}, or whoever is free first?",
+                "clinician",
+                started,
+            )
         if st.day is None:
-            return self._reply(prefix + "What day would suit you, and do you prefer morning or afternoon?",
-                               "date", started)
+            return self._reply(
+                prefix + "What day would suit you, and do you prefer morning or afternoon?",
+                "date",
+                started,
+            )
         if st.slot is None:
+            if self._wanted_time is not None:
+                return self._take_wanted_time(started)
             if not st.offered:
                 return self._offer_times(started)
             return self._reply(prefix + self._offer_sentence(), "time", started)
         if st.pet_name is None:
-            return self._reply(prefix + f"Lovely. What's your {st.species.lower()}'s name?", "pet_name", started)
+            return self._reply(
+                prefix + f"Lovely. What's your {st.species.lower()}'s name?", "pet_name", started
+            )
         if st.first_name is None:
-            return self._reply(prefix + "And your first and last name, please?", "client_name", started)
+            return self._reply(
+                prefix + "And your first and last name, please?", "client_name", started
+            )
         if st.last_name is None:
-            return self._reply(prefix + f"Thanks, {st.first_name}. And your last name?", "client_name", started)
+            return self._reply(
+                prefix + f"Thanks, {st.first_name}. And your last name?", "client_name", started
+            )
         if st.phone is None:
-            return self._reply(prefix + "What's the best phone number to reach you?", "phone", started)
+            return self._reply(
+                prefix + "What's the best phone number to reach you?", "phone", started
+            )
+        if st.email is None and not st.email_declined and self._on_file_email is None:
+            self._on_file_email = self._returning_caller_email()
+            if self._on_file_email:
+                return self._reply(
+                    f"Welcome back, {st.first_name}. Shall I use the email address we have on file "
+                    "for you?",
+                    "email",
+                    started,
+                )
         if st.email is None and not st.email_declined:
-            return self._reply(prefix + "And your email address? You can say skip if you'd rather not.",
-                               "email", started)
+            return self._reply(
+                prefix + "And your email address? You can say skip if you'd rather not.",
+                "email",
+                started,
+            )
         return self._reply(self._read_back(), "confirm", started)
+
+    def _on(self, day: date) -> str:
+        """'today', 'tomorrow', or 'on Thursday the 26th of November'."""
+        spoken = n.spoken_date(day, self._today)
+        return spoken if spoken in ("today", "tomorrow") else f"on {spoken}"
+
+    def _returning_caller_email(self) -> str:
+        """The e-mail from this caller's last booking, but only when the name they gave matches
+        the one stored with their phone number: nothing stored is offered to anyone else."""
+        st = self.state
+        lookup = getattr(self.recorder, "find_client_by_phone", None)
+        if lookup is None or not st.phone:
+            return ""
+        record = lookup(st.phone)
+        if record is None or not record.email:
+            return ""
+        same = (record.first_name or "").lower() == (st.first_name or "").lower() and (
+            record.last_name or ""
+        ).lower() == (st.last_name or "").lower()
+        return record.email if same else ""
 
     def _question(self) -> str:
         """The question for what we are waiting for, without side effects."""
@@ -543,7 +781,7 @@ class Assistant:
         return questions.get(self.expecting, "How can I help?")
 
     # -- tools ---------------------------------------------------------------------------
-    def _search(self, day: date, days: int) -> list[Slot]:
+    def _search(self, day: date, days: int, part_filter: bool = True) -> list[Slot]:
         st = self.state
         assert st.species and st.appointment_type
         if st.clinician and st.clinician != ANYONE:
@@ -552,20 +790,29 @@ class Assistant:
             schedules = list(self.schedule_ids.values())
         start = datetime.combine(day, dtime(0), self.tz)
         end = datetime.combine(day + timedelta(days=days), dtime(0), self.tz)
-        args = {"date": day.isoformat(), "days": days, "clinician": st.clinician,
-                "species": st.species, "appointment_type": st.appointment_type}
+        args = {
+            "date": day.isoformat(),
+            "days": days,
+            "clinician": st.clinician,
+            "species": st.species,
+            "appointment_type": st.appointment_type,
+        }
         t0 = time.perf_counter()
         try:
             slots = self.api.find_slots(
                 appointment_type_id=self.type_ids[st.appointment_type],
                 species_id=self.species_ids[st.species],
-                schedule_ids=schedules, start=start, end=end,
+                schedule_ids=schedules,
+                start=start,
+                end=end,
             )
         except VetstoriaError as exc:
             self._calls.append(ToolCallRecord("check_availability", args, exc.code, _ms(t0)))
             raise
-        self._calls.append(ToolCallRecord("check_availability", {**args, "found": len(slots)}, "ok", _ms(t0)))
-        return [s for s in slots if self._fits_part(s)]
+        self._calls.append(
+            ToolCallRecord("check_availability", {**args, "found": len(slots)}, "ok", _ms(t0))
+        )
+        return [s for s in slots if not part_filter or self._fits_part(s)]
 
     def _fits_part(self, slot: Slot) -> bool:
         if not self.state.part_of_day:
@@ -585,44 +832,91 @@ class Assistant:
         assert st.day is not None
         day = st.day
         weekend = day.weekday() >= 5
+        if weekend:
+            before = day - timedelta(days=day.weekday() - 4)
+            after = day + timedelta(days=7 - day.weekday())
+            options = [d for d in (before, after) if d >= self._today]
+            st.day = None
+            spoken = _join_or([n.spoken_date(d, self._today) for d in options])
+            return self._reply(
+                note + f"I'm sorry, we're closed at weekends. Would {spoken} suit you instead?",
+                "date",
+                started,
+            )
         try:
-            slots = [] if weekend or day < self._today else self._search(day, 1)
+            slots = [] if day < self._today else self._search(day, 1)
             preamble = note
-            if weekend:
-                preamble += "We're closed at weekends. "
-            elif not slots:
+            if not slots and not self._asap:
                 part = f" {st.part_of_day}" if st.part_of_day else ""
                 who = st.clinician if st.clinician not in (None, ANYONE) else "We"
                 has = "has" if who != "We" else "have"
-                preamble += (f"{who} {has} nothing free on {n.spoken_date(day, self._today)}{part}. ")
+                preamble += f"{who} {has} nothing free {self._on(day)}{part}. "
                 if st.clinician not in (None, ANYONE):
                     others = self._search_others(day)
                     if others:
                         st.offered = self._spread(others)
-                        return self._reply(preamble + self._offer_sentence(with_names=True) +
-                                           f" Or I can look at another day for {st.clinician}.",
-                                           "time", started)
+                        return self._reply(
+                            preamble
+                            + self._offer_sentence(with_names=True)
+                            + f" Or I can look at another day for {st.clinician}.",
+                            "time",
+                            started,
+                        )
             if not slots:
                 later = self._search(max(day + timedelta(days=1), self._today), LOOKAHEAD_DAYS)
                 if not later:
                     st.day = None
-                    return self._reply(preamble + "I can't see any free times in the next two weeks. "
-                                       "Would you like to try a different day, or ask at reception?",
-                                       "date", started)
+                    return self._reply(
+                        preamble + "I can't see any free times in the next two weeks. "
+                        "Would you like to try a different day, or ask at reception?",
+                        "date",
+                        started,
+                    )
                 first_day = later[0].start.astimezone(self.tz).date()
                 slots = [s for s in later if s.start.astimezone(self.tz).date() == first_day]
-                preamble += f"The next free day is {n.spoken_date(first_day, self._today)}. "
+                label = "The first free day" if self._asap else "The next free day"
+                preamble += f"{label} is {n.spoken_date(first_day, self._today)}. "
         except VetstoriaError as exc:
             return self._booking_system_down(exc, started)
         st.offered = self._spread(slots)
         return self._reply(preamble + self._offer_sentence(), "time", started)
+
+    def _take_wanted_time(self, started: float) -> AssistantTurn:
+        """The caller named a time: take it if it is free that day, else offer the nearest."""
+        st = self.state
+        assert st.day is not None
+        wanted, self._wanted_time = self._wanted_time, None
+        assert wanted is not None
+        if st.day.weekday() >= 5 or st.day < self._today:
+            return self._offer_times(started)
+        try:
+            slots = self._search(st.day, 1, part_filter=False)
+        except VetstoriaError as exc:
+            return self._booking_system_down(exc, started)
+        exact = [s for s in slots if s.start.astimezone(self.tz).time() == wanted]
+        if exact:
+            st.slot = exact[0]
+            st.offered = exact[:1]
+            return self._advance(started, True)
+        if not slots:
+            return self._offer_times(started)
+        target = datetime.combine(st.day, wanted, self.tz)
+        nearest = sorted(slots, key=lambda s: abs((s.start - target).total_seconds()))
+        st.offered = sorted(self._spread(nearest[: OFFER_COUNT * 2]), key=lambda s: s.start)[
+            :OFFER_COUNT
+        ]
+        return self._reply(
+            f"Sorry, {n.spoken_time(wanted)} isn't free. " + self._offer_sentence(), "time", started
+        )
 
     def _search_others(self, day: date) -> list[Slot]:
         st = self.state
         wanted = st.clinician
         st.clinician = ANYONE
         try:
-            return [s for s in self._search(day, 1) if self.schedule_names.get(s.schedule_id) != wanted]
+            return [
+                s for s in self._search(day, 1) if self.schedule_names.get(s.schedule_id) != wanted
+            ]
         finally:
             st.clinician = wanted
 
@@ -634,10 +928,9 @@ class Assistant:
             named = {self.schedule_names.get(s.schedule_id) for s in st.offered}
             if with_names and len(named) == 1:
                 who = next(iter(named))
-                return f"{who} has {_join_or(times)} on {n.spoken_date(day, self._today)}. Would one of those suit you?"
-            return f"On {n.spoken_date(day, self._today)} I have {_join_or(times)}. Which would suit you?"
-        return (f"{st.clinician} has {_join_or(times)} on {n.spoken_date(day, self._today)}. "
-                "Which would suit you?")
+                return f"{who} has {_join_or(times)} {self._on(day)}. Would one of those suit you?"
+            return f"{_upper_first(self._on(day))} I have {_join_or(times)}. Which would suit you?"
+        return f"{st.clinician} has {_join_or(times)} {self._on(day)}. Which would suit you?"
 
     def _read_back(self) -> str:
         st = self.state
@@ -646,16 +939,24 @@ class Assistant:
         vet = self.schedule_names.get(st.slot.schedule_id, "the vet")
         email = f", and email {n.format_email_for_speech(st.email)}" if st.email else ""
         return (
-            f"Let me check I have everything right. A {st.appointment_type.lower()} for "
-            f"{st.pet_name}, your {st.species.lower()}, with {vet} on "
-            f"{n.spoken_date(when.date(), self._today)} at {n.spoken_time(when.time())}. "
-            f"Your name is {st.first_name} {st.last_name}, phone {n.format_phone_for_speech(st.phone)}"
+            f"Let me check I have everything right. {_appointment_phrase(st.appointment_type)} for "
+            f"{st.pet_name}, your {st.species.lower()}, with {vet} "
+            f"{self._on(when.date())} at {n.spoken_time(when.time())}. "
+            f"Your name is {st.first_name} {st.last_name}, "
+            f"phone {n.format_phone_for_speech(st.phone)}"
             f"{email}. Shall I book that?"
         )
 
     def _place_booking(self, started: float) -> AssistantTurn:
         st = self.state
-        assert st.slot and st.species and st.appointment_type and st.first_name and st.last_name and st.phone
+        assert (
+            st.slot
+            and st.species
+            and st.appointment_type
+            and st.first_name
+            and st.last_name
+            and st.phone
+        )
         slot = st.slot
         vet = self.schedule_names.get(slot.schedule_id, "")
         request = BookingRequest(
@@ -667,8 +968,12 @@ class Assistant:
             notes=st.notes,
             is_preferred_clinician=st.clinician not in (None, ANYONE),
         )
-        args = {"slot": slot.start.isoformat(), "schedule_id": slot.schedule_id,
-                "appointment_type": st.appointment_type, "species": st.species}
+        args = {
+            "slot": slot.start.isoformat(),
+            "schedule_id": slot.schedule_id,
+            "appointment_type": st.appointment_type,
+            "species": st.species,
+        }
         t0 = time.perf_counter()
         try:
             result = self.api.book(request)
@@ -682,12 +987,18 @@ class Assistant:
             if exc.retryable and not getattr(self, "_retried", False):
                 self._retried = True
                 self._pending_retry = True
-                return self._reply("I'm sorry, the booking system didn't accept the booking just now, "
-                                   "so nothing has been booked. Shall I try again?", "confirm", started)
+                return self._reply(
+                    "I'm sorry, the booking system didn't accept the booking just now, "
+                    "so nothing has been booked. Shall I try again?",
+                    "confirm",
+                    started,
+                )
             return self._booking_system_down(exc, started)
-        self._calls.append(ToolCallRecord("place_booking", {**args, "result": result.status}, "ok", _ms(t0)))
+        self._calls.append(
+            ToolCallRecord("place_booking", {**args, "result": result.status}, "ok", _ms(t0))
+        )
         when = slot.start.astimezone(self.tz)
-        spoken = f"{n.spoken_date(when.date(), self._today)} at {n.spoken_time(when.time())}"
+        spoken = f"{self._on(when.date())} at {n.spoken_time(when.time())}"
         if result.status != "confirmed":
             self._record_booking(slot, vet, "unconfirmed", result)
             self.handoff_reason = "unconfirmed"
@@ -695,16 +1006,19 @@ class Assistant:
             self._record_handoff("unconfirmed booking: staff to check", st.phone)
             return self._reply(
                 "I'm sorry, the booking system didn't confirm in time, so I can't be sure the "
-                f"booking for {spoken} went through. I've passed it to the reception team, who will "
-                f"check and call you on {n.format_phone_for_speech(st.phone)}. Is there anything else?",
-                "anything_else", started,
+                f"booking for {spoken} went through. I've passed it to the reception team, who "
+                f"will check and call you on {n.format_phone_for_speech(st.phone)}. "
+                "Is there anything else?",
+                "anything_else",
+                started,
             )
         self._record_booking(slot, vet, "confirmed", result)
         self.outcome = "booked"
         return self._reply(
-            f"You're booked: {st.pet_name} will see {vet} on {spoken}. "
+            f"You're booked: {st.pet_name} will see {vet} {spoken}. "
             "Please arrive five minutes early. Is there anything else I can help with?",
-            "anything_else", started,
+            "anything_else",
+            started,
         )
 
     def _booking_system_down(self, exc: VetstoriaError, started: float) -> AssistantTurn:
@@ -713,7 +1027,8 @@ class Assistant:
         return self._reply(
             "I'm sorry, I can't reach the booking system right now, so I can't book anything. "
             f"Please ask at reception, or call {self.clinic_phone}. Is there anything else?",
-            "anything_else", started,
+            "anything_else",
+            started,
         )
 
     def _handoff(self, reason: str, started: float, animal: str | None = None) -> AssistantTurn:
@@ -721,22 +1036,36 @@ class Assistant:
         self.outcome = "handoff"
         self._record_handoff(reason, self.state.phone)
         texts = {
-            "emergency": ("This sounds like an emergency. Please tell the reception team right now, "
-                          f"or call the clinic on {self.clinic_phone} straight away."),
-            "cancel": ("I can't cancel bookings here, but the reception team can do that for you. "
-                       f"Please speak to them at the desk, or call {self.clinic_phone}."),
-            "reschedule": ("I can't move existing bookings here, but the reception team can. Please "
-                           f"speak to them at the desk, or call {self.clinic_phone}."),
-            "person": "Of course. Please speak to the reception team at the desk; they'll be glad to help.",
-            "species": (f"I'm sorry, I can only book cats and dogs here. The reception team can help "
-                        f"with your {animal or 'pet'}: please speak to them, or call {self.clinic_phone}."),
+            "emergency": (
+                "This sounds like an emergency. Please tell the reception team right now, "
+                f"or call the clinic on {self.clinic_phone} straight away."
+            ),
+            "cancel": (
+                "I can't cancel bookings here, but the reception team can do that for you. "
+                f"Please speak to them at the desk, or call {self.clinic_phone}."
+            ),
+            "reschedule": (
+                "I can't move existing bookings here, but the reception team can. Please "
+                f"speak to them at the desk, or call {self.clinic_phone}."
+            ),
+            "person": (
+                "Of course. Please speak to the reception team at the desk; "
+                "they'll be glad to help."
+            ),
+            "species": (
+                f"I'm sorry, I can only book cats and dogs here. The reception team can help "
+                f"with your {animal or 'pet'}: please speak to them, or call {self.clinic_phone}."
+            ),
         }
         return self._reply(texts.get(reason, texts["person"]), "none", started, done=True)
 
     # -- records -------------------------------------------------------------------------
-    def _reply(self, text: str, expecting: str, started: float, done: bool = False) -> AssistantTurn:
+    def _reply(
+        self, text: str, expecting: str, started: float, done: bool = False
+    ) -> AssistantTurn:
         assert expecting in EXPECTING
         self.expecting = expecting
+        text, self._preface = self._preface + text, ""
         if done:
             self.done = True
             self.outcome = self.outcome or "no_booking"
@@ -744,28 +1073,56 @@ class Assistant:
                 self.recorder.end_conversation(self.conversation_id, self.outcome, self.summary())
         llm = getattr(self, "_llm", {})
         turn = AssistantTurn(
-            text=text, expecting=expecting, tool_calls=tuple(getattr(self, "_calls", ())),
-            tokens_in=int(llm.get("tokens_in", 0)), tokens_out=int(llm.get("tokens_out", 0)),
-            llm_ms=llm.get("llm_ms", 0.0), llm_first_token_ms=llm.get("first_ms", 0.0),
-            grammar_ms=llm.get("grammar_ms", 0.0), total_ms=_ms(started),
+            text=text,
+            expecting=expecting,
+            tool_calls=tuple(getattr(self, "_calls", ())),
+            tokens_in=int(llm.get("tokens_in", 0)),
+            tokens_out=int(llm.get("tokens_out", 0)),
+            llm_ms=llm.get("llm_ms", 0.0),
+            llm_first_token_ms=llm.get("first_ms", 0.0),
+            grammar_ms=llm.get("grammar_ms", 0.0),
+            total_ms=_ms(started),
             grounding_rejections=tuple(getattr(self, "_rejections", ())),
-            done=self.done, outcome=self.outcome, card=self.state.card(self.tz),
+            done=self.done,
+            outcome=self.outcome,
+            card=self.state.card(self.tz),
         )
         self.turns.append(turn)
         turn_id = self._record_turn("assistant", text, expecting, turn)
         if self.recorder and self.conversation_id is not None:
             for call in turn.tool_calls:
-                self.recorder.add_tool_call(self.conversation_id, turn_id, call.name, call.arguments,
-                                            call.status, call.duration_ms)
+                self.recorder.add_tool_call(
+                    self.conversation_id,
+                    turn_id,
+                    call.name,
+                    call.arguments,
+                    call.status,
+                    call.duration_ms,
+                )
         return turn
 
-    def _record_turn(self, role: str, text: str, expecting: str, turn: AssistantTurn | None = None) -> int | None:
+    def _record_turn(
+        self, role: str, text: str, expecting: str, turn: AssistantTurn | None = None
+    ) -> int | None:
         if not self.recorder or self.conversation_id is None:
             return None
-        latency = {"llm_total_ms": turn.llm_ms, "llm_first_token_ms": turn.llm_first_token_ms} if turn else None
+        latency = (
+            {
+                "llm_total_ms": turn.llm_ms,
+                "llm_first_token_ms": turn.llm_first_token_ms,
+                "response_ms": turn.total_ms,
+            }
+            if turn
+            else None
+        )
         return self.recorder.add_turn(
-            self.conversation_id, role, text, expecting=expecting, latency=latency,
-            tokens_in=turn.tokens_in if turn else None, tokens_out=turn.tokens_out if turn else None,
+            self.conversation_id,
+            role,
+            text,
+            expecting=expecting,
+            latency=latency,
+            tokens_in=turn.tokens_in if turn else None,
+            tokens_out=turn.tokens_out if turn else None,
         )
 
     def _record_booking(self, slot: Slot, vet: str, status: str, result: Any = None) -> None:
@@ -773,10 +1130,19 @@ class Assistant:
             return
         st = self.state
         self.recorder.add_booking(
-            self.conversation_id, status=status, slot_start=slot.start.isoformat(),
-            schedule_id=slot.schedule_id, partition_id=slot.partition_id, species=st.species,
-            appointment_type=st.appointment_type, clinician=vet, pet_name=st.pet_name,
-            first_name=st.first_name, last_name=st.last_name, phone=st.phone, email=st.email,
+            self.conversation_id,
+            status=status,
+            slot_start=slot.start.isoformat(),
+            schedule_id=slot.schedule_id,
+            partition_id=slot.partition_id,
+            species=st.species,
+            appointment_type=st.appointment_type,
+            clinician=vet,
+            pet_name=st.pet_name,
+            first_name=st.first_name,
+            last_name=st.last_name,
+            phone=st.phone,
+            email=st.email,
             notes=st.notes,
             appointment_ids=list(getattr(result, "appointment_ids", ()) or ()),
         )
@@ -788,19 +1154,32 @@ class Assistant:
     def summary(self) -> str:
         """A short account of the conversation, kept with it in the history."""
         st = self.state
-        asked = ", ".join(
-            f"{k.replace('_', ' ')} {v}" for k, v in (
-                ("species", st.species), ("type", st.appointment_type),
-                ("date", st.day.isoformat() if st.day else None)) if v
-        ) or "nothing specific"
+        asked = (
+            ", ".join(
+                f"{k.replace('_', ' ')} {v}"
+                for k, v in (
+                    ("species", st.species),
+                    ("type", st.appointment_type),
+                    ("date", st.day.isoformat() if st.day else None),
+                )
+                if v
+            )
+            or "nothing specific"
+        )
         if self.outcome == "booked" and st.slot:
-            result = (f"booked {st.appointment_type} with {self.schedule_names.get(st.slot.schedule_id)} "
-                      f"at {st.slot.start.isoformat()}")
+            result = (
+                f"booked {st.appointment_type} with {self.schedule_names.get(st.slot.schedule_id)} "
+                f"at {st.slot.start.isoformat()}"
+            )
         elif self.outcome == "handoff":
             result = f"handed to reception ({self.handoff_reason})"
         else:
             result = "nothing booked"
-        prefs = "; preferences: " + ", ".join(dict.fromkeys(self.preferences)) if self.preferences else ""
+        prefs = (
+            "; preferences: " + ", ".join(dict.fromkeys(self.preferences))
+            if self.preferences
+            else ""
+        )
         return f"Asked about: {asked}. Result: {result}{prefs}."
 
     def snapshot(self) -> dict[str, Any]:
@@ -814,6 +1193,18 @@ def handoff_existing(text: str) -> bool:
 
 def _ms(t0: float) -> float:
     return (time.perf_counter() - t0) * 1000
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _appointment_phrase(name: str) -> str:
+    """'A consultation', 'A nurse appointment', 'An appointment for vaccinations'."""
+    lowered = name.lower()
+    if lowered.endswith("s") and "appointment" not in lowered:
+        return f"An appointment for {lowered}"
+    return f"An {lowered}" if lowered[:1] in "aeiou" else f"A {lowered}"
 
 
 def _join_or(items: list[str]) -> str:
@@ -832,6 +1223,101 @@ def _words_in(value: str, text: str) -> bool:
     return bool(words) and sum(w in said for w in words) >= max(1, len(words) // 2)
 
 
+_PAST = re.compile(
+    r"\b(been|was|were|had|since|ago|yesterday|last (?:week|night|time|month)|earlier)\b", re.I
+)
+_BOOKING_CUE = re.compile(
+    r"\b(book|booking|appointment|come in|bring|seen|see (?:him|her|them|someone|a vet|the vet)|"
+    r"slot|available|free|visit|any chance|can (?:i|we|you)|could|would like|'d like|want|need|"
+    r"on|for|next|this|how about|what about|instead|change|make it|move it)\b",
+    re.I,
+)
+_ASAP = re.compile(
+    r"\b(soonest|earliest|as soon as|first available|first free|any ?day|whenever|"
+    r"next available|asap|don'?t mind (?:when|which day))\b",
+    re.I,
+)
+_SELF_CUE = re.compile(
+    r"\b(i'?m|i am|my name|name'?s|this is|call me|put it under|it'?s .{2,30} here)\b", re.I
+)
+_PET_CUE = re.compile(
+    r"(?i:\b(called|named|(?:her|his|its|the) name|name'?s)\b)|(?i:\bmy (?:dog|cat|puppy|kitten|pup) )[A-Z]"
+)
+_SELF_NAMED = re.compile(
+    r"\b(?:i'?m|i am|my name is|my name's|this is)\s+((?:[A-Za-z'-]+\s*){1,3})", re.I
+)
+_PARTICLES = {
+    "van",
+    "von",
+    "de",
+    "da",
+    "del",
+    "della",
+    "di",
+    "le",
+    "la",
+    "du",
+    "der",
+    "den",
+    "ter",
+    "st",
+}
+_ANIMAL_WORDS = frozenset(
+    w for words in g.SPECIES_WORDS.values() for phrase in words for w in phrase.split()
+) | {"boy", "girl", "baby", "pet", "animal", "him", "her", "she", "he"}
+
+
+def _booking_clauses(text: str) -> str:
+    """The parts of an utterance that are not about the past ("she's been sick this morning")."""
+    clauses = re.split(r"(?<=[.?!;])\s+|,?\s+\bbut\b\s+", text)
+    return " ".join(c for c in clauses if not _PAST.search(c))
+
+
+def _is_animal_word(value: str) -> bool:
+    """`kitten`, `puppy`, `my boy`: words for the animal, not its name."""
+    return all(w in _ANIMAL_WORDS or w in _NOT_NAMES for w in g.normalise_words(value))
+
+
+def _expand_name(value: str, text: str) -> str:
+    """Restore a name's joined parts from the caller's words: "Shah" -> "Shah-Patel"."""
+    words = []
+    for word in value.split():
+        match = re.search(rf"\b{re.escape(word)}(?:[-'][A-Za-z]+)+", text, re.I)
+        words.append(match.group(0) if match else word)
+    return _title(" ".join(words)) if words else value
+
+
+def _split_full_name(first: str, last: str) -> tuple[str, str]:
+    """First and last name from the whole name: a surname particle ("Van Dyke", "de la Cruz")
+    starts the last name; otherwise the last word is the last name."""
+    words = f"{first} {last}".split()
+    if len(words) < 2 or not last:
+        return first, last
+    for i, word in enumerate(words[1:], start=1):
+        if word.lower() in _PARTICLES and i < len(words) - 1:
+            return " ".join(words[:i]), " ".join(words[i:])
+    return " ".join(words[:-1]), words[-1]
+
+
+_CORRECTION = re.compile(
+    r"\b(?:actually|sorry|i mean|i meant|no,|instead|rather|wait|put it under|make that|"
+    r"change (?:it|that) to)\b",
+    re.I,
+)
+
+
+def _after_correction(text: str) -> str:
+    """The words after the last in-sentence correction ("Tom Baker. Actually, ... Jenny
+    Baker." -> "... Jenny Baker."), or "" when the caller did not correct themselves."""
+    matches = list(_CORRECTION.finditer(text))
+    return text[matches[-1].end() :] if matches else ""
+
+
+def _last_sentence(text: str) -> str:
+    parts = [p for p in re.split(r"[.!?]\s*", text) if p.strip()]
+    return parts[-1] if parts else text
+
+
 def _date_grounded(day: date, text: str) -> bool:
     words = set(g.normalise_words(text))
     names = {day.strftime("%A").lower(), day.strftime("%a").lower(), day.strftime("%B").lower()}
@@ -845,9 +1331,38 @@ _FILLER = re.compile(
     re.I,
 )
 _NOT_NAMES = {
-    "the", "a", "an", "and", "my", "is", "yes", "no", "not", "sure", "dog", "cat", "sorry",
-    "what", "please", "thanks", "thank", "you", "he", "she", "it", "i", "we", "don't", "know",
-    "anyone", "hello", "hi", "morning", "afternoon", "today", "tomorrow",
+    "the",
+    "a",
+    "an",
+    "and",
+    "my",
+    "is",
+    "yes",
+    "no",
+    "not",
+    "sure",
+    "dog",
+    "cat",
+    "sorry",
+    "what",
+    "please",
+    "thanks",
+    "thank",
+    "you",
+    "he",
+    "she",
+    "it",
+    "i",
+    "we",
+    "don't",
+    "know",
+    "anyone",
+    "hello",
+    "hi",
+    "morning",
+    "afternoon",
+    "today",
+    "tomorrow",
 }
 
 
@@ -864,6 +1379,9 @@ def _bare_name(text: str, allow_two: bool = False) -> str | None:
     words = rest.split()
     if not words or len(words) > (3 if allow_two else 2):
         return None
-    if any(w.lower().strip(",.") in _NOT_NAMES or not re.fullmatch(r"[A-Za-z'-]+[,.]?", w) for w in words):
+    if any(
+        w.lower().strip(",.") in _NOT_NAMES or not re.fullmatch(r"[A-Za-z'-]+[,.]?", w)
+        for w in words
+    ):
         return None
     return _title(" ".join(w.strip(",.") for w in words))

@@ -388,7 +388,7 @@ _DOT_WORDS = frozenset(w for w, s in _EMAIL_SYMBOLS.items() if s == ".")
 # Words before the address itself ("my email is", "you can email me at"): the local part
 # starts after the last of these.
 _EMAIL_LEAD_INS = frozenset(
-    {"is", "be", "its", "it's", "email", "e-mail", "emails", "address", "at", "me", "thats"}
+    {"is", "be", "its", "email", "e-mail", "emails", "address", "at", "me", "thats"}
 )
 _EMAIL_FILLERS = frozenset(
     {"yes", "yeah", "sure", "ok", "okay", "so", "um", "uh", "er", "erm", "right", "well", "the"}

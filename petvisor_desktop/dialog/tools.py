@@ -37,12 +37,15 @@ UPDATE = ToolSchema(
     },
 )
 ANSWER = ToolSchema(
-    "answer", "the caller answers the yes/no question", {"value": {"type": "string", "enum": ["yes", "no"]}},
+    "answer",
+    "the caller answers the yes/no question",
+    {"value": {"type": "string", "enum": ["yes", "no"]}},
     ("value",),
 )
 HANDOFF = ToolSchema(
     "handoff",
-    "cancel or move an existing booking, an emergency, asks for a person, or an animal that is not a cat or dog",
+    "cancel or move an existing booking, an emergency, asks for a person, "
+    "or an animal that is not a cat or dog",
     {"reason": {"type": "string", "enum": list(HANDOFF_REASONS)}},
     ("reason",),
 )
@@ -82,7 +85,9 @@ def step_tools(
 def _calendar(today: date) -> str:
     lines = []
     for d in window_dates(today)[:15]:
-        label = " (today)" if d == today else " (tomorrow)" if d == today + timedelta(days=1) else ""
+        label = (
+            " (today)" if d == today else " (tomorrow)" if d == today + timedelta(days=1) else ""
+        )
         lines.append(f"{d:%a %d %b}={d.isoformat()}{label}")
     return "; ".join(lines)
 
@@ -123,24 +128,43 @@ def examples(catalogue: Catalogue, today: date) -> list[ChatMessage]:
     species = catalogue.species
     dog = species[0] if species else "Dog"
     cat = species[1] if len(species) > 1 else dog
-    consult = next((t for t in catalogue.appointment_types if "consult" in t.lower()), "Consultation")
+    consult = next(
+        (t for t in catalogue.appointment_types if "consult" in t.lower()), "Consultation"
+    )
     vacc = next((t for t in catalogue.appointment_types if "vacc" in t.lower()), consult)
     pairs = [
-        ("how can I help", "Hi, my cat Bella has been sneezing a lot, can someone see her",
-         f'{{"tool":"update","species":"{cat}","type":"{consult}","pet":"Bella","reason":"sneezing a lot"}}'),
+        (
+            "how can I help",
+            "Hi, my cat Bella has been sneezing a lot, can someone see her",
+            f'{{"tool":"update","species":"{cat}","type":"{consult}","pet":"Bella",'
+            '"reason":"sneezing a lot"}',
+        ),
         ("which animal", "He's a dog", f'{{"tool":"update","species":"{dog}"}}'),
-        ("which vet", f"{vet.split()[-1]} please, thursday afternoon",
-         f'{{"tool":"update","vet":"{vet}","date":"{thursday}","part":"afternoon"}}'),
+        (
+            "which vet",
+            f"{vet.split()[-1]} please, thursday afternoon",
+            f'{{"tool":"update","vet":"{vet}","date":"{thursday}","part":"afternoon"}}',
+        ),
         ("which vet", "I don't mind", '{"tool":"update","vet":"anyone"}'),
-        ("appointment type", "he needs his booster jabs tomorrow morning",
-         f'{{"tool":"update","type":"{vacc}","date":"{tomorrow}","part":"morning"}}'),
-        ("which time\nOffered times: 13:00, 13:15, 13:30", "the second one",
-         '{"tool":"update","time":"13:15"}'),
+        (
+            "appointment type",
+            "he needs his booster jabs tomorrow morning",
+            f'{{"tool":"update","type":"{vacc}","date":"{tomorrow}","part":"morning"}}',
+        ),
+        (
+            "which time\nOffered times: 13:00, 13:15, 13:30",
+            "the second one",
+            '{"tool":"update","time":"13:15"}',
+        ),
         ("your name", "it's Priya Shah", '{"tool":"update","first":"Priya","last":"Shah"}'),
         ("pet's name", "her name is Luna", '{"tool":"update","pet":"Luna"}'),
         ("shall I book it", "yes that's all correct", '{"tool":"answer","value":"yes"}'),
         ("shall I book it", f"no, I said {vet.split()[-1]}", f'{{"tool":"update","vet":"{vet}"}}'),
-        ("how can I help", "I need to cancel my appointment next week", '{"tool":"handoff","reason":"cancel"}'),
+        (
+            "how can I help",
+            "I need to cancel my appointment next week",
+            '{"tool":"handoff","reason":"cancel"}',
+        ),
         ("which animal", "it's for my rabbit", '{"tool":"handoff","reason":"species"}'),
         ("pet's name", "what time do you close", '{"tool":"other"}'),
     ]

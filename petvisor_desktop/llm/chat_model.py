@@ -87,7 +87,9 @@ class LlamaChatModel:
             raise LlmError("missing", f"the language model file {path} does not exist")
         with path.open("rb") as fh:
             if fh.read(4) != b"GGUF":
-                raise LlmError("corrupt", f"{path} is not a GGUF model file (damaged or wrong file)")
+                raise LlmError(
+                    "corrupt", f"{path} is not a GGUF model file (damaged or wrong file)"
+                )
         try:
             from llama_cpp import Llama
         except ImportError as exc:
@@ -144,7 +146,7 @@ class LlamaChatModel:
         return sampler
 
     def _allowed(self, sampler: Any, token: int) -> bool:
-        self._single[0].id = token
+        self._single[0].id = token  # type: ignore[assignment]  # ctypes converts the int
         self._single[0].logit = 0.0
         self._single[0].p = 0.0
         arr = self._lib.llama_token_data_array(
@@ -181,14 +183,18 @@ class LlamaChatModel:
             raise LlmError("grammar", "the grammar allows no further token")
         return best  # the grammar filter keeps the array in token order
 
-    def complete(self, messages: list[ChatMessage], grammar: str, max_tokens: int = 96) -> Completion:
+    def complete(
+        self, messages: list[ChatMessage], grammar: str, max_tokens: int = 96
+    ) -> Completion:
         """Greedy, grammar-constrained completion of the open assistant turn."""
         lib = self._lib
         with self._lock:
             started = time.perf_counter()
             tokens = self.tokenize(self.render(messages))
             if len(tokens) + max_tokens > self._llama.n_ctx():
-                raise LlmError("context", f"the prompt ({len(tokens)} tokens) does not fit the context")
+                raise LlmError(
+                    "context", f"the prompt ({len(tokens)} tokens) does not fit the context"
+                )
             evaluated = self._eval_prompt(tokens)
             sampler = self._grammar_sampler(grammar)
             out: list[int] = []

@@ -32,12 +32,14 @@ class ToolSchema:
         leaves it as it is."""
         props: dict[str, Mapping[str, Any]] = {}
         for key, spec in self.properties.items():
-            values = enums.get(key, None)
+            values = enums.get(key)
             if values is None:
                 props[key] = spec
             elif values:
                 props[key] = {**spec, "enum": list(dict.fromkeys(values))}
-        return ToolSchema(self.name, self.description, props, tuple(r for r in self.required if r in props))
+        return ToolSchema(
+            self.name, self.description, props, tuple(r for r in self.required if r in props)
+        )
 
     def signature(self) -> str:
         """One line for the prompt: name(prop: type, ...) - description."""
@@ -92,7 +94,9 @@ def tool_call_grammar(tools: Sequence[ToolSchema]) -> str:
         raise ValueError("at least one tool is needed")
     lines = ["root ::= " + " | ".join(_rule_name("call", t.name) for t in tools)]
     for tool in tools:
-        body = [f'"{{" {_literal(chr(34) + "tool" + chr(34) + ":")} {_json_string_literal(tool.name)}']
+        body = [
+            f'"{{" {_literal(chr(34) + "tool" + chr(34) + ":")} {_json_string_literal(tool.name)}'
+        ]
         for key, spec in tool.properties.items():
             item = f'"," {_literal(json.dumps(key) + ":")} {_value_rule(spec)}'
             body.append(item if key in tool.required else f"({item})?")

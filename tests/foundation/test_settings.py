@@ -24,9 +24,13 @@ def test_defaults_are_valid_and_use_the_sandbox(tmp_path: Path) -> None:
 
 
 def test_file_then_environment_precedence(tmp_path: Path) -> None:
-    path = _write(tmp_path, '[audio]\nend_silence_ms = 900\n[storage]\nretention_days = 30\n')
-    env = {"PETVISOR_CONFIG": str(path), "PETVISOR_AUDIO_END_SILENCE_MS": "650",
-           "PETVISOR_DB_PATH": str(tmp_path / "x.sqlite3"), "PETVISOR_MODELS_DIR": "~/m"}
+    path = _write(tmp_path, "[audio]\nend_silence_ms = 900\n[storage]\nretention_days = 30\n")
+    env = {
+        "PETVISOR_CONFIG": str(path),
+        "PETVISOR_AUDIO_END_SILENCE_MS": "650",
+        "PETVISOR_DB_PATH": str(tmp_path / "x.sqlite3"),
+        "PETVISOR_MODELS_DIR": "~/m",
+    }
     settings = load_settings(env=env)
     assert settings.audio.end_silence_ms == 650  # environment beats the file
     assert settings.storage.retention_days == 30  # the file beats the default
@@ -38,12 +42,24 @@ def test_file_then_environment_precedence(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("env", "setting", "fragment"),
     [
-        ({"PETVISOR_AUDIO_END_SILENCE_MS": "fast"}, "PETVISOR_AUDIO_END_SILENCE_MS", "whole number"),
+        (
+            {"PETVISOR_AUDIO_END_SILENCE_MS": "fast"},
+            "PETVISOR_AUDIO_END_SILENCE_MS",
+            "whole number",
+        ),
         ({"PETVISOR_AUDIO_END_SILENCE_MS": "50"}, "audio.end_silence_ms", "100 to 5000"),
         ({"PETVISOR_STT_ENGINE": "google"}, "models.stt_engine", "auto, vosk, whisper"),
         ({"PETVISOR_TIMEZONE": "Mars/Olympus"}, "clinic.timezone", "IANA"),
-        ({"PETVISOR_AUDIO_NOISE_REDUCTION": "maybe"}, "PETVISOR_AUDIO_NOISE_REDUCTION", "true or false"),
-        ({"PETVISOR_VETSTORIA_COLOUR": "x"}, "PETVISOR_VETSTORIA_COLOUR", "not a Vetstoria setting"),
+        (
+            {"PETVISOR_AUDIO_NOISE_REDUCTION": "maybe"},
+            "PETVISOR_AUDIO_NOISE_REDUCTION",
+            "true or false",
+        ),
+        (
+            {"PETVISOR_VETSTORIA_COLOUR": "x"},
+            "PETVISOR_VETSTORIA_COLOUR",
+            "not a Vetstoria setting",
+        ),
         ({"PETVISOR_CONFIG": "/nonexistent/settings.toml"}, "PETVISOR_CONFIG", "does not exist"),
     ],
 )
@@ -55,7 +71,9 @@ def test_wrong_values_name_the_setting(env: dict[str, str], setting: str, fragme
 
 
 def test_unknown_key_and_bad_toml(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError, match=r"audio\.volume: is not a setting; allowed: input_device"):
+    with pytest.raises(
+        SettingsError, match=r"audio\.volume: is not a setting; allowed: input_device"
+    ):
         load_settings(env={"PETVISOR_CONFIG": str(_write(tmp_path, "[audio]\nvolume = 3\n"))})
     with pytest.raises(SettingsError, match="not valid TOML"):
         load_settings(env={"PETVISOR_CONFIG": str(_write(tmp_path, "[audio\n"))})
@@ -82,15 +100,31 @@ def test_vetstoria_seeds_from_file_and_environment(tmp_path: Path) -> None:
 
 def test_partial_vetstoria_settings_name_what_is_missing() -> None:
     with pytest.raises(SettingsError, match="missing AUTH_URL, PARTNER_KEY, SECRET"):
-        load_settings(env={"VETSTORIA_BASE_URL": "https://api.example.com", "VETSTORIA_SITE_ID": "3",
-                           "VETSTORIA_SITE_HASH": "h", "VETSTORIA_BOOKING_HASH": "b"})
+        load_settings(
+            env={
+                "VETSTORIA_BASE_URL": "https://api.example.com",
+                "VETSTORIA_SITE_ID": "3",
+                "VETSTORIA_SITE_HASH": "h",
+                "VETSTORIA_BOOKING_HASH": "b",
+            }
+        )
 
 
 def test_bad_vetstoria_url_is_named() -> None:
-    env = {name: "x" for name in ("VETSTORIA_PARTNER_KEY", "VETSTORIA_SECRET", "VETSTORIA_SITE_HASH",
-                                  "VETSTORIA_BOOKING_HASH")}
-    env.update(VETSTORIA_BASE_URL="ftp://nowhere", VETSTORIA_AUTH_URL="https://a.example.com",
-               VETSTORIA_SITE_ID="4")
+    env = {
+        name: "x"
+        for name in (
+            "VETSTORIA_PARTNER_KEY",
+            "VETSTORIA_SECRET",
+            "VETSTORIA_SITE_HASH",
+            "VETSTORIA_BOOKING_HASH",
+        )
+    }
+    env.update(
+        VETSTORIA_BASE_URL="ftp://nowhere",
+        VETSTORIA_AUTH_URL="https://a.example.com",
+        VETSTORIA_SITE_ID="4",
+    )
     settings = load_settings(env=env)
     with pytest.raises(SettingsError) as info:
         settings.vetstoria_config()
