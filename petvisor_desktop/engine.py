@@ -104,4 +104,5 @@ def new_assistant(
         now=now,
         recorder=recorder,
         conversation_id=conversation_id,
+        min_lead_minutes=settings.clinic.booking_lead_min,
     )

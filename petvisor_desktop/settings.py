@@ -136,6 +136,7 @@ class ClinicSettings:
     phone: str = "020 7946 0000"
     timezone: str = "Europe/London"
     idle_timeout_s: int = 60
+    booking_lead_min: int = 30  # no appointment offered that starts sooner than this
 
     def __post_init__(self) -> None:
         _require(bool(self.name.strip()), "clinic.name", "must not be empty")
@@ -147,6 +148,11 @@ class ClinicSettings:
                 f"must be an IANA time zone such as Europe/London, got {self.timezone!r}",
             ) from None
         _require(10 <= self.idle_timeout_s <= 3600, "clinic.idle_timeout_s", "must be 10 to 3600 s")
+        _require(
+            0 <= self.booking_lead_min <= 1440,
+            "clinic.booking_lead_min",
+            "must be 0 to 1440 minutes",
+        )
 
 
 @dataclass(frozen=True)

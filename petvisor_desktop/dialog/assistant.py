@@ -81,6 +81,18 @@ _NO_EMAIL = re.compile(
     r"rather not|prefer not|none)\b",
     re.I,
 )
+# What an answer may set when it also carries an off-task instruction.
+_FIELDS_FOR = {
+    "species": ("species",),
+    "appointment_type": ("appointment_type",),
+    "clinician": ("clinician",),
+    "date": ("day", "part_of_day", "weekend", "asap"),
+    "time": ("slot", "wanted_time"),
+    "pet_name": ("pet_name",),
+    "client_name": ("first_name", "last_name"),
+    "phone": ("phone",),
+    "email": ("email", "email_declined"),
+}
 _ORDINALS = {
     "first": 0,
     "earliest": 0,
@@ -211,7 +223,9 @@ class Assistant:
         now: Callable[[], datetime] | None = None,
         recorder: Recorder | None = None,
         conversation_id: int | None = None,
+        min_lead_minutes: int = 30,
     ) -> None:
+        self.min_lead_minutes = min_lead_minutes  # no time offered that the caller cannot reach
         self.model = model
         self.api = api
         self.tz = ZoneInfo(timezone)
@@ -237,6 +251,7 @@ class Assistant:
         self._pending_retry = False
         self._wanted_time: dtime | None = None
         self._asap = False  # the caller wants the first free time, whatever the day
+        self._read_back_given = False  # the last reply was the full read-back
         self._preface = ""  # said before the next reply (a refusal of an off-task request)
         self._on_file_email: str | None = None  # "" once looked up and nothing usable found
         self._today = self.now().date()
@@ -432,12 +447,15 @@ class Assistant:
                 found["wanted_time"] = wanted
 
         tail = _after_correction(text)
-        own_name_ok = self.expecting == "client_name" or bool(_SELF_CUE.search(text))
-        pet_name_ok = self.expecting == "pet_name" or bool(_PET_CUE.search(text))
+        at_read_back = self.expecting == "confirm"  # every detail is open to correction there
+        own_name_ok = (
+            self.expecting == "client_name" or at_read_back or bool(_SELF_CUE.search(text))
+        )
+        pet_name_ok = self.expecting == "pet_name" or at_read_back or bool(_PET_CUE.search(text))
         for key, target in (("pet", "pet_name"), ("first", "first_name"), ("last", "last_name")):
             value = args.get(key)
             allowed = pet_name_ok if key == "pet" else own_name_ok
-            if value and (not allowed or _is_animal_word(value)):
+            if value and (not allowed or _is_animal_word(value) or _negated(value, text)):
                 self._reject(key, value)
                 continue
             if value and tail and not g.name_grounded(value, tail):
@@ -576,6 +594,10 @@ class Assistant:
             self._preface = "I can only help with booking one appointment, so I'll leave that. "
 
         found = self._ground(text, args)
+        if self._preface:
+            # An utterance carrying instructions gives only the answer that was asked for.
+            allowed = _FIELDS_FOR.get(self.expecting, ())
+            found = {k: v for k, v in found.items() if k in allowed}
         changed = self._apply(found)
 
         if self.expecting == "email" and self._on_file_email and st.email is None:
@@ -600,8 +622,11 @@ class Assistant:
                 st.proposed_type = None
 
         if self.expecting == "confirm" and not changed:
-            if n.is_yes(text):
+            # Only a yes to the full read-back books; a yes to anything else reads it again.
+            if n.is_yes(text) and self._read_back_given:
                 return self._place_booking(started)
+            if n.is_yes(text):
+                return self._advance(started, True)
             if n.is_no(text) or tool == "answer":
                 return self._reply(
                     "Sorry about that. What would you like to change?", "confirm", started
@@ -742,7 +767,9 @@ class Assistant:
                 "email",
                 started,
             )
-        return self._reply(self._read_back(), "confirm", started)
+        turn = self._reply(self._read_back(), "confirm", started)
+        self._read_back_given = True
+        return turn
 
     def _on(self, day: date) -> str:
         """'today', 'tomorrow', or 'on Thursday the 26th of November'."""
@@ -812,6 +839,8 @@ class Assistant:
         self._calls.append(
             ToolCallRecord("check_availability", {**args, "found": len(slots)}, "ok", _ms(t0))
         )
+        earliest = self.now() + timedelta(minutes=self.min_lead_minutes)
+        slots = [s for s in slots if s.start >= earliest]
         return [s for s in slots if not part_filter or self._fits_part(s)]
 
     def _fits_part(self, slot: Slot) -> bool:
@@ -1065,6 +1094,7 @@ class Assistant:
     ) -> AssistantTurn:
         assert expecting in EXPECTING
         self.expecting = expecting
+        self._read_back_given = False  # set again by the caller of _reply for the read-back
         text, self._preface = self._preface + text, ""
         if done:
             self.done = True
@@ -1241,7 +1271,8 @@ _SELF_CUE = re.compile(
     r"\b(i'?m|i am|my name|name'?s|this is|call me|put it under|it'?s .{2,30} here)\b", re.I
 )
 _PET_CUE = re.compile(
-    r"(?i:\b(called|named|(?:her|his|its|the) name|name'?s)\b)|(?i:\bmy (?:dog|cat|puppy|kitten|pup) )[A-Z]"
+    r"(?i:\b(called|named|(?:her|his|its|the) name|name'?s)\b)"
+    r"|(?i:\bmy (?:dog|cat|puppy|kitten|pup) )[A-Z]"
 )
 _SELF_NAMED = re.compile(
     r"\b(?:i'?m|i am|my name is|my name's|this is)\s+((?:[A-Za-z'-]+\s*){1,3})", re.I
@@ -1265,6 +1296,11 @@ _PARTICLES = {
 _ANIMAL_WORDS = frozenset(
     w for words in g.SPECIES_WORDS.values() for phrase in words for w in phrase.split()
 ) | {"boy", "girl", "baby", "pet", "animal", "him", "her", "she", "he"}
+
+
+def _negated(value: str, text: str) -> bool:
+    """'Bella, not Poppy': Poppy was named only to be taken back."""
+    return bool(re.search(rf"\b(?:not|no)\s+{re.escape(value)}\b", text, re.I))
 
 
 def _booking_clauses(text: str) -> str:
