@@ -379,23 +379,23 @@ class Assistant:
 
         # The detectors understand negation and corrections ("Roberts, not Norman"), so
         # where they find a value it wins; the model's value is used only when grounded.
-        species = args.get("species")
         detected = g.detect_species(text)
-        if detected in self.species_ids:
-            found["species"] = detected
-        elif species and g.species_grounded(species, text):
-            found["species"] = species
-        if species and found.get("species") != species:
-            self._reject("species", species)
-
-        atype = args.get("type")
-        detected = g.detect_appointment_type(text, self.catalogue.appointment_types)
-        if detected:
-            found["appointment_type"] = detected
-        elif atype and g.appointment_type_grounded(atype, text):
-            found["appointment_type"] = atype
-        if atype and found.get("appointment_type") != atype:
-            self._reject("type", atype)
+        self._choose(
+            found,
+            "species",
+            detected if detected in self.species_ids else None,
+            args.get("species"),
+            g.species_grounded,
+            text,
+        )
+        self._choose(
+            found,
+            "appointment_type",
+            g.detect_appointment_type(text, self.catalogue.appointment_types),
+            args.get("type"),
+            g.appointment_type_grounded,
+            text,
+        )
 
         vet = args.get("vet")
         named = g.detect_clinician(text, self.catalogue.clinicians)
@@ -525,6 +525,23 @@ class Assistant:
         if reason and _words_in(reason, text):
             found["notes"] = reason
         return found
+
+    def _choose(
+        self,
+        found: dict[str, Any],
+        key: str,
+        detected: str | None,
+        proposed: str | None,
+        grounded: Callable[[str, str], bool],
+        text: str,
+    ) -> None:
+        """The detector's value wins; the model's is used only when the words support it."""
+        if detected:
+            found[key] = detected
+        elif proposed and grounded(proposed, text):
+            found[key] = proposed
+        if proposed and found.get(key) != proposed:
+            self._reject(key, proposed)
 
     def _pick_offered(self, text: str, model_time: str | None) -> Slot | None:
         times = self._offered_times()
