@@ -18,7 +18,10 @@ pytestmark = [pytest.mark.llm, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def reports(
-    settings: Settings, require_model: Any, tmp_path_factory: pytest.TempPathFactory
+    settings: Settings,
+    require_model: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> list[dict[str, Any]]:
     from petvisor_desktop.engine import load_llm
     from petvisor_desktop.history import History
@@ -35,10 +38,13 @@ def reports(
     report_file = Path(tmp_path_factory.getbasetemp()) / "scenario-reports.json"
     report_file.write_text(json.dumps(out, indent=1))
     failed = [r for r in out if not r["checks"]["passed"]]
+    # Written straight to the terminal so that CI logs show the figure even with -q.
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     for r in failed:
-        print(f"FAIL {r['scenario']}: {r['checks']['failures']}")
-    print(
-        f"scenario suite: {len(out) - len(failed)} of {len(out)} passed; reports in {report_file}"
+        reporter.write_line(f"scenario FAIL {r['scenario']}: {r['checks']['failures']}")
+    reporter.write_line(
+        f"scenario suite: {len(out) - len(failed)} of {len(out)} scenarios met their "
+        f"expectations; reports in {report_file}"
     )
     return out
 
