@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="settings file (TOML); default: the user's config folder")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail to stderr")
     parser.add_argument("--kiosk", action="store_true", help="start the full-screen kiosk")
+    parser.add_argument(
+        "--now", help="pin the clinic-local time of the demo clinic, e.g. 2026-11-23T09:00"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
