@@ -24,12 +24,19 @@ def _has_screen() -> bool:
     )
 
 
+def _has_windows() -> bool:
+    try:
+        return importlib.util.find_spec("ui.app") is not None
+    except ModuleNotFoundError:  # no `ui` package at all in this build
+        return False
+
+
 def run_default(args: argparse.Namespace, settings: Settings) -> int:
-    if importlib.util.find_spec("ui.app") is not None and _has_screen():
-        from ui.app import run_app
+    if _has_windows() and _has_screen():
+        from ui.app import run_app  # type: ignore[import-not-found]
 
         return run_app(settings, kiosk=bool(args.kiosk))
-    if importlib.util.find_spec("ui.app") is None:
+    if not _has_windows():
         reason = "the desktop windows are not part of this build yet"
     else:
         reason = "no screen was found (DISPLAY is not set)"

@@ -15,7 +15,9 @@ from petvisor_desktop.settings import Settings
 def register(sub: Any) -> None:
     chat = sub.add_parser("chat", help="a typed conversation with the assistant in the terminal")
     chat.add_argument(
-        "--now", help="pin the clinic-local time (sandbox only), e.g. 2026-11-23T09:00"
+        "--now",
+        default=argparse.SUPPRESS,  # keeps a --now given before the command name
+        help="pin the clinic-local time (sandbox only), e.g. 2026-11-23T09:00",
     )
     chat.add_argument(
         "--llm", help="model name from the manifest (default: the models.llm setting)"
