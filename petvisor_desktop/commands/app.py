@@ -33,7 +33,7 @@ def _has_windows() -> bool:
 
 def run_default(args: argparse.Namespace, settings: Settings) -> int:
     if _has_windows() and _has_screen():
-        from ui.app import run_app  # type: ignore[import-not-found]
+        from ui.app import run_app
 
         return run_app(settings, kiosk=bool(args.kiosk))
     if not _has_windows():
