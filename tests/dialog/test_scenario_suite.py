@@ -40,12 +40,14 @@ def reports(
     failed = [r for r in out if not r["checks"]["passed"]]
     # Written straight to the terminal so that CI logs show the figure even with -q.
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    for r in failed:
-        reporter.write_line(f"scenario FAIL {r['scenario']}: {r['checks']['failures']}")
-    reporter.write_line(
-        f"scenario suite: {len(out) - len(failed)} of {len(out)} scenarios met their "
-        f"expectations; reports in {report_file}"
-    )
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        for r in failed:
+            reporter.write_line(f"scenario FAIL {r['scenario']}: {r['checks']['failures']}")
+        reporter.write_line(
+            f"scenario suite: {len(out) - len(failed)} of {len(out)} scenarios met their "
+            f"expectations; reports in {report_file}"
+        )
     return out
 
 
