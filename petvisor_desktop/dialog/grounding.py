@@ -441,6 +441,19 @@ def detect_other_species(utterance: str) -> str | None:
 # Appointment types
 # --------------------------------------------------------------------------------------------
 
+# Cues that only say "see a vet": Consultation's words, and weaker than any specific cue.
+_SEE_A_VET = (
+    "check up",
+    "checkup",
+    "see the vet",
+    "see a vet",
+    "see someone",
+    "someone to see",
+    "look at",
+    "have a look",
+    "take a look",
+    "appointment with the vet",
+)
 APPOINTMENT_TYPE_WORDS: Mapping[str, tuple[str, ...]] = {
     "Vaccinations": (
         "vaccination",
@@ -457,16 +470,7 @@ APPOINTMENT_TYPE_WORDS: Mapping[str, tuple[str, ...]] = {
     "Consultation": (
         "consultation",
         "consult",
-        "check up",
-        "checkup",
-        "see the vet",
-        "see a vet",
-        "see someone",
-        "someone to see",
-        "look at",
-        "have a look",
-        "take a look",
-        "appointment with the vet",
+        *_SEE_A_VET,
         "sick",
         "ill",
         "unwell",
@@ -536,16 +540,7 @@ APPOINTMENT_TYPE_WORDS: Mapping[str, tuple[str, ...]] = {
 # Cues that only say "see a vet" and lose to anything more specific ("look at his teeth").
 _GENERIC_TYPE_CUES = frozenset(
     {
-        "check up",
-        "checkup",
-        "see the vet",
-        "see a vet",
-        "see someone",
-        "someone to see",
-        "look at",
-        "have a look",
-        "take a look",
-        "appointment with the vet",
+        *_SEE_A_VET,
         "mouth",
     }
 )
