@@ -17,7 +17,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any, Protocol
@@ -252,6 +252,11 @@ class Assistant:
         self._wanted_time: dtime | None = None
         self._asap = False  # the caller wants the first free time, whatever the day
         self._read_back_given = False  # the last reply was the full read-back
+        self._retried = False  # one retry of a failed booking, offered once
+        # What the current turn did, reset at the start of each caller turn.
+        self._calls: list[ToolCallRecord] = []
+        self._rejections: list[str] = []
+        self._llm: dict[str, float] = {}
         self._preface = ""  # said before the next reply (a refusal of an off-task request)
         self._on_file_email: str | None = None  # "" once looked up and nothing usable found
         self._today = self.now().date()
@@ -288,9 +293,9 @@ class Assistant:
             return self._reply(
                 "Sorry, I didn't catch that. " + self._question(), self.expecting, started
             )
-        self._calls: list[ToolCallRecord] = []
-        self._rejections: list[str] = []
-        self._llm: dict[str, float] = {}
+        self._calls = []
+        self._rejections = []
+        self._llm = {}
 
         # Emergencies are answered at once, before any model call.
         handoff = g.detect_handoff(text)
@@ -589,7 +594,11 @@ class Assistant:
                 done=True,
             )
 
-        if self.expecting == "confirm" and _ABANDON.search(text) and not handoff_existing(text):
+        if (
+            self.expecting == "confirm"
+            and _ABANDON.search(text)
+            and not _mentions_existing_booking(text)
+        ):
             self.outcome = "no_booking"
             st.offered, st.slot = [], None
             return self._reply(
@@ -1030,7 +1039,7 @@ class Assistant:
         except VetstoriaError as exc:
             self._calls.append(ToolCallRecord("place_booking", args, exc.code, _ms(t0)))
             self._record_booking(slot, vet, "failed")
-            if exc.retryable and not getattr(self, "_retried", False):
+            if exc.retryable and not self._retried:
                 self._retried = True
                 self._pending_retry = True
                 return self._reply(
@@ -1118,18 +1127,18 @@ class Assistant:
             self.outcome = self.outcome or "no_booking"
             if self.recorder and self.conversation_id is not None:
                 self.recorder.end_conversation(self.conversation_id, self.outcome, self.summary())
-        llm = getattr(self, "_llm", {})
+        llm = self._llm
         turn = AssistantTurn(
             text=text,
             expecting=expecting,
-            tool_calls=tuple(getattr(self, "_calls", ())),
+            tool_calls=tuple(self._calls),
             tokens_in=int(llm.get("tokens_in", 0)),
             tokens_out=int(llm.get("tokens_out", 0)),
             llm_ms=llm.get("llm_ms", 0.0),
             llm_first_token_ms=llm.get("first_ms", 0.0),
             grammar_ms=llm.get("grammar_ms", 0.0),
             total_ms=_ms(started),
-            grounding_rejections=tuple(getattr(self, "_rejections", ())),
+            grounding_rejections=tuple(self._rejections),
             done=self.done,
             outcome=self.outcome,
             card=self.state.card(self.tz),
@@ -1229,12 +1238,9 @@ class Assistant:
         )
         return f"Asked about: {asked}. Result: {result}{prefs}."
 
-    def snapshot(self) -> dict[str, Any]:
-        return {"expecting": self.expecting, "outcome": self.outcome, "state": asdict(self.state)}
-
 
 # -- helpers -----------------------------------------------------------------------------------
-def handoff_existing(text: str) -> bool:
+def _mentions_existing_booking(text: str) -> bool:
     return bool(re.search(r"\b(my|existing|current)\s+(appointment|booking)\b", text, re.I))
 
 
@@ -1407,7 +1413,7 @@ _NOT_NAMES = {
     "it",
     "i",
     "we",
-    "don't",
+    "dont",
     "know",
     "anyone",
     "hello",
