@@ -1,0 +1,147 @@
+"""The contracts between the voice stages. Audio inside the engine is mono float32 in
+[-1, 1] at 16 kHz, in frames of 512 samples (32 ms, Silero's window), unless a name says
+otherwise. Each stage has a typed error with a short code and a message a person can act on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+SAMPLE_RATE_HZ = 16_000
+FRAME_SAMPLES = 512
+FRAME_MS = FRAME_SAMPLES * 1000 // SAMPLE_RATE_HZ  # 32
+
+
+class VoiceError(Exception):
+    """A voice stage failed; `code` is short and stable, `message` says what to do."""
+
+    stage = "voice"
+
+    def __init__(self, code: str, message: str, *, recoverable: bool = True) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.recoverable = recoverable
+
+
+class AudioError(VoiceError):
+    stage = "audio"
+
+
+class VadError(VoiceError):
+    stage = "vad"
+
+
+class SttError(VoiceError):
+    stage = "stt"
+
+
+class TtsError(VoiceError):
+    stage = "tts"
+
+
+class AudioSource(Protocol):
+    """A microphone, or a WAV file played as one. Yields 16 kHz mono frames."""
+
+    def start(self) -> None: ...
+
+    def read(self, timeout_s: float) -> np.ndarray | None:
+        """The next FRAME_SAMPLES float32 frame, or None when none arrived in time.
+        Raises AudioError when the device is gone; EOFError at the end of a file."""
+        ...
+
+    def stop(self) -> None: ...
+
+
+class AudioSink(Protocol):
+    """A speaker, or a recorder for tests. Non-blocking: `play` queues audio."""
+
+    def start(self) -> None: ...
+
+    def begin_utterance(self) -> None:
+        """Reset `started_at` and `played_s` for the next reply."""
+        ...
+
+    def play(self, samples: np.ndarray, sample_rate_hz: int) -> None:
+        """Queue mono audio (float32 in [-1, 1] or int16) at any rate."""
+        ...
+
+    @property
+    def started_at(self) -> float | None:
+        """time.monotonic() when the device took the first sample of this utterance."""
+        ...
+
+    @property
+    def played_s(self) -> float:
+        """Seconds of this utterance the device has taken so far."""
+        ...
+
+    @property
+    def busy(self) -> bool:
+        """Audio is queued or playing."""
+        ...
+
+    def interrupt(self) -> float:
+        """Stop now (within one device block) and drop what is queued; returns played_s."""
+        ...
+
+    def drain(self, timeout_s: float) -> bool:
+        """Wait until everything queued has played; False on timeout."""
+        ...
+
+    def recent_playback(self, seconds: float) -> np.ndarray:
+        """What was played in the last `seconds`, as 16 kHz float32 (the echo reference)."""
+        ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    audio_s: float  # seconds of speech transcribed
+    finalize_ms: float  # from finish() called to the text ready
+    compute_ms: float  # all recogniser time spent on this utterance
+    confidence: float | None = None
+
+
+class TranscriptionStream(Protocol):
+    """One utterance. Not thread-safe; one per utterance."""
+
+    def accept(self, frame: np.ndarray) -> str | None:
+        """Feed a 16 kHz frame; returns the partial text when it changed, else None."""
+        ...
+
+    def finish(self) -> Transcript: ...
+
+
+class Transcriber(Protocol):
+    """A loaded speech recogniser, shared across utterances."""
+
+    name: str  # "vosk" or "whisper"
+    model_name: str
+
+    def stream(self, vocabulary: Sequence[str] = (), expecting: str = "none") -> TranscriptionStream:
+        """Open a stream biased towards `vocabulary` (clinic names, types, species and
+        the words of the current step, `expecting` as in the scenario format)."""
+        ...
+
+
+@dataclass(frozen=True)
+class SynthChunk:
+    samples: np.ndarray  # int16 mono
+    sample_rate_hz: int
+    sentence: str  # the sentence this chunk belongs to
+    last_of_sentence: bool
+
+
+class Synthesizer(Protocol):
+    sample_rate_hz: int
+    voice: str
+
+    def synthesize(self, sentence: str) -> Iterator[SynthChunk]:
+        """Audio for one sentence, in chunks as they are made."""
+        ...
