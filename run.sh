@@ -44,7 +44,7 @@ setup_python() {
   want=$(sha256sum pyproject.toml | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     say "Installing Python packages (llama-cpp-python compiles from source once: ~6 min on 2 cores)"
-    CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) "$PY" -m pip install -q -e ".[llm,voice,whisper,ui,dev]"
+    CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) "$PY" -m pip install -q -e ".[llm,voice,whisper,ui,build,dev]"
     echo "$want" > "$stamp"
   fi
 }
