@@ -12,8 +12,15 @@ APP_NAME = "petvisor-desktop"
 APP_AUTHOR = "Petvisor"
 
 
+def is_frozen() -> bool:
+    """True inside the PyInstaller executable."""
+    return bool(getattr(sys, "frozen", False))
+
+
 def checkout_root() -> Path | None:
     """The repository root when running from a source checkout, else None."""
+    if is_frozen():
+        return None
     root = Path(__file__).resolve().parent.parent
     if (root / "pyproject.toml").is_file() and (root / "petvisor_desktop").is_dir():
         return root
@@ -21,9 +28,15 @@ def checkout_root() -> Path | None:
 
 
 def bundle_root() -> Path | None:
-    """The PyInstaller bundle's data folder when frozen, else None."""
+    """The PyInstaller bundle's data folder when frozen (`_internal/` beside the executable
+    of a one-folder build), else None."""
     meipass = getattr(sys, "_MEIPASS", None)
     return Path(meipass) if meipass else None
+
+
+def app_dir() -> Path | None:
+    """The folder holding the executable when frozen, else None."""
+    return Path(sys.executable).resolve().parent if is_frozen() else None
 
 
 def user_config_dir() -> Path:
@@ -57,12 +70,12 @@ def default_models_dir() -> Path:
 def model_search_path(configured: Path | None = None) -> list[Path]:
     """Folders searched for model files, first match wins: the configured folder, the user's
     data folder, `models/` beside the app, and the executable's bundle."""
-    checkout, bundle = checkout_root(), bundle_root()
+    checkout, bundle, beside = checkout_root(), bundle_root(), app_dir()
     candidates: list[Path | None] = [
         configured,
         user_data_dir() / "models",
         checkout / "models" if checkout else None,
-        Path(sys.executable).resolve().parent / "models" if getattr(sys, "frozen", False) else None,
+        beside / "models" if beside else None,
         bundle / "models" if bundle else None,
     ]
     seen: list[Path] = []

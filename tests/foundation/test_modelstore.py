@@ -11,6 +11,7 @@ import pytest
 
 from petvisor_desktop import modelstore
 from petvisor_desktop.modelstore import DevInstaller, DevSource, ModelError, ModelSpec
+from petvisor_desktop.settings import Settings
 
 
 def _wheel(cache: Path, name: str, members: dict[str, bytes]) -> None:
@@ -119,3 +120,36 @@ def test_auto_prefers_the_best_ranked_installed_llm(tmp_path: Path) -> None:
     assert modelstore.find_role("llm", "auto", [tmp_path], manifest).spec.name == quick.name
     with pytest.raises(ModelError, match="no tts model is installed"):
         modelstore.find_role("tts", "auto", [tmp_path], manifest)
+
+
+def test_every_official_download_has_a_checksum_and_a_pinned_address() -> None:
+    """`models pull` of a shipped model never needs --allow-unverified."""
+    for spec in modelstore.load_manifest().values():
+        if not spec.has_official_source:
+            assert spec.dev is not None, f"{spec.name} can be installed from nowhere"
+            continue
+        if spec.archive is not None:
+            assert len(spec.archive.sha256) == 64, spec.name
+            assert spec.archive.url.startswith("https://"), spec.name
+        else:
+            assert len(spec.urls) == len(spec.files), spec.name
+            assert all(len(s) == 64 for s in spec.sha256), spec.name
+            assert all(u.startswith("https://") for u in spec.urls), spec.name
+        assert spec.size_bytes, spec.name
+        # Hugging Face downloads are pinned to a revision (or a release tag), never `main`.
+        assert not any("/resolve/main/" in u for u in spec.urls), spec.name
+
+
+def test_installed_dev_models_match_the_official_checksums(settings: Settings) -> None:
+    """The development packages carry the official files: same SHA-256 as the manifest."""
+    manifest = modelstore.load_manifest()
+    for name, spec in manifest.items():
+        if not spec.files or spec.dev is None:
+            continue
+        try:
+            installed = modelstore.find_model(name, settings.models.search_path(), manifest)
+        except ModelError:
+            continue
+        record = modelstore.read_record(installed.path) or {}
+        for rel, sha in zip(spec.files, spec.sha256, strict=True):
+            assert record["files"][rel]["sha256"] == sha, f"{name}/{rel}"
