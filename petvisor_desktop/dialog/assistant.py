@@ -247,6 +247,7 @@ class Assistant:
         self.recorder = recorder
         self.conversation_id = conversation_id
         self.turns: list[AssistantTurn] = []
+        self.last_turn_id: int | None = None  # the history row of the latest reply
         self.preferences: list[str] = []
         self._pending_retry = False
         self._wanted_time: dtime | None = None
@@ -308,6 +309,20 @@ class Assistant:
         else:
             tool, args = self._understand(text)
         return self._decide(text, tool, args, handoff, started)
+
+    def hand_off(self, reason: str = "person") -> AssistantTurn:
+        """The caller asked for a person without words (the "Talk to reception" button)."""
+        started = time.perf_counter()
+        self._record_turn("caller", "(pressed Talk to reception)", self.expecting)
+        if self.done:
+            return self._reply("Thank you, goodbye.", "none", started, done=True)
+        self._calls, self._rejections, self._llm = [], [], {}
+        return self._handoff(reason, started)
+
+    @property
+    def read_back_given(self) -> bool:
+        """The last reply was the full read-back: a yes now books."""
+        return self._read_back_given
 
     def _rules_suffice(self, text: str, handoff: str | None) -> bool:
         """Plain answers that the parsers understand completely skip the model: a phone
@@ -1145,6 +1160,7 @@ class Assistant:
         )
         self.turns.append(turn)
         turn_id = self._record_turn("assistant", text, expecting, turn)
+        self.last_turn_id = turn_id
         if self.recorder and self.conversation_id is not None:
             for call in turn.tool_calls:
                 self.recorder.add_tool_call(

@@ -430,6 +430,30 @@ class History:
             turn_id = int(Turn.insert(**values).execute(self._db))
         return turn_id
 
+    def update_turn(
+        self,
+        turn_id: int,
+        *,
+        text: str | None = None,
+        latency: Mapping[str, float] | None = None,
+    ) -> None:
+        """Complete a turn once it has been spoken: the figures only known after playback
+        started, and the text cut to what the caller heard when they spoke over it."""
+        values: dict[str, Any] = {}
+        for name, value in (latency or {}).items():
+            if name not in LATENCY_FIELDS:
+                raise ValueError(
+                    f"unknown latency figure {name!r}; known: {', '.join(LATENCY_FIELDS)}"
+                )
+            values[name] = _check_ms(name, value)
+        if text is not None:
+            values["text"] = text
+        if not values:
+            return
+        with self._write():
+            if Turn.update(**values).where(Turn.id == turn_id).execute(self._db) != 1:
+                raise ValueError(f"no turn {turn_id}")
+
     def add_tool_call(
         self,
         conversation_id: int,

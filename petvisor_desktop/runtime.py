@@ -1,0 +1,407 @@
+"""The running app without its face: loads every component in the background, reporting each
+as an event, and runs conversations (typed, touched or spoken) on one worker thread.
+
+The Qt window, the terminal voice loop and the self-test drive this; none of them blocks on
+it. Every public method returns at once; results arrive as `EngineEvent`s on worker threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from petvisor_desktop.dialog.assistant import Assistant, AssistantTurn
+from petvisor_desktop.events import EngineEvent, EventCallback, EventType, emit_to
+from petvisor_desktop.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TEXT_COMPONENTS = ("history", "vetstoria", "llm")
+VOICE_COMPONENTS = ("vad", "stt", "tts", "microphone", "speaker")
+# What a touch on the booking card means, said the way a caller would say it.
+FIELD_WORDS = {
+    "species": "the animal",
+    "appointment_type": "the appointment type",
+    "clinician": "the vet",
+    "date": "the day",
+    "time": "the time",
+    "pet_name": "my pet's name",
+    "client_name": "my name",
+    "phone": "my phone number",
+    "email": "my email",
+}
+
+
+class EngineNotReady(RuntimeError):
+    """A conversation was asked for before the components it needs are ready."""
+
+
+class Engine:
+    """Loads the components in the background and hands out conversations."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        on_event: EventCallback | None,
+        *,
+        now: str | None = None,
+        voice: bool = True,
+        mode: str = "window",
+        llm_name: str | None = None,
+        source: Any = None,
+        sink: Any = None,
+    ) -> None:
+        if mode not in ("window", "kiosk"):
+            raise ValueError(f"mode must be 'window' or 'kiosk'; got {mode!r}")
+        self.settings = settings
+        self.mode = mode
+        self.voice_enabled = voice
+        self._now = now
+        self._llm_name = llm_name
+        self._emit = emit_to(on_event)
+        self._on_event = on_event
+        self.components: dict[str, dict[str, Any]] = {}
+        self.history: Any = None
+        self.backend: Any = None
+        self.model: Any = None
+        self.voice: Any = None  # the VoiceLoop when every voice component is ready
+        self._source, self._sink = source, sink  # injected for tests and the simulator
+        self._stack = contextlib.ExitStack()
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="petvisor-engine")
+        self._loader: threading.Thread | None = None
+        self._closing = threading.Event()
+        self.ready = threading.Event()  # set when loading finished, whatever its result
+        self.conversation: Conversation | None = None
+
+    # -- loading ----------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start loading; returns at once. Each component reports as it goes."""
+        names = TEXT_COMPONENTS + (VOICE_COMPONENTS if self.voice_enabled else ())
+        for name in names:
+            self._component(name, "loading", "waiting to load")
+        if not self.voice_enabled:
+            for name in VOICE_COMPONENTS:
+                self._component(name, "disabled", "voice is off: type instead")
+        self._loader = threading.Thread(target=self._load, name="petvisor-loader", daemon=True)
+        self._loader.start()
+
+    def wait_ready(self, timeout_s: float | None = None) -> bool:
+        return self.ready.wait(timeout_s)
+
+    def _component(self, name: str, state: str, detail: str, **extra: Any) -> None:
+        data = {"component": name, "state": state, "detail": detail, **extra}
+        self.components[name] = data
+        self._emit(EventType.COMPONENT, **data)
+
+    def _step(self, name: str, load: Callable[[], str]) -> bool:
+        if self._closing.is_set():
+            return False
+        self._component(name, "loading", "loading…")
+        started = time.perf_counter()
+        try:
+            detail = load()
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a state on screen
+            state, message = _failure(name, exc)
+            log.warning("%s failed to load: %s", name, message)
+            self._component(name, state, message)
+            return False
+        self._component(name, "ready", detail, load_s=round(time.perf_counter() - started, 2))
+        return True
+
+    def _load(self) -> None:
+        try:
+            self._step("history", self._load_history)
+            self._step("vetstoria", self._load_vetstoria)
+            if self._step("llm", self._load_llm) and self.backend is not None:
+                self._warm()
+            if self.voice_enabled:
+                self._load_voice()
+        finally:
+            self.ready.set()
+
+    def _load_history(self) -> str:
+        from petvisor_desktop.history import History
+
+        history, report = History.open_with_recovery(self.settings)
+        self.history = history
+        self._stack.callback(history.close)
+        if report.needs_attention:
+            return report.message
+        return f"database ready ({self.settings.storage.db_path.name})"
+
+    def _load_vetstoria(self) -> str:
+        from petvisor_desktop.engine import booking_backend
+
+        self.backend = self._stack.enter_context(booking_backend(self.settings, now=self._now))
+        if self.backend.sandbox is not None:
+            return f"demo clinic (sandbox at {self.backend.sandbox.url})"
+        return f"connected to {self.settings.vetstoria.base_url}"
+
+    def _load_llm(self) -> str:
+        from petvisor_desktop.engine import load_llm
+
+        self.model = load_llm(self.settings, self._llm_name)
+        return f"{self.model.path.name}" if hasattr(self.model, "path") else "loaded"
+
+    def _warm(self) -> None:
+        """Put the fixed prompt in the model's cache so the first caller waits no longer
+        than the next one."""
+        try:
+            self._worker.submit(self._new_assistant(None).warm).result()
+        except Exception as exc:  # noqa: BLE001 - warming is an optimisation only
+            log.warning("could not warm the language model: %s", exc)
+
+    def _load_voice(self) -> None:
+        from petvisor_desktop.voice import loop as voice_loop
+
+        parts: dict[str, Any] = {}
+        ok = self._step("vad", lambda: voice_loop.load_part("vad", self.settings, parts))
+        ok &= self._step("stt", lambda: voice_loop.load_part("stt", self.settings, parts))
+        ok &= self._step("tts", lambda: voice_loop.load_part("tts", self.settings, parts))
+        ok &= self._step(
+            "microphone",
+            lambda: voice_loop.load_part("microphone", self.settings, parts, self._source),
+        )
+        ok &= self._step(
+            "speaker", lambda: voice_loop.load_part("speaker", self.settings, parts, self._sink)
+        )
+        if ok and not self._closing.is_set():
+            self.voice = voice_loop.VoiceLoop(
+                parts, self.settings, self._relay, mode=self.mode, executor=self._worker
+            )
+            self._stack.callback(self.voice.close)
+
+    def _relay(self, event: EngineEvent) -> None:
+        if self._on_event is not None and not self._closing.is_set():
+            self._on_event(event)
+
+    # -- state ------------------------------------------------------------------------------
+    def _ready(self, names: tuple[str, ...]) -> bool:
+        return all(self.components.get(n, {}).get("state") == "ready" for n in names)
+
+    def can_converse(self) -> bool:
+        return self._ready(TEXT_COMPONENTS)
+
+    def can_listen(self) -> bool:
+        return self.can_converse() and self.voice is not None
+
+    # -- conversations ----------------------------------------------------------------------
+    def _pinned_now(self) -> Callable[[], datetime] | None:
+        sandbox = self.backend.sandbox if self.backend else None
+        pinned = sandbox.pinned_now if sandbox is not None else None
+        return (lambda: pinned) if pinned else None
+
+    def _new_assistant(self, conversation_id: int | None) -> Assistant:
+        from petvisor_desktop.engine import new_assistant
+
+        return new_assistant(
+            self.settings,
+            self.backend,
+            self.model,
+            now=self._pinned_now(),
+            recorder=self.history if conversation_id is not None else None,
+            conversation_id=conversation_id,
+        )
+
+    def new_conversation(self) -> Conversation:
+        if not self.can_converse():
+            missing = [
+                n for n in TEXT_COMPONENTS if self.components.get(n, {}).get("state") != "ready"
+            ]
+            raise EngineNotReady(f"not ready yet: {', '.join(missing)}")
+        self.conversation = Conversation(self)
+        return self.conversation
+
+    def submit(self, job: Callable[[], Any]) -> Future[Any]:
+        """Run `job` on the engine's worker (one at a time, in order). A failure is logged
+        and reported as an ERROR event, never lost in a future nobody reads."""
+
+        def guarded() -> Any:
+            try:
+                return job()
+            except Exception as exc:
+                log.exception("engine job failed")
+                self._emit(
+                    EventType.ERROR,
+                    stage="engine",
+                    code=getattr(exc, "code", "internal"),
+                    message=str(exc),
+                    recoverable=True,
+                )
+                raise
+
+        return self._worker.submit(guarded)
+
+    def shutdown(self, timeout_s: float = 5.0) -> None:
+        """Stop listening and speaking, finish the running turn, release everything. Call it
+        off the UI thread: it waits for the worker."""
+        self._closing.set()
+        if self.conversation is not None and not self.conversation.ended:
+            self.conversation.end("abandoned")
+        if self._loader is not None:
+            self._loader.join(timeout_s)
+        self._worker.shutdown(wait=True, cancel_futures=True)
+        self._stack.close()
+
+
+class Conversation:
+    """One caller, from greeting to goodbye. Every method returns at once."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.id: int | None = None
+        self.assistant: Assistant | None = None
+        self.ended = False
+        self._emit = emit_to(engine._relay)
+
+    # -- intents ----------------------------------------------------------------------------
+    def start(self) -> Future[Any]:
+        return self.engine.submit(self._start)
+
+    def say(self, text: str) -> Future[Any]:
+        return self.engine.submit(lambda: self._respond(text))
+
+    def confirm(self, yes: bool) -> Future[Any]:
+        return self.say("Yes, that's right" if yes else "No, I need to change something")
+
+    def correct(self, field: str) -> Future[Any]:
+        words = FIELD_WORDS.get(field)
+        if words is None:
+            raise ValueError(f"unknown booking field {field!r}")
+        return self.say(f"I need to change {words}")
+
+    def request_handoff(self) -> Future[Any]:
+        return self.engine.submit(self._hand_off)
+
+    def talk_pressed(self) -> None:
+        if self.engine.voice is not None:
+            self.engine.voice.push_to_talk(True)
+
+    def talk_released(self) -> None:
+        if self.engine.voice is not None:
+            self.engine.voice.push_to_talk(False)
+
+    def rate(self, stars: int) -> Future[Any]:
+        def job() -> None:
+            if self.engine.history is not None and self.id is not None:
+                self.engine.history.rate_conversation(self.id, stars)
+
+        return self.engine.submit(job)
+
+    def end(self, reason: str = "abandoned") -> Future[Any]:
+        return self.engine.submit(lambda: self._end(reason))
+
+    # -- on the worker ----------------------------------------------------------------------
+    def _start(self) -> None:
+        engine = self.engine
+        history = engine.history
+        self.id = history.start_conversation("kiosk" if engine.mode == "kiosk" else "ptt")
+        self.assistant = engine._new_assistant(self.id)
+        self._emit(EventType.CONVERSATION_STARTED, conversation_id=self.id, mode=engine.mode)
+        turn = self.assistant.greet()
+        self._reply(turn)
+        if engine.voice is not None:
+            engine.voice.begin(self)
+        else:
+            self._emit(EventType.STATE, state="idle")
+
+    def respond(self, text: str, *, spoken: bool = False) -> AssistantTurn | None:
+        """The caller's words (typed, touched, or recognised by the voice loop, which calls
+        this on the worker). Returns the reply, or None once the conversation is over."""
+        if self.assistant is None or self.ended:
+            return None
+        self._emit(EventType.CALLER_FINAL, text=text, spoken=spoken)
+        self._emit(EventType.STATE, state="thinking")
+        try:
+            turn = self.assistant.respond(text)
+        except Exception as exc:  # noqa: BLE001 - never a dead kiosk: say so and carry on
+            log.exception("the assistant failed on a turn")
+            self._emit(
+                EventType.ERROR,
+                stage="dialog",
+                code="turn-failed",
+                message=str(exc),
+                recoverable=True,
+            )
+            self._emit(EventType.STATE, state="idle")
+            return None
+        self._reply(turn)
+        return turn
+
+    def _respond(self, text: str) -> None:
+        turn = self.respond(text)
+        if turn is not None and self.engine.voice is not None:
+            self.engine.voice.speak(self, turn)
+        elif turn is not None and not turn.done:
+            self._emit(EventType.STATE, state="idle")
+
+    def _hand_off(self) -> None:
+        if self.assistant is None or self.ended:
+            return
+        if self.engine.voice is not None:
+            self.engine.voice.interrupt()
+        turn = self.assistant.hand_off("person")
+        self._reply(turn)
+        if self.engine.voice is not None:
+            self.engine.voice.speak(self, turn)
+
+    def _reply(self, turn: AssistantTurn) -> None:
+        assert self.assistant is not None
+        self._emit(
+            EventType.ASSISTANT_REPLY,
+            text=turn.text,
+            expecting=turn.expecting,
+            card=dict(turn.card),
+            done=turn.done,
+            outcome=turn.outcome,
+            read_back=self.assistant.read_back_given,
+        )
+        self._emit(
+            EventType.TURN_METRICS,
+            llm_first_token_ms=turn.llm_first_token_ms,
+            llm_total_ms=turn.llm_ms,
+            response_ms=turn.total_ms,
+            tokens_in=turn.tokens_in,
+            tokens_out=turn.tokens_out,
+            spoken=False,
+        )
+        if turn.done:
+            self._finish(turn.outcome or "no_booking")
+
+    def _finish(self, outcome: str) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        self._emit(EventType.CONVERSATION_ENDED, outcome=outcome, conversation_id=self.id)
+
+    def _end(self, reason: str) -> None:
+        if self.engine.voice is not None:
+            self.engine.voice.stop_conversation()
+        if self.ended:
+            return
+        assistant = self.assistant
+        if assistant is not None and not assistant.done and self.id is not None:
+            self.engine.history.end_conversation(self.id, "abandoned", assistant.summary())
+        self._finish(assistant.outcome if assistant and assistant.done else "abandoned")
+        self._emit(EventType.STATE, state="idle")
+
+
+def _failure(component: str, exc: BaseException) -> tuple[str, str]:
+    """A load failure as a state and a sentence that says what to do."""
+    from petvisor_desktop.modelstore import ModelError
+
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    if isinstance(exc, ModelError):
+        return "missing", message
+    code = getattr(exc, "code", "")
+    if code in ("model-missing", "voice-missing", "device-not-found"):
+        return "missing", message
+    if component == "vetstoria":
+        return "error", f"The booking system cannot be reached: {message}"
+    return "error", message
