@@ -320,7 +320,7 @@ class Conversation:
         self._emit(EventType.STATE, state="thinking")
         try:
             turn = self.assistant.respond(text)
-        except Exception as exc:  # noqa: BLE001 - never a dead kiosk: say so and carry on
+        except Exception as exc:
             log.exception("the assistant failed on a turn")
             self._emit(
                 EventType.ERROR,

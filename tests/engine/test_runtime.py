@@ -64,7 +64,8 @@ def test_a_typed_and_touched_booking_through_the_engine(
             reply = events.until(EventType.ASSISTANT_REPLY)
         assert reply.data["read_back"], reply.data["text"]
         card = reply.data["card"]
-        assert (card["species"], card["pet_name"], card["phone"]) == ("Dog", "Biscuit", "07700900222")
+        assert (card["species"], card["pet_name"]) == ("Dog", "Biscuit")
+        assert card["phone"] == "07700900222"
         talk.confirm(True)  # the touch on "Yes, book it"
         booked = events.until(EventType.ASSISTANT_REPLY)
         assert "booked" in booked.data["text"].lower()
