@@ -35,7 +35,7 @@ def run_default(args: argparse.Namespace, settings: Settings) -> int:
     if _has_windows() and _has_screen():
         from ui.app import run_app
 
-        return run_app(settings, kiosk=bool(args.kiosk))
+        return run_app(settings, kiosk=bool(args.kiosk), now=getattr(args, "now", None))
     if not _has_windows():
         reason = "the desktop windows are not part of this build yet"
     else:

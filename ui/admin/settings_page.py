@@ -1,0 +1,587 @@
+"""The settings screen: sound devices (with a live level and a test sound), the models, the
+booking system (the secret kept in the keychain, with a connection test), the clinic and
+how long data is kept. Saving writes the settings file; models and devices take effect
+the next time the app starts."""
+
+from __future__ import annotations
+
+import logging
+import zoneinfo
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLineEdit,
+    QRadioButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from petvisor_desktop import modelstore
+from petvisor_desktop.settings import STT_ENGINES, Settings, SettingsError
+from ui import credentials
+from ui.admin import audio_check, settings_io
+from ui.widgets import LevelMeter, button, label
+from ui.workers import run_in_background
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DEVICE = "System default"
+SEEDS = ("base_url", "auth_url", "partner_key", "site_hash", "site_id", "booking_hash")
+SEED_WORDS = {
+    "base_url": "API address (BASE_URL)",
+    "auth_url": "Sign-in address (AUTH_URL)",
+    "partner_key": "Partner key (PARTNER_KEY)",
+    "site_hash": "Site hash (SITE_HASH)",
+    "site_id": "Site number (SITE_ID)",
+    "booking_hash": "Booking hash (BOOKING_HASH)",
+}
+
+
+def installed_models(settings: Settings) -> dict[str, list[tuple[str, bool]]]:
+    """Per role, every model of the manifest and whether it is installed (blocking)."""
+    manifest = modelstore.load_manifest()
+    folders = settings.models.search_path()
+    roles: dict[str, list[tuple[str, bool]]] = {}
+    for spec in sorted(manifest.values(), key=lambda s: (s.role, s.rank)):
+        try:
+            modelstore.find_model(spec.name, folders, manifest)
+            ok = True
+        except modelstore.ModelError:
+            ok = False
+        roles.setdefault(spec.role, []).append((spec.name, ok))
+    return roles
+
+
+def test_vetstoria(settings: Settings, fields: dict[str, Any], secret: str) -> str:
+    """Connect with these credentials and read the catalogue (blocking)."""
+    from vetstoria.client import VetstoriaClient
+    from vetstoria.config import VetstoriaConfig
+
+    config = VetstoriaConfig(
+        base_url=fields["base_url"],
+        auth_url=fields["auth_url"],
+        partner_key=fields["partner_key"],
+        site_hash=fields["site_hash"],
+        site_id=int(fields["site_id"] or 0),
+        booking_hash=fields["booking_hash"],
+        secret=secret,
+        timeout_s=settings.vetstoria.timeout_s,
+        timezone=fields.get("timezone") or settings.clinic.timezone,
+        max_read_retries=0,
+    )
+    with VetstoriaClient(config) as client:
+        species = client.species()
+        types = client.appointment_types()
+        schedules = client.schedules()
+    return (
+        f"Connected: {len(species)} species, {len(types)} appointment types and "
+        f"{len(schedules)} clinicians take online bookings."
+    )
+
+
+class SettingsPage(QScrollArea):
+    saved = Signal(object)  # the new Settings
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.setObjectName("settingsPage")
+        self.setWidgetResizable(True)
+        inner = QWidget()
+        self.column = QVBoxLayout(inner)
+        self.column.setSpacing(14)
+        self.setWidget(inner)
+        self.probe = audio_check.LevelProbe(self)
+        self._audio()
+        self._models()
+        self._vetstoria()
+        self._clinic()
+        self._storage()
+        bottom = QHBoxLayout()
+        self.save_status = label("", "muted", name="settingsStatus")
+        self.save_button = button("Save settings", kind="primary", size="big", name="settingsSave")
+        self.save_button.clicked.connect(self.on_save_button_clicked)
+        bottom.addWidget(self.save_status, 1)
+        bottom.addWidget(self.save_button)
+        self.column.addLayout(bottom)
+        self.column.addStretch(1)
+        self.refresh_devices()
+        self.refresh_models()
+
+    # ---- sections ------------------------------------------------------------------------
+
+    def _group(self, title: str) -> QFormLayout:
+        box = QGroupBox(title)
+        box.setObjectName(f"group_{title.split()[0].lower()}")
+        form = QFormLayout(box)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.column.addWidget(box)
+        return form
+
+    def _combo(self, name: str, accessible: str) -> QComboBox:
+        combo = QComboBox()
+        combo.setObjectName(name)
+        combo.setAccessibleName(accessible)
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(24)
+        return combo
+
+    def _audio(self) -> None:
+        form = self._group("Sound")
+        self.input_device = self._combo("inputDevice", "Microphone")
+        self.output_device = self._combo("outputDevice", "Speaker")
+        form.addRow("Microphone", self.input_device)
+        meter_row = QHBoxLayout()
+        self.meter = LevelMeter()
+        self.meter.setObjectName("settingsLevel")
+        self.listen_button = button(
+            "Test microphone",
+            name="testMicrophone",
+            tip="Show the microphone's level while you speak",
+        )
+        self.listen_button.setCheckable(True)
+        self.listen_button.toggled.connect(self.on_listen_button_toggled)
+        meter_row.addWidget(self.meter, 1)
+        meter_row.addWidget(self.listen_button)
+        form.addRow("Level", meter_row)
+        form.addRow("Speaker", self.output_device)
+        sound_row = QHBoxLayout()
+        self.sound_button = button("Play a test sound", name="testSound")
+        self.sound_button.clicked.connect(self.on_sound_button_clicked)
+        self.refresh_devices_button = button("Look for devices again", name="refreshDevices")
+        self.refresh_devices_button.clicked.connect(self.refresh_devices)
+        sound_row.addWidget(self.sound_button)
+        sound_row.addWidget(self.refresh_devices_button)
+        sound_row.addStretch(1)
+        form.addRow("", sound_row)
+        self.audio_status = label("Looking for sound devices…", "muted", name="audioStatus")
+        form.addRow("", self.audio_status)
+        self.probe.level.connect(self.meter.set_db)
+        self.probe.failed.connect(self.on_probe_failed)
+        self.probe.stopped.connect(self.on_probe_stopped)
+
+    def _models(self) -> None:
+        form = self._group("Models")
+        self.llm = self._combo("llmModel", "Language model")
+        self.stt_engine = self._combo("sttEngine", "Speech recognition engine")
+        for engine in STT_ENGINES:
+            self.stt_engine.addItem(
+                {"auto": "Automatic", "vosk": "Vosk (fast)", "whisper": "Whisper (accurate)"}[
+                    engine
+                ],
+                engine,
+            )
+        self._select(self.stt_engine, self.settings.models.stt_engine)
+        self.vosk_model = self._combo("voskModel", "Vosk model")
+        self.whisper_model = self._combo("whisperModel", "Whisper model")
+        self.tts_voice = self._combo("ttsVoice", "Voice")
+        form.addRow("Language model", self.llm)
+        form.addRow("Speech recognition", self.stt_engine)
+        form.addRow("Vosk model", self.vosk_model)
+        form.addRow("Whisper model", self.whisper_model)
+        form.addRow("Voice", self.tts_voice)
+        self.models_status = label(
+            "Models marked “not installed” can be added with "
+            "`petvisor-desktop models install-dev` or `petvisor-desktop models pull NAME`.",
+            "muted",
+            name="modelsStatus",
+        )
+        form.addRow("", self.models_status)
+
+    def _vetstoria(self) -> None:
+        form = self._group("Booking system (Vetstoria)")
+        v = self.settings.vetstoria
+        self.sandbox_radio = QRadioButton("Demo clinic (built in; no real bookings)")
+        self.sandbox_radio.setObjectName("useSandbox")
+        self.real_radio = QRadioButton("A real Vetstoria site")
+        self.real_radio.setObjectName("useRealSite")
+        group = QButtonGroup(self)
+        group.addButton(self.sandbox_radio)
+        group.addButton(self.real_radio)
+        (self.sandbox_radio if v.use_sandbox else self.real_radio).setChecked(True)
+        form.addRow(self.sandbox_radio)
+        form.addRow(self.real_radio)
+        self.seed_edits: dict[str, QLineEdit] = {}
+        for seed in SEEDS:
+            edit = QLineEdit(str(getattr(v, seed) or ""))
+            edit.setObjectName(f"vetstoria_{seed}")
+            edit.setAccessibleName(SEED_WORDS[seed])
+            self.seed_edits[seed] = edit
+            form.addRow(SEED_WORDS[seed], edit)
+        self.secret = QLineEdit()
+        self.secret.setObjectName("vetstoria_secret")
+        self.secret.setEchoMode(QLineEdit.EchoMode.Password)
+        self.secret.setAccessibleName("Secret (SECRET), kept in the keychain")
+        self.secret.setPlaceholderText("leave empty to keep the stored secret")
+        form.addRow("Secret (SECRET)", self.secret)
+        self.keychain_label = label(
+            f"The secret is kept in the system keychain ({credentials.keychain_name()}), "
+            "never in the settings file.",
+            "muted",
+        )
+        form.addRow("", self.keychain_label)
+        row = QHBoxLayout()
+        self.test_button = button(
+            "Test connection",
+            name="testConnection",
+            tip="Sign in to Vetstoria and read the clinic's catalogue",
+        )
+        self.test_button.clicked.connect(self.on_test_button_clicked)
+        row.addWidget(self.test_button)
+        row.addStretch(1)
+        form.addRow("", row)
+        self.vetstoria_status = label("", "muted", name="vetstoriaStatus")
+        form.addRow("", self.vetstoria_status)
+        self.real_radio.toggled.connect(self.on_real_radio_toggled)
+        self.on_real_radio_toggled(self.real_radio.isChecked())
+
+    def _clinic(self) -> None:
+        form = self._group("Clinic")
+        c = self.settings.clinic
+        self.clinic_name = QLineEdit(c.name)
+        self.clinic_name.setObjectName("clinicName")
+        self.clinic_name.setAccessibleName("Clinic name")
+        self.clinic_phone = QLineEdit(c.phone)
+        self.clinic_phone.setObjectName("clinicPhone")
+        self.clinic_phone.setAccessibleName("Clinic phone number")
+        self.timezone = self._combo("timezone", "Time zone")
+        self.timezone.setEditable(True)
+        self.timezone.addItems(sorted(zoneinfo.available_timezones()))
+        self.timezone.setCurrentText(c.timezone)
+        self.idle_timeout = QSpinBox()
+        self.idle_timeout.setObjectName("idleTimeout")
+        self.idle_timeout.setAccessibleName("Kiosk clears after this many seconds without activity")
+        self.idle_timeout.setRange(10, 3600)
+        self.idle_timeout.setSuffix(" s")
+        self.idle_timeout.setValue(c.idle_timeout_s)
+        self.lead = QSpinBox()
+        self.lead.setObjectName("bookingLead")
+        self.lead.setAccessibleName("Earliest appointment offered, minutes from now")
+        self.lead.setRange(0, 1440)
+        self.lead.setSuffix(" min")
+        self.lead.setValue(c.booking_lead_min)
+        form.addRow("Name", self.clinic_name)
+        form.addRow("Phone", self.clinic_phone)
+        form.addRow("Time zone", self.timezone)
+        form.addRow("Clear the kiosk after", self.idle_timeout)
+        form.addRow("Earliest appointment", self.lead)
+        form.addRow(
+            "Opening hours",
+            label(
+                "The clinic's hours and free slots come from the booking system (each "
+                "clinician's schedule in Vetstoria).",
+                "muted",
+            ),
+        )
+
+    def _storage(self) -> None:
+        form = self._group("Data and backups")
+        s = self.settings.storage
+        self.retention = QSpinBox()
+        self.retention.setObjectName("retentionDays")
+        self.retention.setAccessibleName("Keep personal data for this many days")
+        self.retention.setRange(1, 3650)
+        self.retention.setSuffix(" days")
+        self.retention.setValue(s.retention_days)
+        self.keep_daily = QSpinBox()
+        self.keep_daily.setObjectName("keepDaily")
+        self.keep_daily.setAccessibleName("Daily backups kept")
+        self.keep_daily.setRange(0, 365)
+        self.keep_daily.setValue(s.backups_keep_daily)
+        self.keep_weekly = QSpinBox()
+        self.keep_weekly.setObjectName("keepWeekly")
+        self.keep_weekly.setAccessibleName("Weekly backups kept")
+        self.keep_weekly.setRange(0, 520)
+        self.keep_weekly.setValue(s.backups_keep_weekly)
+        form.addRow("Keep personal data for", self.retention)
+        form.addRow("Daily backups kept", self.keep_daily)
+        form.addRow("Weekly backups kept", self.keep_weekly)
+        db = label(str(s.db_path), "muted")
+        db.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow("Database", db)
+        backups = label(str(s.backup_dir), "muted")
+        backups.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow("Backups", backups)
+
+    @staticmethod
+    def _select(combo: QComboBox, value: Any) -> None:
+        index = combo.findData(value)
+        if index >= 0:
+            combo.setCurrentIndex(index)
+
+    # ---- devices ---------------------------------------------------------------------------
+
+    def refresh_devices(self) -> None:
+        self.audio_status.setText("Looking for sound devices…")
+        self.refresh_devices_button.setEnabled(False)
+        run_in_background(
+            audio_check.list_devices,
+            on_done=self.on_devices_listed,
+            on_error=self.on_devices_failed,
+        )
+
+    def on_devices_listed(self, devices: audio_check.Devices) -> None:
+        self.refresh_devices_button.setEnabled(True)
+        a = self.settings.audio
+        for combo, names, current, default in (
+            (self.input_device, devices.inputs, a.input_device, devices.default_input),
+            (self.output_device, devices.outputs, a.output_device, devices.default_output),
+        ):
+            combo.clear()
+            shown = DEFAULT_DEVICE + (f" ({default})" if default else "")
+            combo.addItem(shown, None)
+            for name in names:
+                combo.addItem(name, name)
+            if current and combo.findData(current) < 0:
+                combo.addItem(f"{current} (not connected)", current)
+            self._select(combo, current)
+        problems = []
+        if devices.problem:
+            problems.append(f"No sound devices: {devices.problem}.")
+        else:
+            if not devices.inputs:
+                problems.append(
+                    "No microphone found. Plug one in, then press “Look for devices again”."
+                )
+            if not devices.outputs:
+                problems.append(
+                    "No speaker found. Plug one in, then press “Look for devices again”."
+                )
+        self.listen_button.setEnabled(bool(devices.inputs))
+        self.sound_button.setEnabled(bool(devices.outputs))
+        if problems:
+            self.audio_status.setText(" ".join(problems) + " Callers can still type.")
+            self.audio_status.setProperty("role", "problem")
+        else:
+            self.audio_status.setText(
+                f"{len(devices.inputs)} microphone(s) and {len(devices.outputs)} speaker(s) found."
+            )
+            self.audio_status.setProperty("role", "muted")
+        self.audio_status.style().polish(self.audio_status)
+
+    @Slot(object)
+    def on_devices_failed(self, exc: BaseException) -> None:
+        self.refresh_devices_button.setEnabled(True)
+        self.on_devices_listed(audio_check.Devices((), (), None, None, str(exc)))
+
+    @Slot(bool)
+    def on_listen_button_toggled(self, on: bool) -> None:
+        if on:
+            self.listen_button.setText("Stop")
+            self.probe.start(self.input_device.currentData())
+        else:
+            self.listen_button.setText("Test microphone")
+            self.probe.stop()
+
+    @Slot(str)
+    def on_probe_failed(self, message: str) -> None:
+        self.audio_status.setText(f"The microphone cannot be opened: {message}")
+
+    @Slot()
+    def on_probe_stopped(self) -> None:
+        self.meter.set_db(-60.0)
+        if self.listen_button.isChecked():
+            self.listen_button.setChecked(False)
+
+    @Slot()
+    def on_sound_button_clicked(self) -> None:
+        self.sound_button.setEnabled(False)
+        self.audio_status.setText("Playing a test sound…")
+        run_in_background(
+            audio_check.play_test_sound,
+            self.output_device.currentData(),
+            on_done=self.on_sound_done,
+            on_error=lambda exc: self.on_sound_done(f"The test sound could not play: {exc}"),
+        )
+
+    def on_sound_done(self, message: str) -> None:
+        self.sound_button.setEnabled(True)
+        self.audio_status.setText(message)
+
+    def hideEvent(self, event: Any) -> None:
+        self.probe.stop()
+        super().hideEvent(event)
+
+    # ---- models ----------------------------------------------------------------------------
+
+    def refresh_models(self) -> None:
+        run_in_background(
+            installed_models,
+            self.settings,
+            on_done=self.on_models_listed,
+            on_error=lambda exc: self.models_status.setText(
+                f"The model list cannot be read: {exc}"
+            ),
+        )
+
+    def on_models_listed(self, roles: dict[str, list[tuple[str, bool]]]) -> None:
+        m = self.settings.models
+        for combo, role, current, auto in (
+            (self.llm, "llm", m.llm, True),
+            (self.vosk_model, "stt-vosk", m.vosk_model, False),
+            (self.whisper_model, "stt-whisper", m.whisper_model, False),
+            (self.tts_voice, "tts", m.tts_voice, False),
+        ):
+            combo.clear()
+            if auto:
+                combo.addItem("Automatic (the best one installed)", "auto")
+            for name, ok in roles.get(role, []):
+                combo.addItem(name + ("" if ok else "  (not installed)"), name)
+            if combo.findData(current) < 0:
+                combo.addItem(f"{current} (not in the manifest)", current)
+            self._select(combo, current)
+
+    # ---- Vetstoria ---------------------------------------------------------------------------
+
+    @Slot(bool)
+    def on_real_radio_toggled(self, real: bool) -> None:
+        for edit in self.seed_edits.values():
+            edit.setEnabled(real)
+        self.secret.setEnabled(real)
+        self.test_button.setEnabled(real)
+        if not real:
+            self.vetstoria_status.setText("The demo clinic runs inside the app: nothing to set up.")
+        else:
+            self.vetstoria_status.setText("")
+
+    def _seed_values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {k: e.text().strip() for k, e in self.seed_edits.items()}
+        values["timezone"] = self.timezone.currentText().strip()
+        return values
+
+    def _secret(self) -> str | None:
+        typed = self.secret.text()
+        if typed:
+            return typed
+        try:
+            return credentials.load_secret()
+        except credentials.CredentialError as exc:
+            self.vetstoria_status.setText(str(exc))
+            return None
+
+    @Slot()
+    def on_test_button_clicked(self) -> None:
+        secret = self._secret()
+        if not secret:
+            self.vetstoria_status.setText("Enter the secret first (none is stored yet).")
+            return
+        self.test_button.setEnabled(False)
+        self.vetstoria_status.setText("Connecting…")
+        run_in_background(
+            test_vetstoria,
+            self.settings,
+            self._seed_values(),
+            secret,
+            on_done=self.on_test_done,
+            on_error=self.on_test_failed,
+        )
+
+    def on_test_done(self, message: str) -> None:
+        self.test_button.setEnabled(True)
+        self.vetstoria_status.setText(message)
+        self.vetstoria_status.setProperty("role", "ok")
+        self.vetstoria_status.style().polish(self.vetstoria_status)
+
+    @Slot(object)
+    def on_test_failed(self, exc: BaseException) -> None:
+        self.test_button.setEnabled(True)
+        self.vetstoria_status.setText(f"Could not connect: {exc}")
+        self.vetstoria_status.setProperty("role", "problem")
+        self.vetstoria_status.style().polish(self.vetstoria_status)
+
+    # ---- saving --------------------------------------------------------------------------------
+
+    def changes(self) -> dict[str, dict[str, Any]]:
+        """What the form says, as settings-file sections (None: back to the default)."""
+        real = self.real_radio.isChecked()
+        seeds = self._seed_values()
+        vetstoria: dict[str, Any] = {}
+        for seed in SEEDS:
+            value: Any = seeds[seed] if real else None
+            if seed == "site_id" and value:
+                value = int(value) if str(value).isdigit() else value
+            vetstoria[seed] = value or None
+        return {
+            "audio": {
+                "input_device": self.input_device.currentData(),
+                "output_device": self.output_device.currentData(),
+            },
+            "models": {
+                "llm": self.llm.currentData() or self.settings.models.llm,
+                "stt_engine": self.stt_engine.currentData(),
+                "vosk_model": self.vosk_model.currentData() or self.settings.models.vosk_model,
+                "whisper_model": self.whisper_model.currentData()
+                or self.settings.models.whisper_model,
+                "tts_voice": self.tts_voice.currentData() or self.settings.models.tts_voice,
+            },
+            "vetstoria": vetstoria,
+            "clinic": {
+                "name": self.clinic_name.text().strip(),
+                "phone": self.clinic_phone.text().strip(),
+                "timezone": self.timezone.currentText().strip(),
+                "idle_timeout_s": self.idle_timeout.value(),
+                "booking_lead_min": self.lead.value(),
+            },
+            "storage": {
+                "retention_days": self.retention.value(),
+                "backups_keep_daily": self.keep_daily.value(),
+                "backups_keep_weekly": self.keep_weekly.value(),
+            },
+        }
+
+    @Slot()
+    def on_save_button_clicked(self) -> None:
+        real = self.real_radio.isChecked()
+        typed_secret = self.secret.text()
+        secret = self._secret() if real else None
+        if real and not secret:
+            self._save_failed("Enter the Vetstoria secret: none is stored in the keychain yet.")
+            return
+        path = settings_io.config_path(self.settings)
+        changes = self.changes()
+        self.save_button.setEnabled(False)
+        self.save_status.setText("Saving…")
+
+        def save() -> Settings:
+            settings = settings_io.save(path, changes, secret=secret)
+            if real and typed_secret:
+                credentials.store_secret(typed_secret)
+            elif not real:
+                credentials.delete_secret()
+            return settings
+
+        run_in_background(save, on_done=self.on_save_done, on_error=self.on_save_failed)
+
+    def on_save_done(self, settings: Settings) -> None:
+        self.save_button.setEnabled(True)
+        self.secret.clear()
+        path = settings_io.config_path(self.settings)
+        self.save_status.setText(
+            f"Saved to {path}. New models, devices and booking-system settings are used "
+            "after Petvisor is restarted."
+        )
+        self.save_status.setProperty("role", "ok")
+        self.save_status.style().polish(self.save_status)
+        self.saved.emit(settings)
+
+    @Slot(object)
+    def on_save_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, SettingsError):
+            self._save_failed(f"Not saved: {exc}")
+        else:
+            self._save_failed(f"Not saved: {exc}")
+
+    def _save_failed(self, message: str) -> None:
+        self.save_button.setEnabled(True)
+        self.save_status.setText(message)
+        self.save_status.setProperty("role", "problem")
+        self.save_status.style().polish(self.save_status)

@@ -1,0 +1,115 @@
+"""Running blocking work (database reads, password hashing, device queries, HTTP) off the
+GUI thread, with the result delivered back to it as a Qt signal."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+
+log = logging.getLogger(__name__)
+
+_pool: QThreadPool | None = None
+# Tasks not yet reported, kept alive here: a task's signals object must outlive the queued
+# delivery of its result to the GUI thread.
+_running: set[Task] = set()
+
+
+def pool() -> QThreadPool:
+    """The pool for the UI's background work: small, so a burst of slow jobs (a share that
+    hangs, scrypt) queues up instead of taking every core from the models."""
+    global _pool
+    if _pool is None:
+        _pool = QThreadPool()
+        _pool.setObjectName("petvisor-ui-pool")
+        _pool.setMaxThreadCount(3)
+    return _pool
+
+
+class TaskSignals(QObject):
+    """Created on the GUI thread. The worker emits the private signals; they are queued to
+    this object's slots, which re-emit the public ones on the GUI thread, so whatever is
+    connected to `finished`/`failed`/`progress` (lambdas included) runs there."""
+
+    finished = Signal(object)
+    failed = Signal(object)  # the exception
+    progress = Signal(object)
+    _finished_x = Signal(object)
+    _failed_x = Signal(object)
+    _progress_x = Signal(object)
+
+    def __init__(self, task: Task) -> None:
+        super().__init__()
+        self._task = task
+        self._finished_x.connect(self.on_worker_finished, Qt.ConnectionType.QueuedConnection)
+        self._failed_x.connect(self.on_worker_failed, Qt.ConnectionType.QueuedConnection)
+        self._progress_x.connect(self.on_worker_progress, Qt.ConnectionType.QueuedConnection)
+
+    @Slot(object)
+    def on_worker_finished(self, result: Any) -> None:
+        try:
+            self.finished.emit(result)
+        finally:
+            _running.discard(self._task)
+
+    @Slot(object)
+    def on_worker_failed(self, exc: Any) -> None:
+        try:
+            self.failed.emit(exc)
+        finally:
+            _running.discard(self._task)
+
+    @Slot(object)
+    def on_worker_progress(self, value: Any) -> None:
+        self.progress.emit(value)
+
+
+class Task(QRunnable):
+    """One call of `fn(*args)` on the pool. With `with_progress`, `fn` is also given a
+    `progress=` callable that reports through the `progress` signal."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, with_progress: bool = False) -> None:
+        super().__init__()
+        self.setAutoDelete(False)
+        self.fn = fn
+        self.args = args
+        self.with_progress = with_progress
+        self.signals = TaskSignals(self)
+
+    def run(self) -> None:
+        try:
+            if self.with_progress:
+                result = self.fn(*self.args, progress=self.signals._progress_x.emit)
+            else:
+                result = self.fn(*self.args)
+        except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller
+            log.debug("background task %s failed: %r", getattr(self.fn, "__name__", "?"), exc)
+            self.signals._failed_x.emit(exc)
+        else:
+            self.signals._finished_x.emit(result)
+
+
+def run_in_background(
+    fn: Callable[..., Any],
+    *args: Any,
+    on_done: Callable[[Any], None] | None = None,
+    on_error: Callable[[BaseException], None] | None = None,
+    on_progress: Callable[[Any], None] | None = None,
+) -> Task:
+    """Start `fn(*args)` on the pool; `on_done(result)` or `on_error(exc)` runs on the GUI
+    thread afterwards. Returns the task (tests can wait on `task.signals.finished`)."""
+    task = Task(fn, *args, with_progress=on_progress is not None)
+    if on_done is not None:
+        task.signals.finished.connect(on_done)
+    if on_error is not None:
+        task.signals.failed.connect(on_error)
+    else:
+        name = getattr(fn, "__name__", "task")
+        task.signals.failed.connect(lambda exc: log.warning("%s failed: %s", name, exc))
+    if on_progress is not None:
+        task.signals.progress.connect(on_progress)
+    _running.add(task)
+    pool().start(task)
+    return task
