@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "petvisor_desktop.commands.models",
     "petvisor_desktop.commands.db",
     "petvisor_desktop.commands.chat",
+    "petvisor_desktop.commands.voice",
+    "petvisor_desktop.commands.selftest",
 )
 
 

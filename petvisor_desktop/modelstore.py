@@ -248,7 +248,8 @@ def find_model(
     raise ModelError(
         "missing",
         f"model {name} is not installed (searched {', '.join(searched)}); "
-        f"run `petvisor-desktop models install-dev` or `petvisor-desktop models pull {name}`",
+        f"run `petvisor-desktop models pull {name}` (or `models install-dev` on a "
+        "development machine)",
     )
 
 
@@ -269,7 +270,9 @@ def find_role(
         except ModelError:
             continue
     raise ModelError(
-        "missing", f"no {role} model is installed; run `petvisor-desktop models install-dev`"
+        "missing",
+        f"no {role} model is installed; run `petvisor-desktop models pull --defaults` (or "
+        "`models install-dev` on a development machine)",
     )
 
 
