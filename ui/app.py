@@ -71,6 +71,7 @@ class App(QObject):
         self.wizard: Any = None
         self.login: StaffLoginDialog | None = None
         self.first_run_checked = False
+        self.quit_event_loop = False  # run_app: leave QApplication.exec() once closed
         self.engine_factory = engine_factory or default_engine_factory(
             settings, now=now, voice=voice, kiosk=kiosk
         )
@@ -143,7 +144,7 @@ class App(QObject):
             return
         self.first_run_checked = True
         self.maintenance.start()
-        run_in_background(history.users, on_done=self.on_users_checked)
+        run_in_background(history.users, on_done=self.on_users_checked, context=self)
 
     def on_users_checked(self, users: list[Any]) -> None:
         if not users and not self.quitting:
@@ -219,7 +220,8 @@ class App(QObject):
         else:
             self.window.close_allowed = True
         self.window.close()
-        self.qapp.quit()
+        if self.quit_event_loop:
+            self.qapp.quit()
 
 
 def _let_python_handle_signals(app: App, parent: QWidget) -> None:
@@ -241,6 +243,7 @@ def run_app(
     qapp.setOrganizationName("Petvisor")
     qapp.setQuitOnLastWindowClosed(False)  # quitting waits for the engine (App.quit)
     app = App(settings, kiosk=kiosk, now=now, voice=voice)
+    app.quit_event_loop = True
     app.show()
     _let_python_handle_signals(app, app.window)
     QTimer.singleShot(0, app.start_engine)

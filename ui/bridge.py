@@ -130,7 +130,9 @@ class EngineBridge(QObject):
             engine.start()
             return engine
 
-        run_in_background(create, on_done=self.on_create_done, on_error=self.on_create_failed)
+        run_in_background(
+            create, on_done=self.on_create_done, on_error=self.on_create_failed, context=self
+        )
 
     def attach(self, engine: Any) -> None:
         """Use an engine that already exists (tests, screenshots)."""
@@ -175,6 +177,7 @@ class EngineBridge(QObject):
             stop,
             on_done=lambda _r: self.shutdown_finished.emit(),
             on_error=lambda _e: self.shutdown_finished.emit(),
+            context=self,
         )
 
     # ---- readiness ----------------------------------------------------------------------

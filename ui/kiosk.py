@@ -119,7 +119,12 @@ class IdlePage(QWidget):
             self.subtitle.setText("Just a moment, I'm getting ready…")
             self.notice.hide()
         elif can_listen:
-            self.subtitle.setText("Just start talking, or tap a button.")
+            # Wake-on-speech at the idle screen is the engine's to offer (`listens_when_idle`);
+            # until then a tap starts the conversation, which is hands-free from there on.
+            if getattr(self.bridge.engine, "listens_when_idle", False):
+                self.subtitle.setText("Just start talking, or tap a button.")
+            else:
+                self.subtitle.setText("Tap “Start talking”, then just speak. No buttons to hold.")
             self.notice.hide()
         else:
             self.subtitle.setText("Tap “Type instead” to start.")

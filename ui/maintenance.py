@@ -65,7 +65,7 @@ class Maintenance(QObject):
                 log.info("retention: personal data removed from %d rows", purged.total)
             return path
 
-        run_in_background(job, on_done=self.on_job_done, on_error=self.on_job_failed)
+        run_in_background(job, on_done=self.on_job_done, on_error=self.on_job_failed, context=self)
 
     def on_job_done(self, path: Any) -> None:
         self.busy = False

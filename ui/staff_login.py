@@ -184,7 +184,10 @@ class StaffLoginDialog(QDialog):
             self.ok_button.setEnabled(False)
             return
         run_in_background(
-            history.users, on_done=self.on_users_loaded, on_error=self.on_users_failed
+            history.users,
+            on_done=self.on_users_loaded,
+            on_error=self.on_users_failed,
+            context=self,
         )
 
     @Slot(object)
@@ -271,6 +274,7 @@ class StaffLoginDialog(QDialog):
             secret,
             on_done=lambda result: self.on_verify_done(email, result),
             on_error=self.on_verify_failed,
+            context=self,
         )
 
     def on_verify_done(self, email: str, result: Any) -> None:

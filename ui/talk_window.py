@@ -237,7 +237,10 @@ class TalkWindow(QMainWindow):
             return False
         if event.isAutoRepeat():
             return self.talking  # the held key repeats; swallow it while talking
-        if not self.isActiveWindow() or isinstance(QApplication.focusWidget(), _TEXT_INPUTS):
+        # Only keys meant for this window, and not while typing in a field or on a button.
+        if not isinstance(watched, QWidget) or watched.window() is not self:
+            return False
+        if isinstance(QApplication.focusWidget(), _TEXT_INPUTS):
             return False
         if kind == QEvent.Type.KeyPress:
             self.on_talk_pressed()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Slot
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QFrame,
@@ -322,9 +322,7 @@ class ComponentStatusPanel(QFrame):
 
 
 class NoticeBar(QFrame):
-    """A one-line notice (yellow) or problem (red) with an optional action button."""
-
-    action_clicked = Signal()
+    """A notice (yellow) or a problem (red), in words."""
 
     def __init__(
         self, parent: QWidget | None = None, *, name: str = "notice", big: bool = False
@@ -336,19 +334,12 @@ class NoticeBar(QFrame):
         self.text = label("", "question" if big else None, name=f"{name}Text")
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.text, 1)
-        self.action = button("", name=f"{name}Action")
-        self.action.clicked.connect(self.action_clicked)
-        self.action.hide()
-        layout.addWidget(self.action)
         self.hide()
 
-    def show_message(self, text: str, *, problem: bool = False, action: str = "") -> None:
+    def show_message(self, text: str, *, problem: bool = False) -> None:
         self.text.setText(text)
         self.setAccessibleName(text)
         theme.set_role(self, "box", "problem" if problem else "notice")
-        self.action.setText(action)
-        self.action.setAccessibleName(action)
-        self.action.setVisible(bool(action))
         self.show()
 
 

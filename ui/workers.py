@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
 log = logging.getLogger(__name__)
@@ -43,27 +44,36 @@ class TaskSignals(QObject):
     def __init__(self, task: Task) -> None:
         super().__init__()
         self._task = task
+        self.context: QObject | None = None
         self._finished_x.connect(self.on_worker_finished, Qt.ConnectionType.QueuedConnection)
         self._failed_x.connect(self.on_worker_failed, Qt.ConnectionType.QueuedConnection)
         self._progress_x.connect(self.on_worker_progress, Qt.ConnectionType.QueuedConnection)
 
+    def _wanted(self) -> bool:
+        """False once the widget that asked has been deleted (a closed dialog): its
+        callbacks would touch dead C++ objects."""
+        return self.context is None or shiboken6.isValid(self.context)
+
     @Slot(object)
     def on_worker_finished(self, result: Any) -> None:
         try:
-            self.finished.emit(result)
+            if self._wanted():
+                self.finished.emit(result)
         finally:
             _running.discard(self._task)
 
     @Slot(object)
     def on_worker_failed(self, exc: Any) -> None:
         try:
-            self.failed.emit(exc)
+            if self._wanted():
+                self.failed.emit(exc)
         finally:
             _running.discard(self._task)
 
     @Slot(object)
     def on_worker_progress(self, value: Any) -> None:
-        self.progress.emit(value)
+        if self._wanted():
+            self.progress.emit(value)
 
 
 class Task(QRunnable):
@@ -97,10 +107,14 @@ def run_in_background(
     on_done: Callable[[Any], None] | None = None,
     on_error: Callable[[BaseException], None] | None = None,
     on_progress: Callable[[Any], None] | None = None,
+    context: QObject | None = None,
 ) -> Task:
     """Start `fn(*args)` on the pool; `on_done(result)` or `on_error(exc)` runs on the GUI
-    thread afterwards. Returns the task (tests can wait on `task.signals.finished`)."""
+    thread afterwards, unless `context` (by default the object `on_done` is a method of)
+    has been deleted by then. Returns the task (tests can wait on `task.signals.finished`)."""
     task = Task(fn, *args, with_progress=on_progress is not None)
+    owner = context if context is not None else getattr(on_done, "__self__", None)
+    task.signals.context = owner if isinstance(owner, QObject) else None
     if on_done is not None:
         task.signals.finished.connect(on_done)
     if on_error is not None:

@@ -210,7 +210,7 @@ class DiagnosticsPage(QScrollArea):
         self.refresh()
 
     def refresh(self) -> None:
-        run_in_background(versions, on_done=self.on_versions_read)
+        run_in_background(versions, on_done=self.on_versions_read, context=self)
         run_in_background(
             model_rows,
             self.settings,
@@ -218,6 +218,7 @@ class DiagnosticsPage(QScrollArea):
             on_error=lambda exc: self.verify_status.setText(
                 f"The model manifest cannot be read: {exc}"
             ),
+            context=self,
         )
 
     # ---- components -------------------------------------------------------------------------
@@ -335,6 +336,7 @@ class DiagnosticsPage(QScrollArea):
             on_done=self.on_verify_done,
             on_progress=self.on_verify_progress,
             on_error=lambda exc: self.on_verify_done({"error": [str(exc)]}),
+            context=self,
         )
 
     def on_verify_progress(self, value: tuple[int, int, str]) -> None:

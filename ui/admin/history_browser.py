@@ -306,6 +306,7 @@ class HistoryBrowser(QWidget):
             read,
             on_done=lambda rows: self.on_list_loaded(generation, rows),
             on_error=self.on_load_failed,
+            context=self,
         )
 
     def on_list_loaded(self, generation: int, rows: list[Any]) -> None:
@@ -354,6 +355,7 @@ class HistoryBrowser(QWidget):
             read,
             on_done=lambda result: self.on_detail_loaded(conversation_id, result),
             on_error=self.on_load_failed,
+            context=self,
         )
 
     def on_detail_loaded(self, conversation_id: int, result: tuple[Any, list[Any]]) -> None:

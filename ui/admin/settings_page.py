@@ -327,6 +327,7 @@ class SettingsPage(QScrollArea):
             audio_check.list_devices,
             on_done=self.on_devices_listed,
             on_error=self.on_devices_failed,
+            context=self,
         )
 
     def on_devices_listed(self, devices: audio_check.Devices) -> None:
@@ -401,6 +402,7 @@ class SettingsPage(QScrollArea):
             self.output_device.currentData(),
             on_done=self.on_sound_done,
             on_error=lambda exc: self.on_sound_done(f"The test sound could not play: {exc}"),
+            context=self,
         )
 
     def on_sound_done(self, message: str) -> None:
@@ -421,6 +423,7 @@ class SettingsPage(QScrollArea):
             on_error=lambda exc: self.models_status.setText(
                 f"The model list cannot be read: {exc}"
             ),
+            context=self,
         )
 
     def on_models_listed(self, roles: dict[str, list[tuple[str, bool]]]) -> None:
@@ -483,6 +486,7 @@ class SettingsPage(QScrollArea):
             secret,
             on_done=self.on_test_done,
             on_error=self.on_test_failed,
+            context=self,
         )
 
     def on_test_done(self, message: str) -> None:
@@ -559,7 +563,9 @@ class SettingsPage(QScrollArea):
                 credentials.delete_secret()
             return settings
 
-        run_in_background(save, on_done=self.on_save_done, on_error=self.on_save_failed)
+        run_in_background(
+            save, on_done=self.on_save_done, on_error=self.on_save_failed, context=self
+        )
 
     def on_save_done(self, settings: Settings) -> None:
         self.save_button.setEnabled(True)

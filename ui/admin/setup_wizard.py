@@ -206,7 +206,9 @@ class SetupWizard(QWizard):
             settings_io.save(path, changes)
             history.create_user(email, secret, name)
 
-        run_in_background(save, on_done=self.on_save_done, on_error=self.on_save_failed)
+        run_in_background(
+            save, on_done=self.on_save_done, on_error=self.on_save_failed, context=self
+        )
 
     def on_save_done(self, _result: Any) -> None:
         self.saving = False

@@ -77,6 +77,7 @@ class StaffPage(QWidget):
             history.users,
             on_done=self.on_users_loaded,
             on_error=lambda exc: self.status.setText(str(exc)),
+            context=self,
         )
 
     def on_users_loaded(self, users: list[Any]) -> None:
@@ -112,6 +113,7 @@ class StaffPage(QWidget):
                 self.reload(),
             ),
             on_error=lambda exc: self.status.setText(str(exc)),
+            context=self,
         )
 
     def on_add_button_clicked(self) -> None:
@@ -138,5 +140,11 @@ class StaffPage(QWidget):
             self.status.setText(f"Not added: {exc}")
 
         run_in_background(
-            history.create_user, email, secret, name or None, on_done=added, on_error=failed
+            history.create_user,
+            email,
+            secret,
+            name or None,
+            on_done=added,
+            on_error=failed,
+            context=self,
         )
