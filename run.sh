@@ -3,6 +3,8 @@
 #   ./run.sh start   set everything up, then start the app on its embedded defaults
 #   ./run.sh test    set everything up, then run the whole test suite
 #   ./run.sh setup   only set up (system packages, .venv/, models)
+#   ./run.sh build   set up, then build the one-folder app into dist/petvisor-desktop/
+#                    (options: --with-models, --selftest; see scripts/build_app.sh)
 # Setup is idempotent and quick the second time: each step checks before it works.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -12,13 +14,19 @@ PY="$VENV/bin/python"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
-# Debian packages: PortAudio (sounddevice), espeak-ng (Piper's phonemes; the test caller's
-# voice), sox (audio checks), PulseAudio (a user-space sound server for the audio tests),
-# Xvfb and the X libraries Qt's xcb platform needs (screenshots, the real window).
-APT_PACKAGES=(libportaudio2 espeak-ng sox libsox-fmt-all pulseaudio pulseaudio-utils
-  xvfb xauth libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0
-  libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-cursor0 libgl1 libegl1 libfontconfig1
-  libdbus-1-3 fonts-dejavu-core cmake build-essential)
+# Debian packages, one group a line (add new ones to the group they belong to):
+APT_PACKAGES=(
+  # audio: PortAudio (sounddevice; the Linux app bundles this copy), espeak-ng (Piper's
+  # phonemes; the test caller's voice), sox (audio checks), PulseAudio (a user-space sound
+  # server for the audio tests)
+  libportaudio2 espeak-ng sox libsox-fmt-all pulseaudio pulseaudio-utils
+  # Qt's xcb platform and Xvfb (screenshots, the real window, time-to-window)
+  xvfb xauth x11-utils libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
+  libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-cursor0 libgl1
+  libegl1 libfontconfig1 libdbus-1-3 fonts-dejavu-core
+  # building llama-cpp-python; PyInstaller reads shared-library dependencies with objdump
+  cmake build-essential binutils
+)
 
 setup_system() {
   local missing=()
@@ -70,8 +78,14 @@ case "${1:-}" in
     say "Running the test suite"
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
+  build)
+    setup
+    shift
+    say "Building the one-folder app (dist/petvisor-desktop/)"
+    PYTHON="$PY" exec scripts/build_app.sh "$@"
+    ;;
   *)
-    echo "usage: ./run.sh start|test|setup [args...]" >&2
+    echo "usage: ./run.sh start|test|build|setup [args...]" >&2
     exit 2
     ;;
 esac
