@@ -1371,8 +1371,8 @@ class RecordingSink(_SinkFace):
             if self._stop.is_set():
                 return
             if -delay > 0.5:  # the machine stalled: carry on from now instead of rushing
-                t0, k, due = time.monotonic(), 0, time.monotonic()
-            played = self._playback.fill(buf, due, 0.0)
+                t0, k = time.monotonic(), 0
+            played = self._playback.fill(buf, time.monotonic(), 0.0)
             if played:
                 self._recorded.append(buf[:played].copy())
             k += 1

@@ -410,5 +410,5 @@ class PulseServer:
     def record_speaker(self, seconds: float) -> np.ndarray:
         """What the caller hears from the app for the next `seconds` (16 kHz float32)."""
         rec = self.record(f"{APP_SPEAKER}.monitor")
-        threading.Event().wait(seconds)
+        time.sleep(seconds)
         return rec.stop().samples

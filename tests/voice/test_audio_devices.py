@@ -171,10 +171,10 @@ def test_microphone_hears_the_caller_in_the_room(
     mic = MicrophoneSource()
     with mic:
         reader = MicReader(mic)
-        threading.Event().wait(0.6)  # quiet room first
+        time.sleep(0.6)  # quiet room first
         t_say = time.monotonic()
         pulse_devices.play_into_room(wav)
-        threading.Event().wait(0.6)
+        time.sleep(0.6)
         heard = reader.stop()
     assert mic.rate_hz in (44_100, 48_000) and mic.overflows == 0
     assert all(f.shape == (FRAME_SAMPLES,) and f.dtype == np.float32 for f in reader.frames)
@@ -232,12 +232,12 @@ def test_capture_latency_from_room_to_read(pulse_devices: PulseServer) -> None:
             for _ in range(3):
                 player.stdin.write(np.zeros(SR // 2, np.float32).tobytes())
                 player.stdin.flush()
-                threading.Event().wait(0.5)
+                time.sleep(0.5)
                 n_before = len(reader.frames)
                 t_write = time.monotonic()
                 player.stdin.write(click.tobytes())
                 player.stdin.flush()
-                threading.Event().wait(0.4)
+                time.sleep(0.4)
                 for i in range(n_before, len(reader.frames)):
                     loud = np.flatnonzero(np.abs(reader.frames[i]) > 0.3)
                     if len(loud):
@@ -274,7 +274,7 @@ def test_speaker_output_reaches_the_caller_and_leaks_into_the_microphone(
     sink = SpeakerSink()
     with mic, sink:
         reader = MicReader(mic)
-        threading.Event().wait(0.3)
+        time.sleep(0.3)
         sink.begin_utterance()
         t_play = time.monotonic()
         pcm = (samples[:, 0] * 32767).astype(np.int16)
@@ -283,16 +283,24 @@ def test_speaker_output_reaches_the_caller_and_leaks_into_the_microphone(
         assert sink.busy
         assert sink.drain(len(reference) / SR + 3.0)
         t_done = time.monotonic()
-        threading.Event().wait(0.4)
+        time.sleep(0.4)
         heard_by_mic = reader.stop()
         echo_ref = sink.recent_playback(len(reference) / SR + 0.5)
-    at_monitor = monitor.stop().samples
+        portaudio_latency = sink.latency_s
+        played_from, played = sink.playback_since(t_play - 0.2)
+    at_monitor, arrived = monitor.stop().snapshot()
 
     assert sink.started_at is not None and 0 <= sink.started_at - t_play < 0.2
     assert sink.played_s == pytest.approx(len(reference) / SR, abs=0.01)
     assert t_done - sink.started_at == pytest.approx(sink.played_s, abs=0.1)
     assert sink.underflows == 0 or sink.underflows < 5
 
+    onset = arrived[np.flatnonzero(np.abs(at_monitor) > 0.01)[0]]
+    print(
+        f"\noutput: first sample taken -> heard at app_speaker.monitor "
+        f"{1000 * (onset - sink.started_at):.0f} ms (upper bound, incl. recorder latency);"
+        f" PortAudio output latency {1000 * portaudio_latency:.0f} ms"
+    )
     scores, gains = segment_match(at_monitor, reference)
     assert len(scores) >= 6
     assert np.median(scores) > 0.95, f"the caller did not hear the app ({scores.round(2)})"
@@ -302,6 +310,19 @@ def test_speaker_output_reaches_the_caller_and_leaks_into_the_microphone(
     assert np.median(scores) > 0.9, f"the app's voice did not leak into the mic ({scores})"
     assert np.median(gains) == pytest.approx(pulse_devices.echo_gain, rel=0.15)
 
+    # The time stamps line the echo up: the leaked voice reaches the microphone's capture
+    # stamps about a loopback latency (20 ms) after the speaker's stamps say it was heard.
+    assert played_from is not None
+    _, at_speaker = best_match(played, reference[: SR // 2])
+    heard_at_speaker = played_from + at_speaker / SR
+    _, at_mic = best_match(heard_by_mic, reference[: SR // 2])
+    i = at_mic // FRAME_SAMPLES
+    heard_at_mic = reader.captured[i] - (FRAME_SAMPLES - at_mic % FRAME_SAMPLES) / SR
+    print(
+        f"echo path: mic stamp - speaker stamp = {1000 * (heard_at_mic - heard_at_speaker):.0f} ms"
+    )
+    # Both stamps carry scheduling jitter on a busy machine (tens of ms), hence the margin.
+    assert -0.05 < heard_at_mic - heard_at_speaker < 0.15
     # The echo reference is what was played, at 16 kHz.
     assert len(echo_ref) == round((len(reference) / SR + 0.5) * SR)
     score, _ = best_match(echo_ref, reference)
@@ -316,17 +337,17 @@ def test_interrupt_stops_the_sound_at_the_monitor_within_200_ms(
     monitor = pulse_devices.record(f"{APP_SPEAKER}.monitor")
     latencies = []
     with SpeakerSink() as sink:
-        threading.Event().wait(0.3)
+        time.sleep(0.3)
         for _ in range(3):
             sink.begin_utterance()
             sink.play(samples, rate)
-            threading.Event().wait(1.2)
+            time.sleep(1.2)
             assert sink.started_at is not None and sink.busy
             t_int = time.monotonic()
             played = sink.interrupt()
             assert played == pytest.approx(t_int - sink.started_at, abs=0.05)
             assert sink.drain(0.2)
-            threading.Event().wait(0.6)
+            time.sleep(0.6)
             x, t = monitor.recording.snapshot()
             loud = np.flatnonzero((np.abs(x) > 0.01) & (t > t_int - 1.0))
             assert len(loud), "nothing was heard before the interrupt"
@@ -439,7 +460,7 @@ def test_a_speaker_that_dies_is_device_lost_and_recovers(
         sink.play(tone[: SR // 10], SR)
         assert sink.drain(2.0)
         assert pulse_devices.kill_app_streams("sink-input") == 1
-        threading.Event().wait(0.5)
+        time.sleep(0.5)
         with pytest.raises(AudioError) as err:
             sink.play(tone, SR)
         assert err.value.code == "device-lost"
@@ -448,7 +469,7 @@ def test_a_speaker_that_dies_is_device_lost_and_recovers(
         sink.begin_utterance()
         sink.play(tone, SR)
         assert sink.drain(3.0)
-        threading.Event().wait(0.3)
+        time.sleep(0.3)
         heard = monitor.stop().samples
     assert rms(heard) > 0.05
 

@@ -294,18 +294,24 @@ def test_recording_sink_plays_at_real_time_and_interrupts_within_a_tick() -> Non
         t_play = time.monotonic()
         sink.play(sine(440, 2.0, 22_050), 22_050)
         assert sink.busy
-        threading.Event().wait(0.4)
+        time.sleep(0.4)
         assert sink.started_at is not None
         assert 0.0 <= sink.started_at - t_play < 0.05
         t_int = time.monotonic()
         played = sink.interrupt()
-        assert played == pytest.approx(t_int - sink.started_at, abs=0.03)
+        assert played == pytest.approx(t_int - sink.started_at, abs=0.05)
         assert sink.drain(0.2), "still busy 200 ms after interrupt()"
         after = sink.played_s
         assert after - played <= 0.011  # at most the one tick under way
         assert len(sink.recording()) == pytest.approx(after * SR, abs=2)
-        threading.Event().wait(0.1)
+        time.sleep(0.1)
         assert sink.played_s == after  # nothing more came out
+        first, since = sink.playback_since(sink.started_at - 0.1)
+        assert first is not None
+        onset = first + np.flatnonzero(np.abs(since) > 0.1)[0] / SR
+        # The ring dates samples by counting back from the newest tick, so the clock
+        # thread's wake-up jitter on a busy machine shows up here: allow about a tick.
+        assert onset == pytest.approx(sink.started_at, abs=0.015)
         echo = sink.recent_playback(1.0)
         assert len(echo) == SR
         # The last second holds what was played, then the silence since the interrupt
