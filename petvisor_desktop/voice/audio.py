@@ -619,7 +619,6 @@ class _PortAudioDevice:
         self._last_block_at = 0.0
         self._first_block = threading.Event()
         self._finished = threading.Event()
-        self._closing = False
         self._lost: AudioError | None = None
         self._stop_requested = threading.Event()
 
@@ -663,9 +662,10 @@ class _PortAudioDevice:
                 f"({last_error}). {_FIX[self.kind]}",
             )
         self.rate_hz, self.channels = chosen
+        # Fresh events per stream: a dying predecessor still closing in the background
+        # must not mark this one finished.
         self._first_block = threading.Event()
         self._finished = threading.Event()
-        self._closing = False
         self._on_opened()
         stream = None
         try:
@@ -687,9 +687,6 @@ class _PortAudioDevice:
             self.channels,
             1000 * float(stream.latency),
         )
-
-    def _on_finished(self) -> None:
-        self._finished.set()
 
     # health ----------------------------------------------------------------
     def _check_alive(self) -> None:
@@ -737,7 +734,6 @@ class _PortAudioDevice:
         stream, self._stream = self._stream, None
         if stream is None:
             return
-        self._closing = True
         closer = threading.Thread(
             target=_close_stream, args=(stream,), name=f"{self.kind}-close", daemon=True
         )
@@ -861,7 +857,7 @@ class MicrophoneSource(_PortAudioDevice):
             dtype="float32",
             blocksize=max(64, rate * self.block_ms // 1000),
             callback=self._callback_for(self._queue),
-            finished_callback=self._on_finished,
+            finished_callback=self._finished.set,
         )
 
     def _callback_for(
@@ -1302,7 +1298,7 @@ class SpeakerSink(_SinkFace, _PortAudioDevice):
             blocksize=max(64, rate * self.block_ms // 1000),
             latency=self.latency_request_s,
             callback=on_output,
-            finished_callback=self._on_finished,
+            finished_callback=self._finished.set,
         )
 
     def start(self) -> None:
