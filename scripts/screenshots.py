@@ -176,7 +176,7 @@ def shot(widget: QWidget, name: str, size: tuple[int, int] | None = None) -> Pat
     settle(300)
     path = OUT / f"{name}.png"
     widget.grab().save(str(path))
-    print(f"{path.relative_to(ROOT)}  {widget.width()}x{widget.height()}")
+    print(f"{path}  {widget.width()}x{widget.height()}")
     return path
 
 
@@ -325,9 +325,17 @@ def demo_history(path: Path) -> History:
 
 
 def main() -> int:
+    global OUT, KIOSK_SIZE
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="take only screenshots whose name contains this")
+    parser.add_argument("--out", type=Path, help="folder (default: docs/screenshots)")
+    parser.add_argument(
+        "--kiosk-size", default="1920x1080", help="the kiosk screen, WIDTHxHEIGHT (1920x1080)"
+    )
     args = parser.parse_args()
+    OUT = (args.out or OUT).resolve()
+    width, height = (int(v) for v in args.kiosk_size.lower().split("x"))
+    KIOSK_SIZE = (width, height)
     OUT.mkdir(parents=True, exist_ok=True)
     keyring.set_keyring(MemoryKeyring())
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -340,7 +348,7 @@ def main() -> int:
     from ui.talk_window import TalkWindow
 
     # ---- the kiosk -------------------------------------------------------------------------
-    theme.apply(app, theme.Theme.for_mode(kiosk=True))
+    theme.apply(app, theme.Theme.for_mode(kiosk=True, screen_height_px=KIOSK_SIZE[1]))
 
     def kiosk(bridge: EngineBridge) -> KioskWindow:
         window = KioskWindow(bridge, settings, history=lambda: history)

@@ -8,7 +8,15 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtGui import QKeyEvent, QMouseEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QFrame,
+    QHBoxLayout,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ui import theme
 from ui.widgets import button, label
@@ -155,13 +163,29 @@ class BookingCard(QFrame):
         layout.setSpacing(4)
         self.heading = label("Your booking", "heading", name="bookingCardHeading")
         layout.addWidget(self.heading)
+        # The details scroll inside the card when the screen is short, so that the
+        # read-back's buttons below them always stay on screen.
+        self.rows_area = QScrollArea(self)
+        self.rows_area.setObjectName("cardRows")
+        self.rows_area.setWidgetResizable(True)
+        self.rows_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.rows_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        inner = QWidget()
+        inner.setObjectName("cardRowsInner")
+        rows_layout = QVBoxLayout(inner)
+        rows_layout.setContentsMargins(0, 0, 0, 0)
+        rows_layout.setSpacing(4)
         self.rows: dict[str, CardRow] = {}
         for field, title in FIELDS:
-            row = CardRow(field, title, self)
+            row = CardRow(field, title, inner)
             row.activated.connect(self.on_row_activated)
             self.rows[field] = row
-            layout.addWidget(row)
-        layout.addStretch(1)
+            rows_layout.addWidget(row)
+        rows_layout.addStretch(1)
+        self.rows_area.setWidget(inner)
+        # Takes what is left after the heading and the read-back, however little.
+        self.rows_area.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
+        layout.addWidget(self.rows_area, 1)
         # The read-back: the whole booking at once, confirmed or corrected by touch.
         self.read_back_panel = QFrame(self)
         self.read_back_panel.setObjectName("readBackPanel")
@@ -171,7 +195,8 @@ class BookingCard(QFrame):
             "Is everything right? Tap a detail to change it.", "question", name="readBackQuestion"
         )
         panel.addWidget(self.read_back_label)
-        buttons = QHBoxLayout()
+        self.confirm_buttons = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        buttons = self.confirm_buttons
         self.yes_button = button(
             "✓  Yes, book it",
             kind="confirm",
@@ -212,6 +237,15 @@ class BookingCard(QFrame):
         self.align_titles()
         super().showEvent(event)
 
+    def resizeEvent(self, event: Any) -> None:
+        # "Yes" and "No" side by side when they fit, one above the other when they do not.
+        needed = self.yes_button.sizeHint().width() + self.no_button.sizeHint().width() + 40
+        wide = self.width() >= needed
+        self.confirm_buttons.setDirection(
+            QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+        )
+        super().resizeEvent(event)
+
     def changeEvent(self, event: QEvent) -> None:
         if event.type() in (QEvent.Type.StyleChange, QEvent.Type.FontChange):
             self.align_titles()
@@ -234,6 +268,8 @@ class BookingCard(QFrame):
         self.expecting = expecting
         for field, row in self.rows.items():
             row.set_expecting(field == expecting)
+        if expecting in self.rows:
+            self.rows_area.ensureWidgetVisible(self.rows[expecting])
 
     def set_read_back(self, on: bool) -> None:
         self.read_back = on

@@ -80,6 +80,7 @@ class EngineBridge(QObject):
             self.components[name] = data
             self.component_changed.emit(name, data)
             self.readiness_changed.emit(self.can_converse(), self.can_listen())
+            self._settle_state()
         elif kind is EventType.STATE:
             self.state = str(data.get("state", "idle"))
             self.state_changed.emit(self.state)
@@ -118,6 +119,17 @@ class EngineBridge(QObject):
             self.error_occurred.emit(data)
         self.event_received.emit(event)
 
+    def _settle_state(self) -> None:
+        """Before any conversation the engine reports no STATE: derive it from the
+        components (loading, ready, or unavailable when the assistant cannot talk)."""
+        if self.in_conversation or self.state not in ("loading", "idle", "unavailable"):
+            return
+        broken = any(self.component_state(n) in ("missing", "error") for n in TEXT_COMPONENTS)
+        state = "idle" if self.can_converse() else "unavailable" if broken else "loading"
+        if state != self.state:
+            self.state = state
+            self.state_changed.emit(state)
+
     # ---- the engine's life --------------------------------------------------------------
 
     def start_engine(self, factory: EngineFactory) -> None:
@@ -149,6 +161,7 @@ class EngineBridge(QObject):
                 self.components[name] = dict(data)
         self.engine_attached.emit()
         self.readiness_changed.emit(self.can_converse(), self.can_listen())
+        self._settle_state()
 
     @Slot(object)
     def on_create_failed(self, exc: BaseException) -> None:

@@ -76,6 +76,11 @@ class CaptionList(QScrollArea):
         self.column = QVBoxLayout(inner)
         self.column.setSpacing(12)
         self.column.addStretch(1)
+        self.placeholder = label(
+            "What you and the assistant say will appear here.", "muted", name="captionsEmpty"
+        )
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.column.addWidget(self.placeholder)
         self.setWidget(inner)
         self.captions: list[Caption] = []
         self.partial: Caption | None = None
@@ -95,6 +100,7 @@ class CaptionList(QScrollArea):
         self.follow = value >= self.verticalScrollBar().maximum() - 4
 
     def _append(self, caption: Caption) -> Caption:
+        self.placeholder.hide()
         self.column.addWidget(caption)
         self.captions.append(caption)
         while len(self.captions) > MAX_CAPTIONS:
@@ -138,6 +144,7 @@ class CaptionList(QScrollArea):
         self.captions = []
         self.partial = None
         self.follow = True
+        self.placeholder.show()
 
 
 class TypeBox(QFrame):

@@ -10,12 +10,14 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
     QHBoxLayout,
+    QLabel,
     QMainWindow,
+    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -27,6 +29,7 @@ from ui.booking_card import format_value
 from ui.bridge import EngineBridge
 from ui.conversation_view import ConversationView, RatingBar, TypeBox
 from ui.staff_login import StaffLoginDialog
+from ui.theme import RESOURCES
 from ui.widgets import ComponentStatusPanel, NoticeBar, button, label, text_problem, voice_problem
 
 log = logging.getLogger(__name__)
@@ -50,7 +53,12 @@ class IdlePage(QWidget):
         self.setObjectName("idlePage")
         layout = QVBoxLayout(self)
         layout.setSpacing(24)
-        layout.addStretch(2)
+        layout.addStretch(1)
+        self.paw = QLabel()
+        self.paw.setObjectName("idlePaw")
+        self.paw.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.paw.setAccessibleName("Petvisor")
+        layout.addWidget(self.paw)
         self.title = label("Hello! Need to book a visit for your pet?", "title", name="idleTitle")
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.subtitle = label("", "subtitle", name="idleSubtitle")
@@ -82,8 +90,17 @@ class IdlePage(QWidget):
         self.notice = NoticeBar(self, name="idleNotice", big=True)
         layout.addWidget(self.notice)
         layout.addStretch(1)
-        self.status = ComponentStatusPanel(bridge, self)
-        layout.addWidget(self.status)
+        self.status = ComponentStatusPanel(bridge)
+        # Scrolled if need be: on a small screen a long list of problems must not squeeze
+        # the buttons above it.
+        self.status_area = QScrollArea()
+        self.status_area.setObjectName("idleStatusArea")
+        self.status_area.setWidgetResizable(True)
+        self.status_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.status_area.setWidget(self.status)
+        self.status_area.setSizeAdjustPolicy(QScrollArea.SizeAdjustPolicy.AdjustToContents)
+        self.status.set_visibility_target(self.status_area)
+        layout.addWidget(self.status_area, 0)
         bridge.readiness_changed.connect(self.on_bridge_readiness_changed)
         bridge.component_changed.connect(lambda *_: self.refresh())
         self.refresh()
@@ -91,6 +108,12 @@ class IdlePage(QWidget):
     @Slot(bool, bool)
     def on_bridge_readiness_changed(self, _converse: bool, _listen: bool) -> None:
         self.refresh()
+
+    def showEvent(self, event: Any) -> None:
+        # The paw is drawn at the size of the title's text, whatever the zoom.
+        side = self.title.fontMetrics().height() * 3
+        self.paw.setPixmap(QIcon(str(RESOURCES / "paw.svg")).pixmap(side, side))
+        super().showEvent(event)
 
     def refresh(self) -> None:
         can_talk = self.bridge.can_converse()

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QPlainTextEdit,
+    QScrollArea,
     QTextEdit,
     QVBoxLayout,
     QWidget,
@@ -49,15 +50,24 @@ class TalkWindow(QMainWindow):
         self.close_allowed = False
         self.setObjectName("talkWindow")
         self.setWindowTitle(f"Petvisor — {settings.clinic.name}")
-        self.resize(1100, 760)
+        self.resize(1100, 720)
         self._menus()
 
         central = QWidget()
         outer = QVBoxLayout(central)
         outer.setContentsMargins(16, 12, 16, 12)
         outer.setSpacing(10)
-        self.status = ComponentStatusPanel(bridge, self)
-        outer.addWidget(self.status)
+        # What is loading or missing, scrolled within a strip so that the conversation
+        # keeps the window's height on a small screen.
+        self.status = ComponentStatusPanel(bridge, compact=True)
+        self.status_area = QScrollArea()
+        self.status_area.setObjectName("statusArea")
+        self.status_area.setWidgetResizable(True)
+        self.status_area.setWidget(self.status)
+        self.status_area.setMaximumHeight(240)
+        self.status_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.status.set_visibility_target(self.status_area)
+        outer.addWidget(self.status_area)
         self.notice = NoticeBar(self, name="windowNotice")
         outer.addWidget(self.notice)
         self.view = ConversationView(bridge)
@@ -161,7 +171,7 @@ class TalkWindow(QMainWindow):
         elif not can_listen:
             voice_loading = self.bridge.component_state("microphone") == "loading"
             if mute and not voice_loading:
-                self.notice.show_message(f"Voice is not available, so please type. {mute}")
+                self.notice.show_message("Voice is not available, so please type.")
             else:
                 self.notice.hide()
             self.talk.setToolTip(mute or "Voice is still loading")

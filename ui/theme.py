@@ -241,6 +241,8 @@ QStatusBar {{ background: {SURFACE}; border-top: 1px solid {BORDER}; }}
 QMenuBar {{ background: {SURFACE}; }}
 QMenuBar::item:selected, QMenu::item:selected {{ background: {PRIMARY}; color: white; }}
 QScrollArea {{ border: none; }}
+QScrollArea#cardRows, QWidget#cardRowsInner,
+QScrollArea#cardRows > QWidget#qt_scrollarea_viewport {{ background: transparent; }}
 
 *:focus {{ outline: none; }}
 QPushButton:focus, QLineEdit:focus, QComboBox:focus, QSpinBox:focus, QPlainTextEdit:focus,

@@ -235,11 +235,15 @@ class ComponentStatusPanel(QFrame):
         parent: QWidget | None = None,
         *,
         always: bool = False,
+        compact: bool = False,
         components: tuple[str, ...] = ALL_COMPONENTS,
     ) -> None:
         super().__init__(parent)
         self.bridge = bridge
         self.always = always
+        self.compact = compact  # leave out the rows that are ready
+        # What to hide when there is nothing to report (a scroll area holding the panel).
+        self.visibility_target: QWidget = self
         self.components = components
         self.setObjectName("componentStatus")
         self.setProperty("box", "panel")
@@ -271,37 +275,52 @@ class ComponentStatusPanel(QFrame):
             self.rows[name] = (title, state, bar, detail)
         grid.setColumnStretch(0, 1)
         bridge.component_changed.connect(self.on_bridge_component_changed)
-        for name, data in bridge.components.items():
-            self.on_bridge_component_changed(name, data)
-        self._refresh()
+        self._render()
 
     @Slot(str, object)
-    def on_bridge_component_changed(self, name: str, data: dict[str, Any]) -> None:
-        if name not in self.rows:
-            return
-        _title, state_label, bar, detail = self.rows[name]
-        state = str(data.get("state", "loading"))
-        state_label.setText(STATE_WORDS.get(state, state))
-        role = {"ready": "ok", "missing": "problem", "error": "problem"}.get(state, "muted")
-        theme.set_role(state_label, "role", role)
-        progress = data.get("progress")
-        if state == "loading":
-            bar.show()
+    def on_bridge_component_changed(self, name: str, _data: dict[str, Any]) -> None:
+        if name in self.rows:
+            self._render()
+
+    def _render(self) -> None:
+        # The engine loads one component at a time: the first one still loading is the one
+        # being loaded (with its progress); the others are waiting their turn.
+        active = next(
+            (n for n in self.components if self.bridge.component_state(n) == "loading"), None
+        )
+        for name in self.components:
+            data = self.bridge.components.get(name, {})
+            title, state_label, bar, detail = self.rows[name]
+            state = str(data.get("state", "loading"))
+            hide_row = self.compact and state in ("ready", "disabled")
+            title.setVisible(not hide_row)
+            state_label.setVisible(not hide_row)
+            waiting = state == "loading" and name != active
+            state_label.setText("Waiting" if waiting else STATE_WORDS.get(state, state))
+            role = {"ready": "ok", "missing": "problem", "error": "problem"}.get(state, "muted")
+            theme.set_role(state_label, "role", role)
+            progress = data.get("progress")
+            bar.setVisible(state == "loading" and not waiting)
             if isinstance(progress, int | float):
                 bar.setRange(0, 100)
                 bar.setValue(int(max(0.0, min(1.0, float(progress))) * 100))
             else:
                 bar.setRange(0, 0)
-        else:
-            bar.hide()
-        text = str(data.get("detail") or "")
-        show_detail = state in ("missing", "error") or (state == "loading" and bool(text))
-        detail.setText(text)
-        detail.setVisible(show_detail and bool(text))
-        theme.set_role(detail, "role", "problem" if state in ("missing", "error") else "muted")
+            text = str(data.get("detail") or "")
+            show = state in ("missing", "error") or (state == "loading" and not waiting)
+            detail.setText(text)
+            detail.setVisible(show and bool(text))
+            theme.set_role(detail, "role", "problem" if state in ("missing", "error") else "muted")
         self._refresh()
 
     def refresh(self) -> None:
+        self._refresh()
+
+    def set_visibility_target(self, target: QWidget) -> None:
+        """Show and hide `target` (the scroll area around the panel) instead of the panel.
+        Call it once the panel is inside `target`."""
+        self.visibility_target = target
+        self.show()
         self._refresh()
 
     def _refresh(self) -> None:
@@ -318,7 +337,7 @@ class ComponentStatusPanel(QFrame):
             self.heading.setText(f"Getting ready… ({len(states) - loading} of {len(states)} ready)")
         else:
             self.heading.setText("Everything is ready")
-        self.setVisible(self.always or bool(loading or bad))
+        self.visibility_target.setVisible(self.always or bool(loading or bad))
 
 
 class NoticeBar(QFrame):

@@ -237,3 +237,20 @@ def test_the_window_appears_within_two_seconds_of_launch(ui_settings: Settings, 
     assert time.monotonic() - started < 2.0
     assert app.window.statusBar().currentMessage().startswith("Starting up")
     close_app(app, qtbot)
+
+
+def test_staff_can_zoom_the_window_and_it_is_remembered(ui_settings: Settings, qtbot: Any) -> None:
+    app = App(without_llm(ui_settings), kiosk=False, voice=False)
+    qtbot.addWidget(app.window)
+    base = app.theme.pt()
+    app.zoom(1)
+    app.zoom(1)
+    assert app.theme.pt() > base
+    assert f"font-size: {app.theme.pt()}pt" in app.qapp.styleSheet()
+    close_app(app, qtbot)
+    again = App(without_llm(ui_settings), kiosk=False, voice=False)
+    qtbot.addWidget(again.window)
+    assert again.theme.scale == app.theme.scale
+    again.zoom(0)
+    assert again.theme.scale == 1.0
+    close_app(again, qtbot)

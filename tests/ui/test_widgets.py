@@ -154,7 +154,7 @@ def test_a_missing_model_is_a_message_with_what_to_do(bridge: EngineBridge, qtbo
     )
     assert panel.rows["llm"][2].value() == 50
     all_ready(bridge, qtbot, voice=True)
-    assert not panel.isVisible()  # nothing to report: out of the way
+    assert panel.isHidden()  # nothing to report: out of the way
 
 
 def test_the_attempt_limiter_locks_after_five_wrong_tries() -> None:

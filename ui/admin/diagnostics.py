@@ -306,6 +306,7 @@ class DiagnosticsPage(QScrollArea):
         for i, values in enumerate(lines):
             for col, text in enumerate(values):
                 item = QTableWidgetItem(text)
+                item.setToolTip(text)
                 if col == 4 and text:
                     full = next(
                         (

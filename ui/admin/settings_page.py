@@ -224,9 +224,11 @@ class SettingsPage(QScrollArea):
         self.secret.setPlaceholderText("leave empty to keep the stored secret")
         form.addRow("Secret (SECRET)", self.secret)
         self.keychain_label = label(
-            f"The secret is kept in the system keychain ({credentials.keychain_name()}), "
-            "never in the settings file.",
-            "muted",
+            "The secret is kept in the system keychain, never in the settings file.", "muted"
+        )
+        # Finding the keychain may mean a D-Bus round trip: not on the GUI thread.
+        run_in_background(
+            credentials.keychain_name, on_done=self.on_keychain_named, on_error=lambda _e: None
         )
         form.addRow("", self.keychain_label)
         row = QHBoxLayout()
@@ -461,32 +463,30 @@ class SettingsPage(QScrollArea):
         values["timezone"] = self.timezone.currentText().strip()
         return values
 
-    def _secret(self) -> str | None:
-        typed = self.secret.text()
-        if typed:
-            return typed
-        try:
-            return credentials.load_secret()
-        except credentials.CredentialError as exc:
-            self.vetstoria_status.setText(str(exc))
-            return None
+    def on_keychain_named(self, name: str) -> None:
+        self.keychain_label.setText(
+            f"The secret is kept in the system keychain ({name}), never in the settings file."
+        )
 
     @Slot()
     def on_test_button_clicked(self) -> None:
-        secret = self._secret()
-        if not secret:
-            self.vetstoria_status.setText("Enter the secret first (none is stored yet).")
-            return
+        typed = self.secret.text()
+        fields = self._seed_values()
+        settings = self.settings
         self.test_button.setEnabled(False)
         self.vetstoria_status.setText("Connecting…")
+
+        def test() -> str:
+            # The keychain is read here, in the background: it may be slow or ask to unlock.
+            secret = typed or credentials.load_secret()
+            if not secret:
+                raise credentials.CredentialError(
+                    "enter the secret first (none is stored in the keychain yet)"
+                )
+            return test_vetstoria(settings, fields, secret)
+
         run_in_background(
-            test_vetstoria,
-            self.settings,
-            self._seed_values(),
-            secret,
-            on_done=self.on_test_done,
-            on_error=self.on_test_failed,
-            context=self,
+            test, on_done=self.on_test_done, on_error=self.on_test_failed, context=self
         )
 
     def on_test_done(self, message: str) -> None:
@@ -546,16 +546,17 @@ class SettingsPage(QScrollArea):
     def on_save_button_clicked(self) -> None:
         real = self.real_radio.isChecked()
         typed_secret = self.secret.text()
-        secret = self._secret() if real else None
-        if real and not secret:
-            self._save_failed("Enter the Vetstoria secret: none is stored in the keychain yet.")
-            return
         path = settings_io.config_path(self.settings)
         changes = self.changes()
         self.save_button.setEnabled(False)
         self.save_status.setText("Saving…")
 
         def save() -> Settings:
+            secret = (typed_secret or credentials.load_secret()) if real else None
+            if real and not secret:
+                raise credentials.CredentialError(
+                    "enter the Vetstoria secret: none is stored in the keychain yet"
+                )
             settings = settings_io.save(path, changes, secret=secret)
             if real and typed_secret:
                 credentials.store_secret(typed_secret)
