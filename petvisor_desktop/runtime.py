@@ -388,7 +388,7 @@ class Conversation:
         assistant = self.assistant
         if assistant is not None and not assistant.done and self.id is not None:
             self.engine.history.end_conversation(self.id, "abandoned", assistant.summary())
-        self._finish(assistant.outcome if assistant and assistant.done else "abandoned")
+        self._finish((assistant.outcome if assistant and assistant.done else None) or "abandoned")
         self._emit(EventType.STATE, state="idle")
 
 

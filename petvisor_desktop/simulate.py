@@ -167,8 +167,13 @@ def run_scenario(
     *,
     recorder_factory: Callable[[], Any] | None = None,
     on_turn: Callable[[str, str], None] | None = None,
+    voice: dict[str, Any] | None = None,
+    devices: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Play one scenario; return the report (shared/scenario-format.md)."""
+    """Play one scenario; return the report (shared/scenario-format.md). With `voice` (the
+    loaded VAD, recogniser and voice), every line goes through the audio path in real time
+    and each reply's `latency_ms` is end of caller speech -> first assistant audio. `devices`
+    (source, sink, say) replaces the file-backed microphone and recorder with real ones."""
     clock_start = datetime.fromisoformat(scenario.now)
     transcript: list[dict[str, Any]] = []
     with booking_backend(
@@ -189,6 +194,12 @@ def run_scenario(
             conversation_id=conversation_id,
         )
         assistant.warm()  # as the app does at start-up, before anyone speaks
+        spoken = None
+        if voice is not None:
+            from petvisor_desktop.voice.caller import SpokenConversation
+
+            spoken = SpokenConversation(voice, settings, assistant, **(devices or {}))
+            spoken.greet()
         caller = Caller(scenario)
         said = scenario.opening
         turns = 0
@@ -197,13 +208,37 @@ def run_scenario(
             transcript.append({"role": "caller", "text": said})
             if on_turn:
                 on_turn("caller", said)
-            turn: AssistantTurn = assistant.respond(said)
+            extra: dict[str, Any] = {}
+            if spoken is not None:
+                exchange = spoken.exchange(said)
+                transcript[-1]["heard"] = exchange.heard
+                if exchange.turn is None:  # nothing recognised: the caller says it again
+                    if on_turn:
+                        on_turn("assistant", "(no answer)")
+                    continue
+                turn: AssistantTurn = exchange.turn
+                figures = exchange.figures
+                extra = {
+                    "heard_by_caller": exchange.spoken,
+                    "stt_rtf": figures.get("stt_rtf"),
+                    "tts_rtf": figures.get("tts_rtf"),
+                    "stages_ms": {
+                        k: figures.get(k)
+                        for k in ("end_of_turn_ms", "stt_ms", "llm_first_token_ms",
+                                  "llm_total_ms", "tts_first_chunk_ms")
+                    },
+                }
+                latency = figures.get("response_ms", turn.total_ms)
+            else:
+                turn = assistant.respond(said)
+                latency = turn.total_ms
             transcript.append(
                 {
                     "role": "assistant",
                     "text": turn.text,
                     "expecting": turn.expecting,
-                    "latency_ms": round(turn.total_ms),
+                    "latency_ms": round(latency),
+                    **extra,
                     "llm_ms": round(turn.llm_ms),
                     "tokens_in": turn.tokens_in,
                     "tokens_out": turn.tokens_out,
@@ -225,6 +260,8 @@ def run_scenario(
             if turn.done:
                 break
             said = caller.answer(turn.expecting)
+        if spoken is not None:
+            spoken.close()
         if recorder and not assistant.done and conversation_id is not None:
             recorder.end_conversation(
                 conversation_id, assistant.outcome or "abandoned", assistant.summary()

@@ -95,9 +95,6 @@ def run_simulate(args: argparse.Namespace, settings: Settings) -> int:
     from petvisor_desktop.modelstore import ModelError
     from petvisor_desktop.simulate import Scenario, ScenarioError, run_scenario, scenario_files
 
-    if args.voice:
-        print("petvisor-desktop: --voice arrives with the voice pipeline", file=sys.stderr)
-        return 2
     if not args.target.exists():
         print(f"petvisor-desktop: {args.target} does not exist", file=sys.stderr)
         return 2
@@ -111,6 +108,17 @@ def run_simulate(args: argparse.Namespace, settings: Settings) -> int:
     except (ModelError, LlmError) as exc:
         print(f"petvisor-desktop: {exc}", file=sys.stderr)
         return 1
+    voice = None
+    if args.voice:
+        from petvisor_desktop.voice.base import VoiceError
+        from petvisor_desktop.voice.caller import load_voice_models
+
+        print("Loading the voice models...", file=sys.stderr)
+        try:
+            voice = load_voice_models(settings)
+        except (ModelError, VoiceError) as exc:
+            print(f"petvisor-desktop: {getattr(exc, 'message', exc)}", file=sys.stderr)
+            return 1
     factory = _recorder_factory(settings)
     passed = failed = 0
     reports = []
@@ -121,7 +129,9 @@ def run_simulate(args: argparse.Namespace, settings: Settings) -> int:
             if args.verbose_turns
             else None
         )
-        report = run_scenario(scenario, settings, model, recorder_factory=factory, on_turn=echo)
+        report = run_scenario(
+            scenario, settings, model, recorder_factory=factory, on_turn=echo, voice=voice
+        )
         report["seconds"] = round(time.perf_counter() - started, 1)
         reports.append(report)
         ok = report["checks"]["passed"]

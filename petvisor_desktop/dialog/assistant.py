@@ -40,6 +40,9 @@ from vetstoria.models import BookingRequest, CatalogueItem, ClientDetails, Slot
 
 log = logging.getLogger(__name__)
 
+# After this many replies in a row that ask the same thing again, a person takes over.
+MAX_MISSES = 3
+
 EXPECTING = (
     "species",
     "appointment_type",
@@ -258,6 +261,7 @@ class Assistant:
         self._calls: list[ToolCallRecord] = []
         self._rejections: list[str] = []
         self._llm: dict[str, float] = {}
+        self._misses = 0  # replies in a row that asked the same thing again
         self._preface = ""  # said before the next reply (a refusal of an off-task request)
         self._on_file_email: str | None = None  # "" once looked up and nothing usable found
         self._today = self.now().date()
@@ -741,6 +745,18 @@ class Assistant:
         """Ask for the next missing detail, check availability, or read back."""
         st = self.state
         prefix = "" if changed or self.expecting == "none" else "Sorry, I didn't quite get that. "
+        # Asking the same thing again and again helps nobody: an e-mail that cannot be caught
+        # is left off (reception can add it), and anything else goes to a person.
+        self._misses = 0 if prefix == "" else self._misses + 1
+        if self._misses >= 2 and self.expecting == "email" and st.email is None:
+            st.email_declined = True
+            self._misses = 0
+            self._preface = (
+                "I'm sorry, I'm struggling to catch the email address, so I'll leave it off; "
+                "reception can add it later. "
+            )
+        elif self._misses >= MAX_MISSES:
+            return self._handoff("not_understood", started)
         if st.species is None:
             return self._reply(
                 prefix + "Is the appointment for a cat or a dog?", "species", started
@@ -1121,6 +1137,10 @@ class Assistant:
             "person": (
                 "Of course. Please speak to the reception team at the desk; "
                 "they'll be glad to help."
+            ),
+            "not_understood": (
+                "I'm sorry, I'm having trouble understanding you today. Please speak to the "
+                f"reception team at the desk, or call {self.clinic_phone}, and they'll book you in."
             ),
             "species": (
                 f"I'm sorry, I can only book cats and dogs here. The reception team can help "

@@ -1,0 +1,616 @@
+"""The spoken conversation: microphone -> (noise reduction) -> VAD -> STT -> the booking brain
+-> Piper -> speaker, with barge-in, an echo guard and per-turn latency figures.
+
+Two threads and the engine's worker:
+- capture: reads 32 ms frames, cleans the echo out while the assistant speaks, scores them
+  with Silero, cuts turns, streams them into the recogniser, and stops playback when the
+  caller speaks over the assistant;
+- turns: finishes each transcript, asks the brain (on the engine's worker, where typed input
+  also goes, so the assistant is only ever used by one thread), and speaks the reply
+  sentence by sentence, the first sentence playing while the next is synthesised.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from petvisor_desktop.events import EngineEvent, EventType, emit_to
+from petvisor_desktop.settings import Settings
+from petvisor_desktop.voice.base import FRAME_MS, AudioError, VoiceError
+
+log = logging.getLogger(__name__)
+
+# End-of-turn silence by what the caller is answering: a yes or a species is over quickly;
+# people pause between the groups of a phone number or an e-mail address.
+END_SILENCE_SCALE = {
+    "confirm": 0.7,
+    "anything_else": 0.7,
+    "species": 0.8,
+    "phone": 1.4,
+    "email": 1.4,
+}
+# Words the recogniser should expect at each step, besides the clinic's own names.
+STEP_WORDS = {
+    "confirm": ["yes", "no", "that's right", "correct", "change", "wrong"],
+    "anything_else": ["no", "that's all", "thank you", "bye"],
+    "species": ["cat", "dog", "kitten", "puppy"],
+    "clinician": ["anyone", "whoever is free first", "no preference", "doctor"],
+    "appointment_type": ["consultation", "vaccination", "check-up"],
+    "date": ["today", "tomorrow", "monday", "tuesday", "wednesday", "thursday", "friday",
+             "morning", "afternoon", "next week"],
+    "time": ["first", "second", "last", "earliest", "one", "that one"],
+    "phone": ["oh", "zero", "double"],
+    "email": ["at", "dot", "com", "co", "uk", "gmail", "skip", "don't have one"],
+}
+LEVEL_EVERY_S = 0.1
+ECHO_TAIL_S = 0.8
+# Whisper decodes a turn whole, in ~0.4 s on two cores whatever its length. After this much
+# silence the turn so far is decoded in the background; if the caller stays silent until the
+# end of the turn, that text is used and the decode is off the critical path.
+SPECULATE_AFTER_MS = 160
+SYNTH_CACHE_SENTENCES = 256
+
+
+class Talker(Protocol):
+    """What the loop converses with: the runtime's Conversation, or the simulator's."""
+
+    assistant: Any
+
+    def respond(self, text: str, *, spoken: bool = False) -> Any: ...
+
+
+def load_part(name: str, settings: Settings, parts: dict[str, Any], injected: Any = None) -> str:
+    """Load one voice component into `parts`; returns what the diagnostics screen shows."""
+    from petvisor_desktop import modelstore
+
+    if name == "vad":
+        from petvisor_desktop.voice.vad import SileroVad
+
+        installed = modelstore.find_role("vad", settings.models.vad_model,
+                                         settings.models.search_path())
+        parts["vad"] = SileroVad.load(installed.file())
+        return installed.spec.name
+    if name == "stt":
+        from petvisor_desktop.voice.stt import load_transcriber
+
+        parts["stt"] = load_transcriber(settings)
+        return f"{parts['stt'].name}: {parts['stt'].model_name}"
+    if name == "tts":
+        from petvisor_desktop.voice.tts import load_synthesizer
+
+        parts["tts"] = load_synthesizer(settings)
+        return parts["tts"].voice
+    if name == "microphone":
+        from petvisor_desktop.voice import audio
+
+        source = injected if injected is not None else audio.open_source(settings.audio)
+        source.start()
+        parts["source"] = source
+        return str(getattr(source, "description", None) or settings.audio.input_device
+                   or "system default microphone")
+    if name == "speaker":
+        from petvisor_desktop.voice import audio
+
+        sink = injected if injected is not None else audio.open_sink(settings.audio)
+        sink.start()
+        parts["sink"] = sink
+        return str(getattr(sink, "description", None) or settings.audio.output_device
+                   or "system default speaker")
+    raise ValueError(f"unknown voice component {name!r}")
+
+
+@dataclass
+class Utterance:
+    """A caller turn handed from the capture thread to the turn thread."""
+
+    stream: Any
+    speech_end_t: float  # when the caller stopped talking
+    ended_t: float  # when the end of the turn was decided
+    audio_s: float
+    barged_in: bool = False
+    speculative: Any = None  # a Future of the transcript decoded during the end silence
+    stt_rtf: float | None = None  # recogniser compute time / audio time
+
+
+@dataclass
+class Spoken:
+    """What one reply put on the speaker, to know what the caller heard of it."""
+
+    sentences: list[tuple[str, float]] = field(default_factory=list)  # (sentence, seconds)
+
+    def heard(self, played_s: float) -> str:
+        words: list[str] = []
+        left = played_s
+        for sentence, seconds in self.sentences:
+            if left >= seconds - 0.05:
+                words.extend(sentence.split())
+                left -= seconds
+                continue
+            part = sentence.split()
+            words.extend(part[: int(len(part) * max(0.0, left) / max(seconds, 1e-6))])
+            break
+        return " ".join(words)
+
+
+class VoiceLoop:
+    """Turn-taking on real (or file-backed) audio for one conversation at a time."""
+
+    def __init__(
+        self,
+        parts: dict[str, Any],
+        settings: Settings,
+        on_event: Callable[[EngineEvent], None] | None,
+        *,
+        mode: str = "kiosk",
+        executor: Executor,
+    ) -> None:
+        from petvisor_desktop.voice.vad import TurnSegmenter
+
+        self.settings = settings
+        self.audio = settings.audio
+        self.mode = mode
+        self.vad = parts["vad"]
+        self.stt = parts["stt"]
+        self.tts = parts["tts"]
+        self.source = parts["source"]
+        self.sink = parts["sink"]
+        self.echo = parts.get("echo") or _new_echo_guard()
+        self.denoise = parts.get("denoise") or _new_denoiser(settings)
+        self._executor = executor
+        self._emit = emit_to(on_event)
+        self.segmenter = TurnSegmenter(
+            threshold=self.audio.vad_threshold,
+            end_silence_ms=self.audio.end_silence_ms,
+            pre_roll_ms=self.audio.pre_roll_ms,
+            min_speech_ms=min(200, self.audio.min_barge_in_ms),
+        )
+        self._talker: Talker | None = None
+        self._listening = threading.Event()  # hands-free on, or the talk key held
+        self._ptt_held = False
+        self._closed = threading.Event()
+        self._turn_q: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._stream: Any = None
+        self._speech_frames = 0
+        self._turn_frames: list[np.ndarray] = []
+        self._silent_frames = 0
+        self._speculation: Any = None
+        self._speculate = getattr(self.stt, "name", "") == "whisper"
+        self._speculator = ThreadPoolExecutor(1, thread_name_prefix="petvisor-stt-ahead")
+        self._cancel_speech = threading.Event()
+        self._speaking = False
+        self._barge_frames = 0
+        self._barged = False
+        self._last_level_t = 0.0
+        self._played_t = -1e9
+        self._synth_cache: OrderedDict[str, list[tuple[np.ndarray, int]]] = OrderedDict()
+        self.turn_figures: list[dict[str, Any]] = []  # every spoken reply's figures
+        self._capture = threading.Thread(target=self._capture_loop, name="petvisor-capture",
+                                         daemon=True)
+        self._turns = threading.Thread(target=self._turn_loop, name="petvisor-turns",
+                                       daemon=True)
+        self._capture.start()
+        self._turns.start()
+
+    # -- called by the runtime --------------------------------------------------------------
+    def begin(self, talker: Talker) -> None:
+        """A new conversation: speak its greeting, then listen (hands-free in the kiosk)."""
+        self._talker = talker
+        self.segmenter.reset()
+        greeting = talker.assistant.turns[-1] if talker.assistant.turns else None
+        if greeting is not None:
+            self.speak(talker, greeting)
+        if self.mode == "kiosk":
+            self._listening.set()
+
+    def speak(self, talker: Talker, turn: Any, utterance: Utterance | None = None,
+              stt_ms: float | None = None) -> None:
+        self._turn_q.put(("speak", (talker, turn, utterance, stt_ms)))
+
+    def push_to_talk(self, held: bool) -> None:
+        self._ptt_held = held
+        if held:
+            self.interrupt()  # pressing talk while the assistant speaks means "let me speak"
+            self.segmenter.reset()
+            self._listening.set()
+        else:
+            self._turn_q.put(("release", time.monotonic()))
+
+    def interrupt(self) -> None:
+        if self._speaking:
+            self._cancel_speech.set()
+            self.sink.interrupt()
+
+    def stop_conversation(self) -> None:
+        self.interrupt()
+        self._listening.clear()
+        self._talker = None
+        self._drop_stream()
+
+    def close(self) -> None:
+        self.stop_conversation()
+        self._closed.set()
+        self._turn_q.put(("close", None))
+        self._capture.join(2.0)
+        self._turns.join(5.0)
+        self._speculator.shutdown(wait=False, cancel_futures=True)
+        for part in (self.source, self.sink):
+            try:
+                part.stop()
+            except Exception as exc:  # noqa: BLE001 - closing: report, never raise
+                log.warning("could not stop %s: %s", type(part).__name__, exc)
+
+    # -- capture thread ---------------------------------------------------------------------
+    def _capture_loop(self) -> None:
+        while not self._closed.is_set():
+            try:
+                frame = self.source.read(0.1)
+            except EOFError:
+                return
+            except AudioError as exc:
+                self._device_lost(exc)
+                continue
+            if frame is None:
+                continue
+            t = time.monotonic()
+            try:
+                self._on_frame(frame, t)
+            except VoiceError as exc:
+                self._emit(EventType.ERROR, stage=exc.stage, code=exc.code, message=exc.message,
+                           recoverable=exc.recoverable)
+            except Exception:
+                log.exception("voice capture failed on a frame")
+
+    def _device_lost(self, exc: AudioError) -> None:
+        self._emit(EventType.ERROR, stage="audio", code=exc.code, message=exc.message,
+                   recoverable=True)
+        self._emit(EventType.STATE, state="unavailable")
+        recover = getattr(self.source, "recover", None)
+        if recover is None:
+            self._closed.wait(1.0)
+            return
+        while not self._closed.is_set():
+            try:
+                recover(5.0)
+            except AudioError:
+                continue
+            self._emit(EventType.STATE, state="listening" if self._listening.is_set() else "idle")
+            return
+
+    def _on_frame(self, frame: np.ndarray, t: float) -> None:
+        if t - self._last_level_t >= LEVEL_EVERY_S:
+            self._last_level_t = t
+            rms = float(np.sqrt(np.mean(np.square(frame, dtype=np.float64)) + 1e-12))
+            self._emit(EventType.LEVEL, rms_db=round(20 * math.log10(rms), 1))
+        playing = self._speaking or self.sink.busy
+        if playing:
+            self._played_t = t
+        # The room still rings, and the device still holds audio, just after playback ends.
+        playing_or_tail = playing or t - self._played_t < ECHO_TAIL_S
+        clean = frame
+        echo_only = False
+        if self.echo is not None:
+            clean, echo_only = self.echo.filter(frame, self.sink, playing_or_tail)
+        if self.denoise is not None and not playing:
+            if not self.segmenter.in_speech:
+                self.denoise.observe_noise(clean)  # the room between turns is the noise
+            clean = self.denoise.process(clean)
+        if not self._listening.is_set():
+            self.vad.probability(clean)  # keeps the model's state continuous
+            return
+        p = 0.0 if echo_only else self.vad.probability(clean)
+        if playing and self.audio.barge_in:
+            self._check_barge_in(p)
+        elif playing:
+            return  # no barge-in: the caller waits for the assistant to finish
+        for event in self.segmenter.push(clean, t, p):
+            kind = event.type.value
+            if kind == "speech-start":
+                self._open_stream(event.frames)
+            elif kind == "speech":
+                self._feed(event.frames[0])
+                self._maybe_speculate(p)
+            else:
+                self._close_turn(event, t)
+
+    def _maybe_speculate(self, p: float) -> None:
+        """Decode the turn so far once the caller has paused; speech again voids it."""
+        if not self._speculate or self._stream is None:
+            return
+        if p >= self.segmenter.neg_threshold:
+            self._silent_frames = 0
+            self._speculation = None
+            return
+        self._silent_frames += 1
+        if self._silent_frames == max(1, SPECULATE_AFTER_MS // FRAME_MS):
+            frames = list(self._turn_frames)
+            vocabulary, expecting = self._stream_args
+            self._speculation = self._speculator.submit(
+                _transcribe, self.stt, frames, vocabulary, expecting
+            )
+
+    def _check_barge_in(self, p: float) -> None:
+        """The caller is speaking over the assistant: stop after `min_barge_in_ms` of speech
+        (a cough, a bark or a door is shorter and does not cut the assistant off)."""
+        if p >= self.segmenter.threshold:
+            self._barge_frames += 1
+        else:
+            self._barge_frames = max(0, self._barge_frames - 1)
+        if self._barge_frames * FRAME_MS >= self.audio.min_barge_in_ms and not self._barged:
+            self._barged = True
+            self._cancel_speech.set()
+            heard_s = self.sink.interrupt()
+            self._emit(EventType.BARGE_IN, heard_s=round(heard_s, 2))
+
+    def _open_stream(self, frames: tuple[np.ndarray, ...]) -> None:
+        talker = self._talker
+        assistant = talker.assistant if talker else None
+        expecting = getattr(assistant, "expecting", "none")
+        self._stream_args = (vocabulary_for(assistant), expecting)
+        self._stream = self.stt.stream(self._stream_args[0], expecting=expecting)
+        self._speech_frames = 0
+        self._turn_frames = []
+        self._silent_frames = 0
+        self._speculation = None
+        scale = END_SILENCE_SCALE.get(expecting, 1.0)
+        if not self._ptt_held:
+            self.segmenter.set_end_silence_ms(max(FRAME_MS, int(self.audio.end_silence_ms * scale)))
+        self._emit(EventType.STATE, state="hearing")
+        for frame in frames:
+            self._feed(frame)
+
+    def _feed(self, frame: np.ndarray) -> None:
+        if self._stream is None:
+            return
+        self._speech_frames += 1
+        self._turn_frames.append(frame)
+        partial = self._stream.accept(frame)
+        if partial:
+            self._emit(EventType.CALLER_PARTIAL, text=partial)
+
+    def _close_turn(self, event: Any, t: float) -> None:
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        if self.mode == "window" and not self._ptt_held:
+            self._listening.clear()
+        self._turn_q.put(
+            (
+                "utterance",
+                Utterance(
+                    stream,
+                    speech_end_t=event.speech_end_t or t,
+                    ended_t=t,
+                    audio_s=len(event.audio) / 16000 if event.audio is not None else 0.0,
+                    barged_in=self._barged,
+                    speculative=self._speculation,
+                ),
+            )
+        )
+
+    def _drop_stream(self) -> None:
+        self._stream = None
+        self._speculation = None
+
+    # -- turn thread ------------------------------------------------------------------------
+    def _turn_loop(self) -> None:
+        while True:
+            kind, item = self._turn_q.get()
+            if kind == "close":
+                return
+            try:
+                if kind == "utterance":
+                    self._on_utterance(item)
+                elif kind == "speak":
+                    self._speak(*item)
+                elif kind == "release":
+                    self._on_release(item)
+            except VoiceError as exc:
+                self._emit(EventType.ERROR, stage=exc.stage, code=exc.code, message=exc.message,
+                           recoverable=exc.recoverable)
+            except Exception:
+                log.exception("voice turn failed")
+
+    def _on_release(self, t: float) -> None:
+        """The talk key was let go: the turn ends now, whatever the VAD thinks."""
+        for event in self.segmenter.force_end(t):
+            if event.type.value == "speech-start":
+                self._open_stream(event.frames)
+            elif event.type.value == "speech-end":
+                self._close_turn(event, t)
+        if self.mode == "window":
+            self._listening.clear()
+
+    def _on_utterance(self, utterance: Utterance) -> None:
+        finished = time.monotonic()
+        if utterance.speculative is not None:
+            transcript = utterance.speculative.result()
+        else:
+            transcript = utterance.stream.finish()
+        stt_ms = (time.monotonic() - finished) * 1000  # what the recogniser added to the wait
+        utterance.stt_rtf = transcript.compute_ms / 1000 / max(transcript.audio_s, 1e-3)
+        text = transcript.text.strip()
+        talker = self._talker
+        if talker is None:
+            return
+        if not text:
+            self._emit(EventType.STATE, state="listening")
+            return
+        if self.echo is not None and self.echo.is_echo(text):
+            log.info("discarded a transcript that matched the assistant's own speech")
+            self._emit(EventType.STATE, state="listening")
+            return
+        future = self._executor.submit(talker.respond, text, spoken=True)
+        turn = future.result()
+        if turn is not None:
+            self._speak(talker, turn, utterance, stt_ms)
+
+    def _synth(self, text: str) -> Any:
+        """Sentences, each as cached or freshly made audio: the same question is asked of
+        every caller, so it is synthesised once."""
+        from petvisor_desktop.voice.tts import split_sentences
+
+        for sentence in split_sentences(text):
+            cached = self._synth_cache.get(sentence)
+            if cached is not None:
+                self._synth_cache.move_to_end(sentence)
+                for samples, rate in cached:
+                    yield sentence, samples, rate
+                continue
+            made: list[tuple[np.ndarray, int]] = []
+            for chunk in self.tts.synthesize(sentence, self._cancel_speech):
+                made.append((chunk.samples, chunk.sample_rate_hz))
+                yield sentence, chunk.samples, chunk.sample_rate_hz
+            if not self._cancel_speech.is_set():
+                self._synth_cache[sentence] = made
+                while len(self._synth_cache) > SYNTH_CACHE_SENTENCES:
+                    self._synth_cache.popitem(last=False)
+
+    def _speak(self, talker: Talker, turn: Any, utterance: Utterance | None = None,
+               stt_ms: float | None = None) -> None:
+        self._cancel_speech.clear()
+        self._barged = False
+        self._barge_frames = 0
+        self._speaking = True
+        self._emit(EventType.STATE, state="speaking")
+        spoken = Spoken()
+        self.sink.begin_utterance()
+        started = time.monotonic()
+        first_chunk_ms: float | None = None
+        synth_s = 0.0
+        try:
+            current, seconds = "", 0.0
+            pieces = self._synth(turn.text)
+            while True:
+                made = time.monotonic()
+                piece = next(pieces, None)
+                synth_s += time.monotonic() - made
+                if piece is None:
+                    break
+                sentence, samples, rate = piece
+                if self._cancel_speech.is_set():
+                    break
+                if first_chunk_ms is None:
+                    first_chunk_ms = (time.monotonic() - started) * 1000
+                if sentence != current:
+                    if current:
+                        spoken.sentences.append((current, seconds))
+                    current, seconds = sentence, 0.0
+                    if self.echo is not None:
+                        self.echo.note_spoken(sentence)
+                seconds += len(samples) / rate
+                self.sink.play(samples, rate)
+            if current:
+                spoken.sentences.append((current, seconds))
+            while self.sink.busy and not self._cancel_speech.is_set():
+                self.sink.drain(0.05)
+        finally:
+            self._speaking = False
+        interrupted = self._cancel_speech.is_set()
+        played_s = self.sink.played_s
+        heard = spoken.heard(played_s) if interrupted else turn.text
+        self._emit(EventType.ASSISTANT_SPOKEN, text=heard, interrupted=interrupted)
+        audio_s = sum(seconds for _, seconds in spoken.sentences)
+        tts_rtf = synth_s / audio_s if audio_s else None
+        self._record(talker, turn, utterance, stt_ms, first_chunk_ms, heard, interrupted, tts_rtf)
+        if getattr(turn, "done", False):
+            self._listening.clear()
+            self._emit(EventType.STATE, state="idle")
+        elif self.mode == "kiosk" or self._ptt_held:
+            self._emit(EventType.STATE, state="listening")
+        else:
+            self._emit(EventType.STATE, state="idle")
+
+    def _record(self, talker: Talker, turn: Any, utterance: Utterance | None,
+                stt_ms: float | None, first_chunk_ms: float | None, heard: str,
+                interrupted: bool, tts_rtf: float | None = None) -> None:
+        started_at = self.sink.started_at
+        figures: dict[str, float] = {}
+        if utterance is not None:
+            figures["end_of_turn_ms"] = (utterance.ended_t - utterance.speech_end_t) * 1000
+            if stt_ms is not None:
+                figures["stt_ms"] = stt_ms
+            if started_at is not None:
+                figures["response_ms"] = (started_at - utterance.speech_end_t) * 1000
+        if first_chunk_ms is not None:
+            figures["tts_first_chunk_ms"] = first_chunk_ms
+        figures = {k: round(max(0.0, v), 1) for k, v in figures.items()}
+        self.turn_figures.append(
+            {**figures, "llm_first_token_ms": turn.llm_first_token_ms,
+             "llm_total_ms": turn.llm_ms, "interrupted": interrupted,
+             "stt_rtf": utterance.stt_rtf if utterance else None, "tts_rtf": tts_rtf}
+        )
+        self._emit(EventType.TURN_METRICS, **figures, llm_first_token_ms=turn.llm_first_token_ms,
+                   llm_total_ms=turn.llm_ms, spoken=True)
+        assistant = talker.assistant
+        recorder = getattr(assistant, "recorder", None)
+        turn_id = getattr(assistant, "last_turn_id", None)
+        if recorder is not None and turn_id is not None and hasattr(recorder, "update_turn"):
+            recorder.update_turn(
+                turn_id, latency=figures, text=heard if interrupted else None
+            )
+
+
+def _transcribe(stt: Any, frames: list[np.ndarray], vocabulary: list[str], expecting: str) -> Any:
+    stream = stt.stream(vocabulary, expecting=expecting)
+    for frame in frames:
+        stream.accept(frame)
+    return stream.finish()
+
+
+def vocabulary_for(assistant: Any) -> list[str]:
+    """The clinic's live names and the words of the current step, for recogniser biasing."""
+    if assistant is None:
+        return []
+    words: list[str] = []
+    for names in (assistant.species_ids, assistant.type_ids, assistant.schedule_ids):
+        words.extend(str(n) for n in names)
+    words.extend(STEP_WORDS.get(assistant.expecting, []))
+    return words
+
+
+def _new_echo_guard() -> Any:
+    try:
+        from petvisor_desktop.voice.echo import EchoGuard
+    except ImportError:
+        return None
+    return _EchoAdapter(EchoGuard())
+
+
+class _EchoAdapter:
+    """The loop's view of the echo guard: clean a frame while the speaker plays."""
+
+    def __init__(self, guard: Any) -> None:
+        self.guard = guard
+
+    def filter(self, frame: np.ndarray, sink: Any, playing: bool) -> tuple[np.ndarray, bool]:
+        if not playing:
+            return frame, False
+        cleaned = self.guard.process(frame, sink)
+        return cleaned, bool(self.guard.echo_only(frame))
+
+    def note_spoken(self, text: str) -> None:
+        self.guard.note_spoken(text)
+
+    def is_echo(self, text: str) -> bool:
+        return bool(self.guard.is_echo(text))
+
+
+def _new_denoiser(settings: Settings) -> Any:
+    if not settings.audio.noise_reduction:
+        return None
+    try:
+        from petvisor_desktop.voice.denoise import NoiseReducer
+    except ImportError:
+        return None
+    return NoiseReducer()

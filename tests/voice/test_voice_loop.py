@@ -1,0 +1,148 @@
+"""The spoken conversation, every stage real: espeak-ng caller lines through Silero, Whisper,
+the booking brain and Piper, in real time; barge-in; and the same booking through PulseAudio
+with the assistant's voice leaking back into the microphone."""
+
+from __future__ import annotations
+
+import queue
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from petvisor_desktop.events import EngineEvent, EventType
+from petvisor_desktop.runtime import Engine
+from petvisor_desktop.settings import Settings
+from petvisor_desktop.simulate import Scenario, run_scenario
+from petvisor_desktop.voice import audio
+from petvisor_desktop.voice.caller import load_voice_models, speak_with_espeak
+
+pytestmark = [pytest.mark.models, pytest.mark.llm, pytest.mark.slow]
+QUICK_LLM = "qwen2.5-coder-0.5b-instruct-q4_k_m"
+VOICE_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios" / "voice"
+
+
+@pytest.fixture(scope="module")
+def voice_models(settings: Settings, require_model: Any) -> dict[str, Any]:
+    for role in ("vad", "tts", "stt-whisper"):
+        require_model(role)
+    return load_voice_models(settings)
+
+
+def _llm(settings: Settings, require_model: Any) -> Any:
+    from petvisor_desktop.engine import load_llm
+
+    require_model("llm")
+    return load_llm(settings)
+
+
+def test_a_spoken_booking_in_real_time(
+    settings: Settings, require_model: Any, voice_models: dict[str, Any]
+) -> None:
+    scenario = Scenario.load(VOICE_SCENARIOS / "dog-consultation-spoken.json")
+    report = run_scenario(scenario, settings, _llm(settings, require_model), voice=voice_models)
+    assert report["checks"]["passed"], report["checks"]["failures"]
+    replies = [t for t in report["transcript"] if t["role"] == "assistant"]
+    # Every reply was heard in full and timed from the end of the caller's speech.
+    assert all(0 < t["latency_ms"] < 15_000 for t in replies)
+    assert all(t["stages_ms"]["end_of_turn_ms"] is not None for t in replies)
+    heard = [t["heard"] for t in report["transcript"] if t["role"] == "caller"]
+    assert any("max" in h.lower() for h in heard), heard
+
+
+class Events:
+    def __init__(self) -> None:
+        self.q: queue.Queue[EngineEvent] = queue.Queue()
+
+    def __call__(self, event: EngineEvent) -> None:
+        self.q.put(event)
+
+    def until(self, kind: EventType, timeout_s: float = 120.0) -> EngineEvent:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            event = self.q.get(timeout=max(0.1, deadline - time.monotonic()))
+            if event.type == kind:
+                return event
+
+
+def _engine(settings: Settings, events: Events, source: Any, sink: Any) -> Engine:
+    engine = Engine(settings, events, now="2026-11-23T09:00", voice=True, mode="kiosk",
+                    llm_name=QUICK_LLM, source=source, sink=sink)
+    engine.start()
+    assert engine.wait_ready(300)
+    assert engine.can_listen(), engine.components
+    return engine
+
+
+def test_barge_in_stops_the_assistant_and_keeps_only_what_was_heard(
+    settings: Settings, require_model: Any, voice_models: dict[str, Any]
+) -> None:
+    require_model("llm", QUICK_LLM)
+    events = Events()
+    source, sink = audio.PushSource(), audio.RecordingSink(realtime=True)
+    engine = _engine(settings, events, source, sink)
+    try:
+        talk = engine.new_conversation()
+        talk.start()
+        greeting = events.until(EventType.ASSISTANT_REPLY).data["text"]
+        while not sink.busy:
+            time.sleep(0.01)
+        # A cough-like burst over the greeting does not cut the assistant off.
+        rng = np.random.default_rng(7)
+        burst = (rng.standard_normal(2400) * np.hanning(2400) * 0.3).astype(np.float32)
+        source.feed(burst, 16000)
+        time.sleep(1.0)
+        assert sink.busy
+        # The caller speaks over the greeting.
+        samples, rate = speak_with_espeak("I want to see someone at reception")
+        fed_at = time.monotonic()
+        source.feed(samples, rate)
+        barge = events.until(EventType.BARGE_IN, 10)
+        stopped_after_ms = (barge.t - fed_at) * 1000
+        spoken = events.until(EventType.ASSISTANT_SPOKEN, 10)
+        assert spoken.data["interrupted"]
+        assert 0 < len(spoken.data["text"]) < len(greeting)
+        assert greeting.startswith(spoken.data["text"].split()[0])
+        # Playback stopped within 200 ms of the barge-in being recognised as speech
+        # (min_barge_in_ms of the caller's voice plus capture and VAD).
+        assert stopped_after_ms < settings.audio.min_barge_in_ms + 400, stopped_after_ms
+        assert not sink.busy
+        reply = events.until(EventType.ASSISTANT_REPLY, 60)
+        assert "reception" in reply.data["text"]
+        rows = engine.history.messages(talk.id)
+        assert rows[0].text == spoken.data["text"]  # the history keeps what was heard
+    finally:
+        engine.shutdown()
+
+
+@pytest.mark.audio
+def test_a_booking_through_pulseaudio_with_the_echo_leaking_back(
+    settings: Settings,
+    require_model: Any,
+    voice_models: dict[str, Any],
+    pulse_devices: Any,
+) -> None:
+    """Two null sinks: the caller speaks into `room` (the app's microphone is its monitor),
+    the app plays into `app_speaker`, and a loopback leaks that back into `room`."""
+    mic = audio.MicrophoneSource()
+    speaker = audio.SpeakerSink()
+    speaker.start()
+
+    def say(samples: np.ndarray, rate: int) -> None:
+        pulse_devices.play_into_room(audio.resample(samples, rate, 16000), 16000)
+
+    scenario = Scenario.load(VOICE_SCENARIOS / "dog-consultation-spoken.json")
+    report = run_scenario(
+        scenario,
+        settings,
+        _llm(settings, require_model),
+        voice=voice_models,
+        devices={"source": mic, "sink": speaker, "say": say},
+    )
+    assert report["checks"]["passed"], report["checks"]["failures"]
+    replies = [t for t in report["transcript"] if t["role"] == "assistant"]
+    # The assistant's own voice, leaking into the microphone, never cut it off or was
+    # taken for the caller: every reply was heard in full.
+    assert all(t["heard_by_caller"] == t["text"] for t in replies), replies
