@@ -63,6 +63,7 @@ WINDOW_SIZE = (1280, 860)
 
 class MemoryKeyring(KeyringBackend):
     priority = 1  # type: ignore[assignment]
+    name = "in-memory keychain of the screenshot script"  # type: ignore[assignment]
 
     def __init__(self) -> None:
         super().__init__()
@@ -534,6 +535,24 @@ def main() -> int:
         wait_for(lambda: admin.settings_page.llm.count() > 0)
         wait_for(lambda: admin.settings_page.input_device.count() > 0)
         shot(admin, "admin_settings", WINDOW_SIZE)
+        # The booking system: a real connection test, against a sandbox clinic.
+        from vetstoria.sandbox import SandboxClinic
+
+        page = admin.settings_page
+        with SandboxClinic(now="2026-11-23T09:00") as clinic:
+            config = clinic.config()
+            page.real_radio.setChecked(True)
+            for seed in ("base_url", "auth_url", "partner_key", "site_hash", "booking_hash"):
+                page.seed_edits[seed].setText(getattr(config, seed))
+            page.seed_edits["site_id"].setText(str(config.site_id))
+            page.secret.setText(config.secret)
+            page.on_test_button_clicked()
+            wait_for(lambda: page.test_button.isEnabled())
+        group = page.findChild(QWidget, "group_booking")
+        page.verticalScrollBar().setValue(group.y() - 8)
+        shot(admin, "admin_settings_vetstoria", WINDOW_SIZE)
+        page.real_radio.setChecked(False)
+        page.secret.clear()
     if wanted("admin_diagnostics"):
         admin.show_tab("diagnostics")
         wait_for(lambda: admin.diagnostics_page.versions.rowCount() > 0)

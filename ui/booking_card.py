@@ -158,6 +158,7 @@ class BookingCard(QFrame):
         self.setAccessibleName("Your booking")
         self.expecting = "none"
         self.read_back = False
+        self.correcting: str | None = None  # the detail the caller touched to change
         self.outcome: str | None = None
         layout = QVBoxLayout(self)
         layout.setSpacing(4)
@@ -257,8 +258,13 @@ class BookingCard(QFrame):
         card = dict(reply.get("card") or {})
         for field, row in self.rows.items():
             row.set_value(format_value(field, card))
-        self.set_expecting(str(reply.get("expecting") or "none"))
+        expecting = str(reply.get("expecting") or "none")
         read_back = bool(reply.get("read_back")) and not reply.get("done")
+        if read_back or expecting != "confirm":
+            self.correcting = None
+        # While the caller is correcting a detail they touched, that detail stays marked
+        # (the assistant is still asking about the booking as a whole).
+        self.set_expecting(self.correcting or expecting)
         self.set_read_back(read_back)
         outcome = reply.get("outcome")
         if reply.get("done") or outcome == "booked":
@@ -292,6 +298,7 @@ class BookingCard(QFrame):
             self.set_expecting("none")
 
     def clear(self) -> None:
+        self.correcting = None
         self.update_from({})
         self.outcome = None
         self.heading.setText("Your booking")
@@ -317,6 +324,9 @@ class BookingCard(QFrame):
         if not self.read_back:
             return
         self._lock()
+        self.correcting = field
+        self.set_expecting(field)
+        self.set_read_back(False)
         self.correct_clicked.emit(field)
 
     def _lock(self) -> None:

@@ -143,6 +143,18 @@ def test_a_booking_typed_and_touched_in_the_kiosk(live: Live, qtbot: Any) -> Non
     assert card.rows["date"].value.startswith("Wednesday 25 November")
     assert card.rows["phone"].change.isVisible()  # each detail can be corrected by touch
 
+    # A touch on the phone number at the read-back: it stays marked while the caller
+    # gives the right one, and the booking is read back again.
+    with qtbot.waitSignal(bridge.assistant_reply, timeout=REPLY_MS):
+        qtbot.mouseClick(card.rows["phone"].change, Qt.MouseButton.LeftButton)
+    assert ("caller", "I need to change my phone number") in window.view.captions.texts()
+    assert card.rows["phone"].expecting and card.read_back_panel.isHidden()
+    reply = type_line(qtbot, bridge, window.type_box.edit, "It's 07700 900333")
+    assert reply["read_back"], reply["text"]
+    assert card.rows["phone"].value == "07700900333"
+    assert not card.rows["phone"].expecting
+    assert card.read_back_panel.isVisible() and card.yes_button.isEnabled()
+
     # The touch on "Yes, book it".
     with qtbot.waitSignal(bridge.assistant_reply, timeout=REPLY_MS) as booked:
         qtbot.mouseClick(card.yes_button, Qt.MouseButton.LeftButton)

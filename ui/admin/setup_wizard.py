@@ -30,9 +30,11 @@ from ui.workers import run_in_background
 
 def _page(title: str, subtitle: str) -> tuple[QWizardPage, QVBoxLayout]:
     page = QWizardPage()
-    page.setTitle(title)
     layout = QVBoxLayout(page)
-    intro = label(subtitle, "muted")
+    layout.setSpacing(12)
+    # Our own heading rather than QWizard's page title, which ignores the theme's sizes.
+    layout.addWidget(label(title, "heading"))
+    intro = label(subtitle, "subtitle")
     layout.addWidget(intro)
     return page, layout
 
@@ -41,8 +43,9 @@ class StaffPage(QWizardPage):
     def __init__(self) -> None:
         super().__init__()
         self.setObjectName("setupStaff")
-        self.setTitle("The first staff account")
         layout = QVBoxLayout(self)
+        layout.setSpacing(12)
+        layout.addWidget(label("The first staff account", "heading"))
         layout.addWidget(
             label(
                 "Staff sign in with this to leave kiosk mode and to open the staff screens. "
@@ -122,6 +125,18 @@ class SetupWizard(QWizard):
             "staff account, names the clinic and chooses the booking system.",
         )
         page.setObjectName("setupWelcome")
+        layout.addSpacing(12)
+        layout.addWidget(label("You will need:", "card-value"))
+        for line in (
+            "•  an e-mail address and a PIN (4 digits or more) for the first member of staff;",
+            "•  the clinic's name and phone number, as callers should hear them;",
+            "•  later, if you use a real Vetstoria site: its seven connection settings.",
+        ):
+            layout.addWidget(label(line))
+        layout.addStretch(1)
+        layout.addWidget(
+            label("Everything can be changed afterwards under Staff screens → Settings.", "muted")
+        )
         self.addPage(page)
 
         self.staff_page = StaffPage()
