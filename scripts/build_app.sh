@@ -8,7 +8,8 @@
 #   --with-models   copy the models this machine runs into the bundle
 #                   (PETVISOR_BUNDLE_MODELS=1; a comma list of names in that variable works too)
 #   --selftest      run `dist/petvisor-desktop/petvisor-desktop selftest` afterwards (headless)
-# Environment: PYTHON (default .venv/bin/python), PETVISOR_BUILD_WHISPER=auto|1|0.
+# Environment: PYTHON (default .venv/bin/python), PETVISOR_BUILD_WHISPER=auto|1|0,
+# PETVISOR_MEASURE_ARCHIVE=1 (also print the compressed download size).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
@@ -38,10 +39,10 @@ fi
 echo "built $APP in ${took} s"
 echo "bundle size: $(mb "$total") with models, $(mb $(( total - models ))) without" \
   "(models: $(mb "$models"))"
-if command -v tar >/dev/null && [ "${PETVISOR_MEASURE_ARCHIVE:-0}" = 1 ]; then
-  archive=$(tar -C dist -cf - petvisor-desktop --exclude='petvisor-desktop/_internal/models/*/*' \
-    | gzip -1 | wc -c)
-  echo "download (tar.gz -1, without models): $(mb "$archive")"
+if [ "${PETVISOR_MEASURE_ARCHIVE:-0}" = 1 ]; then
+  archive=$(tar -C dist --exclude='petvisor-desktop/_internal/models/*/*' -cf - petvisor-desktop \
+    | gzip -6 | wc -c)
+  echo "download size (tar.gz, without models): $(mb "$archive")"
 fi
 
 if [ "$selftest" = 1 ]; then
