@@ -146,6 +146,7 @@ class StaffLoginDialog(QDialog):
         self._countdown.setInterval(1000)
         self._countdown.timeout.connect(self.on_countdown_timeout)
         self.ok_button.setEnabled(False)  # until the staff list is read
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * 30)
         self._load_users()
         self._show_lockout()
         self.secret.setFocus()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import statistics
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Slot
@@ -121,6 +122,18 @@ class ConversationTable(QAbstractTableModel):
         return None
 
 
+def _slot(text: str | None) -> str:
+    """A booked slot as staff read it ("Wed 25 Nov 2026, 09:00"), in the clinic's own time
+    as Vetstoria gave it."""
+    if not text:
+        return ""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return f"{moment:%a} {moment.day} {moment:%b %Y, %H:%M}"
+
+
 def render_detail(detail: Any, messages: list[Any]) -> str:
     """The selected conversation as HTML (everything escaped: it holds callers' words)."""
     e = html.escape
@@ -154,7 +167,7 @@ def render_detail(detail: Any, messages: list[Any]) -> str:
                 "<p>"
                 f"<b>{e(b.status.title())}</b>: {e(b.appointment_type or '')} for "
                 f"{e(b.pet_name or '?')} ({e(b.species or '?')}) with {e(b.clinician or '?')}, "
-                f"{e(b.slot_start or '')}<br>"
+                f"{e(_slot(b.slot_start))}<br>"
                 f"{e(who)} · {e(b.phone or '')} · {e(b.email or 'no e-mail')}"
                 + (
                     f"<br>Vetstoria reference: {e(', '.join(b.appointment_ids))}"
