@@ -181,10 +181,11 @@ def bark(seed: int = 0) -> np.ndarray:
 
 
 def barking_noise(seconds: float, seed: int = 2) -> np.ndarray:
-    """A dog in the waiting room: barks in bursts of 1-4, with gaps. Non-stationary."""
+    """A dog in the waiting room: barks in bursts of 1-4, with gaps, over a quiet room tone
+    (~40 dB below the barks). Non-stationary."""
     rng = np.random.default_rng(seed)
     n = round(seconds * SR)
-    out = np.zeros(n, dtype=np.float32)
+    out = (0.01 * fan_noise(seconds, seed + 100)[:n]).astype(np.float32)
     pos = int(rng.uniform(0, 0.3) * SR)
     k = 0
     while pos < n:
