@@ -250,7 +250,7 @@ class TalkWindow(QMainWindow):
         # Only keys meant for this window, and not while typing in a field or on a button.
         if not isinstance(watched, QWidget) or watched.window() is not self:
             return False
-        if isinstance(QApplication.focusWidget(), _TEXT_INPUTS):
+        if isinstance(watched, _TEXT_INPUTS) or isinstance(self.focusWidget(), _TEXT_INPUTS):
             return False
         if kind == QEvent.Type.KeyPress:
             self.on_talk_pressed()

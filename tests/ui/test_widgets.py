@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QThread
+from PySide6.QtCore import Qt, QThread
 from PySide6.QtWidgets import QApplication
 
 from petvisor_desktop.events import EngineEvent, EventType
@@ -172,3 +172,25 @@ def test_the_attempt_limiter_locks_after_five_wrong_tries() -> None:
     limiter.failed()
     limiter.succeeded()
     assert limiter.tries_left == 5
+
+
+def test_holding_space_talks_unless_typing(
+    bridge: EngineBridge, qtbot: Any, ui_settings: Any
+) -> None:
+    from ui.talk_window import TalkWindow
+
+    all_ready(bridge, qtbot, voice=True)
+    window = TalkWindow(bridge, ui_settings)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.talk.isEnabled()
+    window.view.captions.setFocus()
+    qtbot.keyPress(window.view.captions, Qt.Key.Key_Space)
+    assert window.talking and window.talk.text().startswith("Listening")
+    qtbot.keyRelease(window.view.captions, Qt.Key.Key_Space)
+    assert not window.talking and window.talk.text() == "Hold to talk (Space)"
+    # In the text box the space bar types a space.
+    window.type_box.edit.setFocus()
+    qtbot.keyClicks(window.type_box.edit, "a b")
+    assert not window.talking and window.type_box.edit.text() == "a b"
+    window.close_allowed = True
