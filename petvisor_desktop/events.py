@@ -7,11 +7,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class EventType(str, Enum):
+class EventType(StrEnum):
     # Start-up: one per component as it loads (data: component, state, detail, progress).
     COMPONENT = "component"
     # What the assistant is doing right now (data: state, one of STATES).

@@ -311,7 +311,9 @@ class Conversation:
         else:
             self._emit(EventType.STATE, state="idle")
 
-    def respond(self, text: str, *, spoken: bool = False) -> AssistantTurn | None:
+    def respond(
+        self, text: str, *, spoken: bool = False, foresight: Any = None
+    ) -> AssistantTurn | None:
         """The caller's words (typed, touched, or recognised by the voice loop, which calls
         this on the worker). Returns the reply, or None once the conversation is over."""
         if self.assistant is None or self.ended:

@@ -112,7 +112,8 @@ class AudioSettings:
     vad_threshold: float = 0.5
     noise_reduction: bool = False
     barge_in: bool = True
-    min_barge_in_ms: int = 300
+    # Speech over the assistant that stops it. A cough, bark or door is not speech to Silero.
+    min_barge_in_ms: int = 150
 
     def __post_init__(self) -> None:
         _require(

@@ -159,6 +159,19 @@ class ToolCallRecord:
 
 
 @dataclass(frozen=True)
+class Foresight:
+    """What the model made of an utterance before the caller's turn was over (the voice
+    loop asks during the end-of-turn silence). Used only if the same words arrive in the
+    same dialog state."""
+
+    key: tuple[Any, ...]
+    tool: str
+    args: dict[str, Any]
+    calls: tuple[ToolCallRecord, ...]
+    llm: dict[str, float]
+
+
+@dataclass(frozen=True)
 class AssistantTurn:
     """One assistant reply and everything measured while making it."""
 
@@ -287,7 +300,35 @@ class Assistant:
         )
         return self._reply(text, "none", time.perf_counter())
 
-    def respond(self, caller_text: str) -> AssistantTurn:
+    def foresee(self, caller_text: str) -> Foresight | None:
+        """Run the model on words the caller may be done saying, without touching the
+        conversation: `respond` then skips the model if those words are what came. None
+        when no model call would be needed."""
+        text = caller_text.strip()
+        if not text or self.done:
+            return None
+        handoff = g.detect_handoff(text)
+        if handoff == "emergency" or self._rules_suffice(text, handoff):
+            return None
+        saved = (self._calls, self._llm)
+        self._calls, self._llm = [], {}
+        try:
+            tool, args = self._understand(text)
+            return Foresight(self._foresight_key(text), tool, args, tuple(self._calls), self._llm)
+        finally:
+            self._calls, self._llm = saved
+
+    def _foresight_key(self, text: str) -> tuple[Any, ...]:
+        """Everything the model's prompt and grammar depend on."""
+        return (
+            text.strip(),
+            self.expecting,
+            tuple(self._offered_times()),
+            self.state.proposed_type,
+            self._today,
+        )
+
+    def respond(self, caller_text: str, foresight: Foresight | None = None) -> AssistantTurn:
         """Take the caller's words; return the assistant's answer."""
         started = time.perf_counter()
         text = caller_text.strip()
@@ -310,6 +351,10 @@ class Assistant:
         if self._rules_suffice(text, handoff):
             tool, args = "rules", dict[str, Any]()
             self._calls.append(ToolCallRecord("understand", {}, "rules", 0.0))
+        elif foresight is not None and foresight.key == self._foresight_key(text):
+            tool, args = foresight.tool, dict(foresight.args)
+            self._calls.extend(foresight.calls)
+            self._llm = dict(foresight.llm)
         else:
             tool, args = self._understand(text)
         return self._decide(text, tool, args, handoff, started)

@@ -124,7 +124,9 @@ class Transcriber(Protocol):
     name: str  # "vosk" or "whisper"
     model_name: str
 
-    def stream(self, vocabulary: Sequence[str] = (), expecting: str = "none") -> TranscriptionStream:
+    def stream(
+        self, vocabulary: Sequence[str] = (), expecting: str = "none"
+    ) -> TranscriptionStream:
         """Open a stream biased towards `vocabulary` (clinic names, types, species and
         the words of the current step, `expecting` as in the scenario format)."""
         ...

@@ -68,8 +68,8 @@ class _SimTalker:
         self.assistant = assistant
         self._replies = replies
 
-    def respond(self, text: str, *, spoken: bool = False) -> Any:
-        turn = self.assistant.respond(text)
+    def respond(self, text: str, *, spoken: bool = False, foresight: Any = None) -> Any:
+        turn = self.assistant.respond(text, foresight)
         self._replies.put((text, turn))
         return turn
 

@@ -67,7 +67,7 @@ class Talker(Protocol):
 
     assistant: Any
 
-    def respond(self, text: str, *, spoken: bool = False) -> Any: ...
+    def respond(self, text: str, *, spoken: bool = False, foresight: Any = None) -> Any: ...
 
 
 def load_part(name: str, settings: Settings, parts: dict[str, Any], injected: Any = None) -> str:
@@ -186,6 +186,7 @@ class VoiceLoop:
         self._silent_frames = 0
         self._speculation: Any = None
         self._speculate = getattr(self.stt, "name", "") == "whisper"
+        self.think_ahead = True  # run the model during the end silence too
         self._speculator = ThreadPoolExecutor(1, thread_name_prefix="petvisor-stt-ahead")
         self._cancel_speech = threading.Event()
         self._speaking = False
@@ -336,7 +337,7 @@ class VoiceLoop:
             frames = list(self._turn_frames)
             vocabulary, expecting = self._stream_args
             self._speculation = self._speculator.submit(
-                _transcribe, self.stt, frames, vocabulary, expecting
+                self._think_ahead, frames, vocabulary, expecting
             )
 
     def _check_barge_in(self, p: float) -> None:
@@ -398,6 +399,19 @@ class VoiceLoop:
             )
         )
 
+    def _think_ahead(
+        self, frames: list[np.ndarray], vocabulary: list[str], expecting: str
+    ) -> tuple[Any, Any]:
+        """During the end-of-turn silence: the transcript so far, and what the model makes
+        of it, so both are ready (or nearly) when the turn is declared over."""
+        transcript = _transcribe(self.stt, frames, vocabulary, expecting)
+        talker = self._talker
+        assistant = talker.assistant if talker is not None else None
+        foresight = None
+        if self.think_ahead and assistant is not None and transcript.text.strip():
+            foresight = self._executor.submit(assistant.foresee, transcript.text)
+        return transcript, foresight
+
     def _drop_stream(self) -> None:
         self._stream = None
         self._speculation = None
@@ -433,8 +447,10 @@ class VoiceLoop:
 
     def _on_utterance(self, utterance: Utterance) -> None:
         finished = time.monotonic()
+        foresight = None
         if utterance.speculative is not None:
-            transcript = utterance.speculative.result()
+            transcript, ahead = utterance.speculative.result()
+            foresight = ahead.result() if ahead is not None else None
         else:
             transcript = utterance.stream.finish()
         stt_ms = (time.monotonic() - finished) * 1000  # what the recogniser added to the wait
@@ -450,7 +466,7 @@ class VoiceLoop:
             log.info("discarded a transcript that matched the assistant's own speech")
             self._emit(EventType.STATE, state="listening")
             return
-        future = self._executor.submit(talker.respond, text, spoken=True)
+        future = self._executor.submit(talker.respond, text, spoken=True, foresight=foresight)
         turn = future.result()
         if turn is not None:
             self._speak(talker, turn, utterance, stt_ms)

@@ -97,18 +97,20 @@ def test_barge_in_stops_the_assistant_and_keeps_only_what_was_heard(
         assert sink.busy
         # The caller speaks over the greeting.
         samples, rate = speak_with_espeak("Can I talk to someone at reception please?")
-        fed_at = time.monotonic()
+        onset_s = int(np.argmax(np.abs(samples) > 0.02)) / rate  # espeak starts with a silence
+        fed_at = time.monotonic() + source.pending_s  # the source plays what is queued first
         source.feed(samples, rate)
         barge = events.until(EventType.BARGE_IN, 10)
-        stopped_after_ms = (barge.t - fed_at) * 1000
+        stopped_after_ms = (barge.t - fed_at - onset_s) * 1000
         spoken = events.until(EventType.ASSISTANT_SPOKEN, 10)
         assert spoken.data["interrupted"]
         assert 0 < len(spoken.data["text"]) < len(greeting)
         assert greeting.startswith(spoken.data["text"].split()[0])
-        # Playback stopped within 200 ms of the barge-in being recognised as speech
-        # (min_barge_in_ms of the caller's voice plus capture and VAD).
+        # Playback stops about 200 ms after the caller's voice begins: min_barge_in_ms of
+        # speech (150 ms), one 32 ms frame, and the speaker's 20 ms blocks. Allow for the
+        # scheduling jitter of a busy 2-core machine.
         print(f"barge-in: playback stopped {stopped_after_ms:.0f} ms after the caller began")
-        assert stopped_after_ms < settings.audio.min_barge_in_ms + 400, stopped_after_ms
+        assert stopped_after_ms < 350, stopped_after_ms
         assert not sink.busy
         reply = events.until(EventType.ASSISTANT_REPLY, 60)
         assert "reception" in reply.data["text"]
