@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from petvisor_desktop.dialog.assistant import Assistant, AssistantTurn
+from petvisor_desktop.dialog.assistant import CHANGEABLE, Assistant, AssistantTurn
 from petvisor_desktop.events import EngineEvent, EventCallback, EventType, emit_to
 from petvisor_desktop.settings import Settings
 
@@ -24,18 +24,6 @@ log = logging.getLogger(__name__)
 
 TEXT_COMPONENTS = ("history", "vetstoria", "llm")
 VOICE_COMPONENTS = ("vad", "stt", "tts", "microphone", "speaker")
-# What a touch on the booking card means, said the way a caller would say it.
-FIELD_WORDS = {
-    "species": "the animal",
-    "appointment_type": "the appointment type",
-    "clinician": "the vet",
-    "date": "the day",
-    "time": "the time",
-    "pet_name": "my pet's name",
-    "client_name": "my name",
-    "phone": "my phone number",
-    "email": "my email",
-}
 
 
 class EngineNotReady(RuntimeError):
@@ -271,13 +259,13 @@ class Conversation:
         return self.say("Yes, that's right" if yes else "No, I need to change something")
 
     def correct(self, field: str) -> Future[Any]:
-        words = FIELD_WORDS.get(field)
-        if words is None:
+        """A touch on "Change" beside a detail of the card: that detail is asked again."""
+        if field not in CHANGEABLE:
             raise ValueError(f"unknown booking field {field!r}")
-        return self.say(f"I need to change {words}")
+        return self.engine.submit(lambda: self._touch(lambda a: a.change(field)))
 
     def request_handoff(self) -> Future[Any]:
-        return self.engine.submit(self._hand_off)
+        return self.engine.submit(lambda: self._touch(lambda a: a.hand_off("person")))
 
     def talk_pressed(self) -> None:
         if self.engine.voice is not None:
@@ -343,12 +331,13 @@ class Conversation:
         elif turn is not None and not turn.done:
             self._emit(EventType.STATE, state="idle")
 
-    def _hand_off(self) -> None:
+    def _touch(self, act: Callable[[Assistant], AssistantTurn]) -> None:
+        """A touch on the screen that the assistant answers (Change, Talk to reception)."""
         if self.assistant is None or self.ended:
             return
         if self.engine.voice is not None:
             self.engine.voice.interrupt()
-        turn = self.assistant.hand_off("person")
+        turn = act(self.assistant)
         self._reply(turn)
         if self.engine.voice is not None:
             self.engine.voice.speak(self, turn)

@@ -40,6 +40,11 @@ from vetstoria.models import BookingRequest, CatalogueItem, ClientDetails, Slot
 
 log = logging.getLogger(__name__)
 
+# The details a caller can correct by touch on the booking card.
+CHANGEABLE = (
+    "species", "appointment_type", "clinician", "date", "time", "pet_name", "client_name",
+    "phone", "email",
+)
 # After this many replies in a row that ask the same thing again, a person takes over.
 MAX_MISSES = 3
 
@@ -367,6 +372,39 @@ class Assistant:
             return self._reply("Thank you, goodbye.", "none", started, done=True)
         self._calls, self._rejections, self._llm = [], [], {}
         return self._handoff(reason, started)
+
+    def change(self, field: str) -> AssistantTurn:
+        """The caller touched "Change" on a detail of the card: forget it and ask for it
+        again; the rest is kept, and the read-back follows once it is given."""
+        started = time.perf_counter()
+        if field not in CHANGEABLE:
+            raise ValueError(f"unknown booking detail {field!r}")
+        self._record_turn("caller", f"(touched Change: {field})", self.expecting)
+        if self.done:
+            return self._reply("Thank you, goodbye.", "none", started, done=True)
+        self._calls, self._rejections, self._llm = [], [], {}
+        st = self.state
+        if field in ("species", "appointment_type", "clinician", "date"):
+            st.slot, st.offered = None, []  # the times offered depended on it
+        if field == "species":
+            st.species = None
+        elif field == "appointment_type":
+            st.appointment_type = st.proposed_type = None
+        elif field == "clinician":
+            st.clinician = None
+        elif field == "date":
+            st.day = st.part_of_day = None
+        elif field == "time":
+            st.slot = None
+        elif field == "pet_name":
+            st.pet_name = None
+        elif field == "client_name":
+            st.first_name = st.last_name = None
+        elif field == "phone":
+            st.phone = None
+        else:
+            st.email, st.email_declined = None, False
+        return self._advance(started, True)
 
     @property
     def read_back_given(self) -> bool:

@@ -66,6 +66,13 @@ def test_a_typed_and_touched_booking_through_the_engine(
         card = reply.data["card"]
         assert (card["species"], card["pet_name"]) == ("Dog", "Biscuit")
         assert card["phone"] == "07700900222"
+        talk.correct("phone")  # the touch on "Change" beside the phone number
+        asked = events.until(EventType.ASSISTANT_REPLY)
+        assert asked.data["expecting"] == "phone", asked.data["text"]
+        assert asked.data["card"]["phone"] is None and asked.data["card"]["pet_name"] == "Biscuit"
+        talk.say("07700 900333")
+        reply = events.until(EventType.ASSISTANT_REPLY)
+        assert reply.data["read_back"] and reply.data["card"]["phone"] == "07700900333"
         talk.confirm(True)  # the touch on "Yes, book it"
         booked = events.until(EventType.ASSISTANT_REPLY)
         assert "booked" in booked.data["text"].lower()
