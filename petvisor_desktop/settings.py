@@ -10,6 +10,7 @@ value raises `SettingsError` naming the setting and what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import tomllib
 import types
@@ -321,6 +322,22 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise SettingsError(str(path), f"cannot be read: {exc.strerror}") from None
 
 
+KEYRING_SERVICE = "petvisor-desktop"
+KEYRING_SECRET_USER = "vetstoria-secret"
+
+
+def keychain_secret() -> str | None:
+    """The Vetstoria secret from the OS keychain (keyring), or None where there is no
+    keychain or no secret stored. Never raises: a locked or absent keychain is not fatal."""
+    try:
+        import keyring
+
+        return keyring.get_password(KEYRING_SERVICE, KEYRING_SECRET_USER)
+    except Exception as exc:  # noqa: BLE001 - keyring backends raise their own types
+        logging.getLogger(__name__).warning("could not read the keychain: %s", exc)
+        return None
+
+
 def load_settings(
     config_path: str | Path | None = None, env: Mapping[str, str] | None = None
 ) -> Settings:
@@ -367,6 +384,13 @@ def load_settings(
             continue
         section, name = target
         values[section][name] = _coerce(var, raw, _field_types(SECTIONS[section])[name])
+
+    seeds = values["vetstoria"]
+    if any(seeds.get(n) for n in VetstoriaSettings.SEEDS) and not seeds.get("secret"):
+        # The settings screen keeps the secret in the OS keychain, never in the file.
+        secret = keychain_secret()
+        if secret:
+            seeds["secret"] = secret
 
     sections: dict[str, Any] = {}
     for name, cls in SECTIONS.items():

@@ -28,6 +28,9 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["PETVISOR_DB_PATH"] = str(home / "data" / "petvisor.sqlite3")
     os.environ["PETVISOR_BACKUP_DIR"] = str(home / "data" / "backups")
     os.environ.pop("PETVISOR_CONFIG", None)
+    # Never the developer's real keychain: a backend that stores nothing (tests that need a
+    # keychain install their own in memory).
+    os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
 
 
 @pytest.fixture(scope="session")

@@ -129,3 +129,40 @@ def test_bad_vetstoria_url_is_named() -> None:
     with pytest.raises(SettingsError) as info:
         settings.vetstoria_config()
     assert info.value.setting == "vetstoria.base_url"
+
+
+def test_the_secret_comes_from_the_keychain_when_the_file_has_none(tmp_path: Path) -> None:
+    """The settings screen writes six seeds to the file and the secret to the keychain."""
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    class MemoryKeyring(KeyringBackend):
+        priority = 1  # type: ignore[assignment]
+
+        def __init__(self) -> None:
+            self.store = {("petvisor-desktop", "vetstoria-secret"): "from-keychain"}
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return self.store.get((service, username))
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            self.store[(service, username)] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            self.store.pop((service, username), None)
+
+    path = _write(
+        tmp_path,
+        '[vetstoria]\nBASE_URL = "https://api.example.com/v2"\nAUTH_URL = "https://a.example.com"\n'
+        'PARTNER_KEY = "pk"\nSITE_HASH = "h"\nSITE_ID = 4\nBOOKING_HASH = "b"\n',
+    )
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    try:
+        settings = load_settings(env={"PETVISOR_CONFIG": str(path)})
+    finally:
+        keyring.set_keyring(previous)
+    assert settings.vetstoria.secret == "from-keychain"
+    # With nothing in the keychain the missing secret is named, as before.
+    with pytest.raises(SettingsError, match="missing SECRET"):
+        load_settings(env={"PETVISOR_CONFIG": str(path)})
