@@ -40,8 +40,9 @@ DEFAULT_THREADS = 1
 # suit you?", raw peak 0.27) comes out much louder than its neighbour (raw peak 0.56). We keep
 # the model's own level, which is steady across sentences, and apply one fixed gain instead.
 OUTPUT_GAIN = 1.6
-# A long sentence is cut at a clause mark once it has this many words, so that its first part
-# (and so the first audio of a reply) is ready sooner.
+# A long sentence is cut at a clause mark once it has this many spoken words, so that its first
+# part (and so the first audio of a reply) is ready sooner. Words are counted as they will be
+# said ("8:45am" is three), since times and phone numbers take long to say.
 MAX_WORDS = 14
 MIN_PIECE_WORDS = 4
 
@@ -148,14 +149,18 @@ def _clause_cuts(sentence: str) -> list[int]:
     return cuts
 
 
+def _spoken_words(text: str) -> int:
+    return len(speakable(text).split())
+
+
 def _cut_long(sentence: str, max_words: int, min_words: int) -> list[str]:
     pieces: list[str] = []
     rest = sentence
-    while len(rest.split()) > max_words:
+    while _spoken_words(rest) > max_words:
         chosen = None
         for cut in _clause_cuts(rest):
             head, tail = rest[:cut], rest[cut:]
-            if len(head.split()) >= min_words and len(tail.split()) >= min_words:
+            if _spoken_words(head) >= min_words and _spoken_words(tail) >= min_words:
                 chosen = cut
                 break
         if chosen is None:
@@ -171,8 +176,9 @@ def split_sentences(
 ) -> list[str]:
     """The sentences of `text` in order, for streaming synthesis. Does not split at "Dr.",
     "e.g.", initials, decimals, times ("9.30") or e-mail addresses. A sentence longer than
-    `max_words` is cut at the first comma or semicolon that leaves at least `min_words` on
-    each side, and again while the rest is still too long, so the first piece is short."""
+    `max_words` spoken words is cut at the first comma or semicolon that leaves at least
+    `min_words` on each side, and again while the rest is still too long, so the first piece
+    is short."""
     sentences: list[str] = []
     for block in re.split(r"\n\s*\n|\n(?=\s*[-*\u2022])", text):
         start = 0
@@ -519,10 +525,10 @@ class PiperSynthesizer:
             raise TtsError("synth-failed", f"speech synthesis failed: {exc}") from exc
 
     def synthesize(
-        self, sentence: str, cancel: threading.Event | None = None
+        self, sentence: str, cancel: threading.Event | None = None, *, max_words: int = MAX_WORDS
     ) -> Iterator[SynthChunk]:
         """Audio for one sentence, in chunks as they are made (a long sentence in pieces)."""
-        pieces = split_sentences(sentence) or ([sentence] if sentence.strip() else [])
+        pieces = split_sentences(sentence, max_words=max_words)
         for index, piece in enumerate(pieces):
             if cancel is not None and cancel.is_set():
                 return
@@ -538,18 +544,19 @@ class PiperSynthesizer:
                 yield SynthChunk(pending, self.sample_rate_hz, piece, last)
 
     def synthesize_text(
-        self, text: str, cancel: threading.Event | None = None
+        self, text: str, cancel: threading.Event | None = None, *, max_words: int = MAX_WORDS
     ) -> Iterator[SynthChunk]:
         """Audio for a whole reply, sentence by sentence. A generator: each sentence is made
         only when the consumer asks for more, so the first one can play while the next is
-        made, and `cancel` (a barge-in) stops it between chunks."""
+        made, and `cancel` (a barge-in) stops it between chunks. `max_words`: see
+        `split_sentences`."""
         started = time.perf_counter()
         first_ms: float | None = None
         compute_s = 0.0
         audio_samples = 0
-        for sentence in split_sentences(text):
+        for sentence in split_sentences(text, max_words=max_words):
             made = time.perf_counter()
-            for chunk in self.synthesize(sentence, cancel):
+            for chunk in self.synthesize(sentence, cancel, max_words=max_words):
                 compute_s += time.perf_counter() - made
                 if first_ms is None:
                     first_ms = (time.perf_counter() - started) * 1000
