@@ -66,6 +66,8 @@ class Engine:
         self._closing = threading.Event()
         self.ready = threading.Event()  # set when loading finished, whatever its result
         self.conversation: Conversation | None = None
+        # Kiosk: between conversations the microphone stays open and speech starts one.
+        self.listens_when_idle = mode == "kiosk" and voice
 
     # -- loading ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -164,6 +166,19 @@ class Engine:
                 parts, self.settings, self._relay, mode=self.mode, executor=self._worker
             )
             self._stack.callback(self.voice.close)
+            if self.mode == "kiosk" and self.listens_when_idle:
+                self.voice.listen_when_idle(self._started_by_voice)
+
+    def _started_by_voice(self, text: str, utterance: Any, stt_ms: float) -> None:
+        """Someone spoke at the idle kiosk: their words open the conversation (no greeting
+        first: they have already said what they want)."""
+        if not self.can_converse() or (self.conversation and not self.conversation.ended):
+            return
+        talk = self.conversation = Conversation(self)
+        self.submit(lambda: talk._open(greet=False)).result()
+        reply = self.submit(lambda: talk.respond(text, spoken=True)).result()
+        if reply is not None and self.voice is not None:
+            self.voice._speak(talk, reply, utterance, stt_ms)
 
     def _relay(self, event: EngineEvent) -> None:
         if self._on_event is not None and not self._closing.is_set():
@@ -287,16 +302,20 @@ class Conversation:
 
     # -- on the worker ----------------------------------------------------------------------
     def _start(self) -> None:
+        self._open(greet=True)
+
+    def _open(self, *, greet: bool) -> None:
         engine = self.engine
         history = engine.history
         self.id = history.start_conversation("kiosk" if engine.mode == "kiosk" else "ptt")
         self.assistant = engine._new_assistant(self.id)
-        self._emit(EventType.CONVERSATION_STARTED, conversation_id=self.id, mode=engine.mode)
-        turn = self.assistant.greet()
-        self._reply(turn)
+        self._emit(EventType.CONVERSATION_STARTED, conversation_id=self.id, mode=engine.mode,
+                   by_voice=not greet)
+        if greet:
+            self._reply(self.assistant.greet())
         if engine.voice is not None:
-            engine.voice.begin(self)
-        else:
+            engine.voice.begin(self, greet=greet)
+        elif greet:
             self._emit(EventType.STATE, state="idle")
 
     def respond(

@@ -176,6 +176,7 @@ class VoiceLoop:
             min_speech_ms=min(200, self.audio.min_barge_in_ms),
         )
         self._talker: Talker | None = None
+        self._on_idle_speech: Callable[[str, Utterance, float], None] | None = None
         self._listening = threading.Event()  # hands-free on, or the talk key held
         self._ptt_held = False
         self._closed = threading.Event()
@@ -204,14 +205,22 @@ class VoiceLoop:
         self._turns.start()
 
     # -- called by the runtime --------------------------------------------------------------
-    def begin(self, talker: Talker) -> None:
+    def begin(self, talker: Talker, *, greet: bool = True) -> None:
         """A new conversation: speak its greeting, then listen (hands-free in the kiosk)."""
         self._talker = talker
-        self.segmenter.reset()
+        if greet:
+            self.segmenter.reset()
         greeting = talker.assistant.turns[-1] if talker.assistant.turns else None
-        if greeting is not None:
+        if greet and greeting is not None:
             self.speak(talker, greeting)
         if self.mode == "kiosk":
+            self._listening.set()
+
+    def listen_when_idle(self, on_speech: Callable[[str, Utterance, float], None]) -> None:
+        """Kiosk: between conversations, someone speaking starts one; `on_speech` gets what
+        they said (on the turn thread) and starts the conversation with it."""
+        self._on_idle_speech = on_speech
+        if self._talker is None:
             self._listening.set()
 
     def speak(self, talker: Talker, turn: Any, utterance: Utterance | None = None,
@@ -237,6 +246,9 @@ class VoiceLoop:
         self._listening.clear()
         self._talker = None
         self._drop_stream()
+        if self._on_idle_speech is not None and self.mode == "kiosk":
+            self.segmenter.reset()
+            self._listening.set()
 
     def close(self) -> None:
         self.stop_conversation()
@@ -458,6 +470,8 @@ class VoiceLoop:
         text = transcript.text.strip()
         talker = self._talker
         if talker is None:
+            if text and self._on_idle_speech is not None:
+                self._on_idle_speech(text, utterance, stt_ms)
             return
         if not text:
             self._emit(EventType.STATE, state="listening")

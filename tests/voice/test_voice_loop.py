@@ -120,6 +120,30 @@ def test_barge_in_stops_the_assistant_and_keeps_only_what_was_heard(
         engine.shutdown()
 
 
+def test_speaking_at_the_idle_kiosk_starts_a_conversation(
+    settings: Settings, require_model: Any, voice_models: dict[str, Any]
+) -> None:
+    require_model("llm", QUICK_LLM)
+    events = Events()
+    source, sink = audio.PushSource(), audio.RecordingSink(realtime=True)
+    engine = _engine(settings, events, source, sink)
+    try:
+        assert engine.conversation is None
+        samples, rate = speak_with_espeak("Can I talk to someone at reception please?")
+        source.feed(samples, rate)
+        started = events.until(EventType.CONVERSATION_STARTED, 60)
+        assert started.data["by_voice"]
+        heard = events.until(EventType.CALLER_FINAL, 30)
+        assert "reception" in heard.data["text"].lower()
+        reply = events.until(EventType.ASSISTANT_REPLY, 60)  # no greeting: straight to it
+        assert "reception" in reply.data["text"]
+        spoken = events.until(EventType.ASSISTANT_SPOKEN, 30)
+        assert spoken.data["text"] == reply.data["text"]
+        assert engine.history.conversation(started.data["conversation_id"]).handoffs
+    finally:
+        engine.shutdown()
+
+
 @pytest.mark.audio
 def test_a_booking_through_pulseaudio_with_the_echo_leaking_back(
     settings: Settings,
