@@ -20,6 +20,8 @@ APT_PACKAGES=(
   # phonemes; the test caller's voice), sox (audio checks), PulseAudio (a user-space sound
   # server for the audio tests)
   libportaudio2 espeak-ng sox libsox-fmt-all pulseaudio pulseaudio-utils
+  # the ALSA "pulse" device through which PortAudio reaches PulseAudio
+  libasound2-plugins
   # Qt's xcb platform and Xvfb (screenshots, the real window, time-to-window)
   xvfb xauth x11-utils libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
   libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-cursor0 libgl1
