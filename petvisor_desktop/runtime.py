@@ -143,7 +143,10 @@ class Engine:
         """Put the fixed prompt in the model's cache so the first caller waits no longer
         than the next one."""
         try:
-            self._worker.submit(self._new_assistant(None).warm).result()
+            from petvisor_desktop import paths
+
+            cache = paths.user_cache_dir() / "prompt-cache"
+            self._worker.submit(self._new_assistant(None).warm, cache).result()
         except Exception as exc:  # noqa: BLE001 - warming is an optimisation only
             log.warning("could not warm the language model: %s", exc)
 

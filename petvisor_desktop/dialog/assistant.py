@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
+from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -293,10 +294,13 @@ class Assistant:
         value = self._now()
         return value.astimezone(self.tz) if value.tzinfo else value.replace(tzinfo=self.tz)
 
-    def warm(self) -> float:
-        """Put the fixed prompt in the model's cache before the first caller speaks."""
+    def warm(self, cache_dir: Path | None = None) -> float:
+        """Put the fixed prompt in the model's cache before the first caller speaks (from
+        `cache_dir` when it was evaluated there before)."""
         warm = getattr(self.model, "warm", None)
-        return float(warm(self._prefix)) if warm else 0.0
+        if warm is None:
+            return 0.0
+        return float(warm(self._prefix, cache_dir) if cache_dir else warm(self._prefix))
 
     def greet(self) -> AssistantTurn:
         text = (

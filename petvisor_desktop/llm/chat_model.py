@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import logging
 import os
 import threading
@@ -235,13 +236,61 @@ class LlamaChatModel:
             grammar_fallbacks=fallbacks,
         )
 
-    def warm(self, messages: list[ChatMessage]) -> float:
-        """Evaluate the fixed prompt prefix now so the first turn pays only for its own tokens."""
+    def warm(self, messages: list[ChatMessage], cache_dir: Path | None = None) -> float:
+        """Evaluate the fixed prompt prefix now so the first turn pays only for its own tokens.
+        With `cache_dir`, the evaluated prefix (the KV cache of ~1,200 tokens, about 30 MB) is
+        kept on disk, so the next start loads it in a fraction of a second instead of
+        evaluating it again (12 s on an idle 2-core PC, over 30 s on a busy one)."""
         started = time.perf_counter()
         with self._lock:
-            text = self.render(messages)
-            self._eval_prompt(self.tokenize(text))
+            tokens = self.tokenize(self.render(messages))
+            path = self._prefix_file(cache_dir, tokens) if cache_dir else None
+            if path is None or not self._load_prefix(path, tokens):
+                self._eval_prompt(tokens)
+                if path is not None:
+                    self._save_prefix(path, tokens)
         return (time.perf_counter() - started) * 1000
+
+    def _prefix_file(self, cache_dir: Path, tokens: list[int]) -> Path:
+        stat = self.path.stat()
+        key = hashlib.sha256(
+            f"{self.path.name}:{stat.st_size}:{self._llama.n_ctx()}:".encode()
+            + np.asarray(tokens, dtype=np.int32).tobytes()
+        ).hexdigest()[:24]
+        return cache_dir / f"prefix-{key}.kv"
+
+    def _save_prefix(self, path: Path, tokens: list[int]) -> None:
+        lib, ctx = self._lib, self._llama.ctx
+        try:
+            size = int(lib.llama_state_seq_get_size(ctx, 0))
+            buf = (ctypes.c_uint8 * size)()
+            written = int(lib.llama_state_seq_get_data(ctx, buf, size, 0))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".partial")
+            partial.write_bytes(bytes(buf)[:written])
+            os.replace(partial, path)  # a torn write never looks like a cache
+            log.info("saved the prompt cache (%d tokens, %.1f MB)", len(tokens), written / 1e6)
+        except OSError as exc:
+            log.warning("could not save the prompt cache: %s", exc)  # a full disk: no cache
+
+    def _load_prefix(self, path: Path, tokens: list[int]) -> bool:
+        if not path.is_file():
+            return False
+        llama = self._llama
+        data = path.read_bytes()
+        buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+        llama._ctx.kv_cache_seq_rm(-1, 0, -1)
+        if int(self._lib.llama_state_seq_set_data(llama.ctx, buf, len(data), 0)) == 0:
+            log.warning("the prompt cache %s did not fit this model; evaluating", path.name)
+            path.unlink(missing_ok=True)
+            llama.n_tokens = 0
+            return False
+        llama.input_ids[: len(tokens)] = tokens
+        llama.n_tokens = len(tokens)
+        # Fresh logits come from re-evaluating the last token, as after any cached prefix.
+        self._eval_prompt(tokens)
+        log.info("loaded the prompt cache (%d tokens)", len(tokens))
+        return True
 
 
 def _is_complete_json(raw: bytes) -> bool:

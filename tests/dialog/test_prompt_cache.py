@@ -1,0 +1,54 @@
+"""The fixed prompt's KV cache kept on disk: the next start loads it instead of evaluating
+~1,200 tokens again, and the answers are the same as from a freshly evaluated prompt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from petvisor_desktop.llm.chat_model import ChatMessage, LlamaChatModel
+from petvisor_desktop.llm.grammar import ToolSchema, tool_call_grammar
+
+pytestmark = [pytest.mark.llm]
+QUICK_LLM = "qwen2.5-coder-0.5b-instruct-q4_k_m"
+PREFIX = [
+    ChatMessage("system", "You take bookings for a vet clinic. " * 40),
+    ChatMessage("user", "Reply with a tool call."),
+    ChatMessage("assistant", '{"tool": "update", "arguments": {"species": "Dog"}}'),
+]
+TOOLS = [
+    ToolSchema(
+        "update", "what the caller said", {"species": {"type": "string", "enum": ["Cat", "Dog"]}}
+    )
+]
+
+
+def test_the_prefix_cache_is_saved_loaded_and_answers_the_same(
+    require_model: Any, tmp_path: Path
+) -> None:
+    path = require_model("llm", QUICK_LLM).file()
+    question = [*PREFIX, ChatMessage("user", "It's for my cat")]
+    grammar = tool_call_grammar(TOOLS)
+
+    first = LlamaChatModel.load(path, n_ctx=2048)
+    first.warm(PREFIX, tmp_path)
+    saved = list(tmp_path.glob("prefix-*.kv"))
+    assert len(saved) == 1 and saved[0].stat().st_size > 1_000_000
+    fresh = first.complete(question, grammar)
+    del first
+
+    second = LlamaChatModel.load(path, n_ctx=2048)
+    loaded_ms = second.warm(PREFIX, tmp_path)
+    cached = second.complete(question, grammar)
+    assert cached.text == fresh.text and '"Cat"' in cached.text
+    # Only the new question was evaluated: the prefix came from the file.
+    assert cached.tokens_in == fresh.tokens_in < 40
+    print(f"prefix loaded from disk in {loaded_ms:.0f} ms")
+
+    # A damaged cache file is dropped and the prefix evaluated again.
+    saved[0].write_bytes(b"\0" * 1000)
+    third = LlamaChatModel.load(path, n_ctx=2048)
+    third.warm(PREFIX, tmp_path)
+    assert third.complete(question, grammar).text == fresh.text
