@@ -247,6 +247,9 @@ def bench_vosk(vosk: VoskTranscriber) -> None:
                 on.append(character_error_rate(s, transcribe(vosk, denoised)[0]))
             print(f"{kind:8} {snr:4d} {mean(off):7.3f} {mean(on):10.3f}")
 
+
+def bench_vosk_grammar(vosk: VoskTranscriber) -> None:
+    voice = KOREAN_VOICE[0]
     section("Vosk grammar alongside the free recogniser (expecting='species', Korean list)")
     # Each turn is decoded once; the decision is then replayed for several margins.
     listed: list[tuple[bool, bool, bool, float | None]] = []  # free ok, grammar ok, margin
@@ -347,7 +350,9 @@ def main() -> None:
         except modelstore.ModelError as exc:
             print(f"\n(no Vosk run: {exc})")
         else:
-            bench_vosk(VoskTranscriber.load(ko.path, model_name=ko.spec.name))
+            vosk = VoskTranscriber.load(ko.path, model_name=ko.spec.name)
+            bench_vosk(vosk)
+            bench_vosk_grammar(vosk)
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
 
 

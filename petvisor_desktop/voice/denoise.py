@@ -171,12 +171,9 @@ class NoiseReducer:
         y = np.asarray(utterance, dtype=np.float32)
         if len(y) < self.n_fft * 2:
             return y.copy()
-        if self.has_noise_profile:
-            noise = np.concatenate(self._noise)
-        else:
-            noise = self._quietest(y)
-            if noise is None:
-                return y.copy()
+        noise = np.concatenate(self._noise) if self.has_noise_profile else self._quietest(y)
+        if noise is None:
+            return y.copy()
         out = noisereduce.reduce_noise(
             y=y,
             sr=self.sample_rate_hz,

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from petvisor_desktop import modelstore
-from petvisor_desktop.voice.base import SAMPLE_RATE_HZ, SttError, Transcript
+from petvisor_desktop.voice.base import SAMPLE_RATE_HZ, SttError, Transcriber, Transcript
 
 if TYPE_CHECKING:
     from petvisor_desktop.settings import Settings
@@ -361,7 +361,9 @@ class VoskStream:
     @staticmethod
     def _joined(parts: list[_VoskResult]) -> tuple[str, float | None, float | None]:
         text = " ".join(p.text for p in parts if p.text)
-        scores = [p.score for p in parts if p.score is not None and p.text]
+        # Every piece counts, silent ones too: both recognisers heard the same audio, and
+        # they may cut it at different endpoints.
+        scores = [p.score for p in parts if p.score is not None]
         confs = [p.confidence for p in parts if p.confidence is not None]
         return (
             text,
@@ -378,7 +380,7 @@ class VoskStream:
         self.grammar_text = gram_text
         if self._free is None:  # grammar only
             self.chosen = "grammar"
-            return gram_text.replace("[unk]", "").strip(), None
+            return " ".join(w for w in gram_text.split() if w != "[unk]"), None
         audio_s = max(self._samples / self._owner.sample_rate_hz, 0.1)
         in_list = bool(gram_text) and "[unk]" not in gram_text
         if in_list and gram_text == free_text:
@@ -634,6 +636,12 @@ class WhisperStream:
         )
 
 
+if TYPE_CHECKING:  # mypy checks that both engines keep the `base` contract
+
+    def _contract(vosk: VoskTranscriber, whisper: WhisperTranscriber) -> list[Transcriber]:
+        return [vosk, whisper]
+
+
 # -- Finding and loading -----------------------------------------------------------------------
 
 
@@ -750,8 +758,9 @@ def load_transcriber(
             try:
                 installed = _find(name, folders, manifest)
             except SttError as exc:
-                if exc.code == "model-corrupt" and first_error is None:
-                    first_error = exc
+                if exc.code == "model-corrupt":
+                    log.warning("speech engine auto: skipping %s: %s", name, exc.message)
+                    first_error = first_error or exc
                 continue
             log.info("speech engine auto: %s (%s)", name, role)
             return load(role, installed)

@@ -231,6 +231,9 @@ class TurnSegmenter:
                 raise VadError("no-vad", "TurnSegmenter.push needs a VAD or a probability")
             probability = self.vad.probability(frame)
         p = float(probability)
+        # Kept for the pre-roll and the turn's audio: a copy, so a reused device buffer
+        # cannot change it later (and int16 input becomes float32 here).
+        frame = np.array(as_float_frame(frame), dtype=np.float32, copy=True)
         if self._state is _State.SILENCE:
             if p >= self.threshold:
                 self._state = _State.PENDING
