@@ -186,7 +186,10 @@ _SEARCH = 240  # +-15 ms around where the time stamps say
 # alignment. (The time stamps alone are off by a few ms at every piece.)
 _ASK_BACK_S = 1.0
 _FINE = 96  # samples (6 ms): delay changes the learnt filter is slid to follow
-_FROZEN_MAX = 94  # blocks (1.5 s) of double talk after which the room is taken to have changed
+# Blocks (4 s) of "double talk" after which the room is taken to have changed (the speaker
+# moved). Real double talk is short: the caller's voice stops the playback (barge-in).
+_FROZEN_MAX = 250
+_RELEARN = 94  # blocks (1.5 s) of learning without the double-talk check, after that
 
 
 def _find_continuation(
@@ -441,15 +444,18 @@ class EchoGuard:
         self.delay: int | None = None
         self._candidate: int | None = None
         self._frames_since_estimate = 0
-        self._estimate_every = 8  # frames (0.26 s) until the delay is found, then 60 (2 s)
+        self._estimate_every = 4  # frames (0.13 s) until the delay is found, then 60 (2 s)
         # Levels
         self._ratios: deque[float] = deque(maxlen=120)  # mic/ref energy, reference active
         self._erle: deque[float] = deque(maxlen=60)
         self._noise = 1e-7  # the room's noise floor (mean square), see _track_noise
         self._hangover = 0
         self._frozen = 0  # blocks the filter has waited out double talk
+        self._relearn = 0  # blocks left to learn without the double-talk check
         self._held_back = False  # the filter waited out double talk in this frame
         self._trained = False  # the filter has once cancelled well (its response is worth keeping)
+        self._saved: np.ndarray | None = None  # a copy of the weights when they cancelled well
+        self._saved_at = -(10**9)
         self._last_echo_only = False
         self._last_ref_active: float | None = None
         self.frames = 0
@@ -601,6 +607,11 @@ class EchoGuard:
         converged = len(recent) == 6 and float(np.median(recent)) > 6.0
         if len(recent) == 6 and float(np.median(recent)) > 12.0:
             self._trained = True
+            if self.frames - self._saved_at >= 30 and not self._held_back:
+                # A response known to cancel well, to go back to if the alignment jumps and
+                # the frames before the jump is noticed have taught the filter nonsense.
+                self._saved = self.canceller.weights.copy()
+                self._saved_at = self.frames
         self._track_noise(residual)
         floor = 4.0 * self._noise
         if converged:
@@ -627,28 +638,37 @@ class EchoGuard:
 
     def _gate(self, y: np.ndarray, e: np.ndarray) -> bool:
         """Whether the filter may learn from this block. Once it has learnt the room, a
-        residual far above what it usually leaves means someone else is talking (double
-        talk): learning then would teach it the caller's voice, so it waits (and 100 ms
-        more). Waiting longer than 1.5 s means the room changed (someone moved the speaker):
-        then it learns again."""
+        residual far above what it usually leaves is either someone else talking (double
+        talk), or the room changed (the speaker was moved, the volume turned up). Double talk
+        leaves a residual unlike the echo estimate (the caller's voice): learning then would
+        teach the filter that voice, so it waits (and 100 ms more). A residual shaped like
+        the echo estimate is the room: it learns. Should it still wait after 4 s, it learns
+        for 1.5 s whatever the residual is."""
         if not self._trained:
             return True
-        echo = float(np.mean(y**2))
-        residual = float(np.mean(e**2))
-        if residual > 0.5 * echo + 4.0 * self._noise:
-            self._hangover = 6
-            self._frozen += 1
-        elif self._hangover:
+        if self._relearn:
+            self._relearn -= 1
+            return True
+        echo = float(np.dot(y, y))
+        residual = float(np.dot(e, e))
+        if residual > 0.5 * echo + 4.0 * self._noise * len(e):
+            likeness = abs(float(np.dot(e, y))) / math.sqrt(residual * echo + _EPS)
+            if likeness < 0.5:
+                self._hangover = 6
+                self._frozen += 1
+                if self._frozen >= _FROZEN_MAX:
+                    log.info("echo path changed: the filter learns again")
+                    self._frozen = self._hangover = 0
+                    self._relearn = _RELEARN
+                    return True
+                self._held_back = True
+                return False
+        if self._hangover:
             self._hangover -= 1
             self._frozen += 1
-        else:
-            self._frozen = 0
-        if self._frozen and self._frozen < _FROZEN_MAX:
             self._held_back = True
             return False
-        if self._frozen == _FROZEN_MAX:
-            log.info("echo path changed: the filter learns again")
-        self._hangover = 0
+        self._frozen = 0
         return True
 
     def _place_mic(self, n: int, now: float, t: float | None) -> int:
@@ -687,10 +707,11 @@ class EchoGuard:
             return self._last_echo_only
 
     def _update_delay(self, end: int) -> None:
-        """Look for the echo delay in the last 0.5 s (GCC-PHAT). A first value, or a move too
-        big for the filter to follow, is taken once two checks in a row agree; smaller moves
-        (a new reply's time stamps, the estimate's own scatter of a ms or two) are left to
-        `_fine_align`, which uses the room response the filter has learnt."""
+        """Look for the echo delay in the last 0.5 s (GCC-PHAT). A first value is taken from
+        a clear peak or once two checks in a row agree, a move too big for the filter to follow
+        once two agree; smaller moves (a new reply's time stamps, the estimate's own scatter
+        of a ms or two) are left to `_fine_align`, which uses the room response the filter has
+        learnt."""
         n = FS // 2
         start = end - n
         ref = self._ref.read(start - self.max_lag, n + self.max_lag - self.min_lag)
@@ -699,29 +720,36 @@ class EchoGuard:
         mic = self._mic.read(start, n)
         if float(np.mean(mic.astype(np.float64) ** 2)) < 1e-8:
             return
-        if self.delay is not None and self._trained:
-            self._fine_align(end)
+        moved = self.delay is not None and self._trained and self._fine_align(end)
         lag, clarity = estimate_delay(mic, ref, self.min_lag, self.max_lag)
         if clarity < 3.0:
             return
         agreed = self._candidate is not None and abs(lag - self._candidate) <= 8
         self._candidate = lag
         if self.delay is not None and abs(lag - self.delay) <= _FINE:
-            self._estimate_every = 60  # confirmed: re-check every 2 s
+            # Confirmed: re-check every 2 s; soon again if the response had to be slid.
+            self._estimate_every = 4 if moved else 60
             return
-        if not agreed:
+        # A first value is taken at once from a clear peak (false peaks measured below 3,
+        # true ones mostly 5-20 on speech); else, and for a big move, two checks must agree.
+        clear_first = self.delay is None and clarity >= 5.0
+        if not (agreed or clear_first):
             return
-        self._estimate_every = 60
+        self._estimate_every = 4  # let _fine_align settle the response soon
+        self._hangover = self._frozen = 0  # what looked like double talk was the move
         if self.delay is None:
             log.info("echo delay found: %.1f ms", lag * 1000 / FS)
         else:
             log.info("echo delay moved: %.1f -> %.1f ms", self.delay * 1000 / FS, lag * 1000 / FS)
-            # The alignment in front of the filter moves by the change; the response, as the
-            # filter sees it, moves the other way.
-            self.canceller.shift(self.delay - lag)
+            # The filter models the room from the direct path on, and the new alignment puts
+            # the direct path where it was (what moved was the path's delay, or the clocks):
+            # the last response known to cancel well is right again. A slightly wrong one is
+            # then fixed by _fine_align.
+            if self._saved is not None:
+                self.canceller.weights = self._saved.copy()
         self.delay = lag
 
-    def _fine_align(self, end: int) -> None:
+    def _fine_align(self, end: int) -> bool:
         """Slide the learnt response by up to `_FINE` samples to where it best explains the
         last 0.25 s of microphone signal; the reference's time stamps move by a few ms from
         one reply to the next, which would otherwise cost half a second of re-learning."""
@@ -731,7 +759,7 @@ class EchoGuard:
         lag = self.delay - self.pre
         x = self._ref.read(start - lag - taps + 1 - reach, n + taps - 1 + 2 * reach)
         if float(np.mean(x.astype(np.float64) ** 2)) < 1e-6:
-            return
+            return False
         h = self.canceller.impulse_response()
         size = 1 << math.ceil(math.log2(len(x) + taps))
         y = np.fft.irfft(np.fft.rfft(x, size) * np.fft.rfft(h, size), size)
@@ -745,6 +773,8 @@ class EchoGuard:
             self.canceller.shift(shift)
             self._hangover = self._frozen = 0  # what looked like double talk was this
             log.debug("echo response moved by %d samples", shift)
+            return True
+        return False
 
     def stats(self) -> EchoStats:
         with self._audio_lock:

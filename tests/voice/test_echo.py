@@ -420,20 +420,25 @@ def kiosk(
     caller_at_s: float = 2.5,
     seed: int = 0,
     push: bool = False,
+    reply_path: tuple[float, float] | None = None,
 ) -> Run:
     """A greeting, a 1.5 s pause, a reply (the caller talking over it from `caller_at_s`),
     through the echo path plus -60 dBFS noise. The guard is driven as the voice loop drives
     it: `process(frame, sink)` then `echo_only(frame)` for each frame while the speaker plays
     (up to 0.3 s after), at call times 0-8 ms after each frame was captured. With `push`, the
-    reference is pushed with `note_played` and the frames carry their capture times."""
+    reference is pushed with `note_played` and the frames carry their capture times.
+    `reply_path`: (delay, gain) of the echo during the reply, when the kiosk was moved."""
     rng = np.random.default_rng(seed)
     lead = np.zeros(FS // 2, np.float32)
     gap = np.zeros(int(1.5 * FS), np.float32)
     played = np.concatenate((lead, greeting, gap, reply, np.zeros(FS // 2, np.float32)))
     echo = echo_path(played, delay_s)
+    reply_at = len(lead) + len(greeting) + len(gap)
+    if reply_path is not None:  # the kiosk was moved between the replies
+        moved = echo_path(played, reply_path[0], reply_path[1])
+        echo[reply_at:] = moved[reply_at:]
     noise = (rng.standard_normal(len(played)) * 1e-3).astype(np.float32)
     talk = np.zeros_like(played)
-    reply_at = len(lead) + len(greeting) + len(gap)
     if caller is not None:
         at = reply_at + int(caller_at_s * FS)
         talk[at : at + len(caller)] = caller[: len(talk) - at]
@@ -555,6 +560,20 @@ def test_reference_pushed_with_time_stamps(piper_speech: tuple[np.ndarray, np.nd
     frames = _echo_frames(run)
     assert run.echo_only[frames].mean() >= 0.95
     assert run.erle_db(frames) >= 18.0
+
+
+@pytest.mark.models
+def test_a_moved_kiosk_is_learnt_again(piper_speech: tuple[np.ndarray, np.ndarray]) -> None:
+    """Between the replies the echo gets 30 ms later and 6 dB louder."""
+    greeting, reply = piper_speech
+    run = kiosk(greeting, reply, None, delay_s=0.05, reply_path=(0.08, 0.6), seed=3)
+    frames = _echo_frames(run)
+    late = frames.copy()
+    late[: run.reply2 + int(3.0 * FS / N)] = False  # after the first 3 s of the reply
+    assert run.echo_only[late].mean() >= 0.9
+    assert run.erle_db(late) >= 15.0
+    stats = run.guard.stats()
+    assert stats.delay_ms is not None and 78 <= stats.delay_ms <= 92
 
 
 @needs_espeak
