@@ -2,20 +2,24 @@
 microphone; two layers keep it out.
 
 - Audio: an acoustic echo canceller. The echo's delay is found by cross-correlating the
-  microphone with what the speaker played (GCC-PHAT over -32..300 ms, cached and re-checked
-  now and then); a partitioned-block frequency-domain NLMS filter (512 taps after the delay
-  by default) models the room and is subtracted. `process` returns the cleaned frame and
-  `echo_only` says whether the frame is only our own voice, so the VAD runs on cleaned audio
-  and a barge-in triggers only on the caller's real voice.
+  microphone with what the speaker played (GCC-PHAT over -32..300 ms; re-checked every 2 s,
+  and soon after each pause); a partitioned-block frequency-domain NLMS filter (512 taps,
+  from 4 ms before the delay) learns the room and its echo estimate is subtracted. Small
+  shifts of the alignment (the sink's time stamps move by a few ms from one reply to the
+  next) are followed by sliding the learnt response; double talk is told from a changed room
+  by whether the residual looks like the echo estimate. `process` returns the cleaned frame
+  and `echo_only` says whether the frame is only our own voice, so the VAD runs on cleaned
+  audio and a barge-in triggers only on the caller's real voice.
 - Text: `note_spoken` records what the assistant said; `is_echo` discards a transcript that
   is a fragment of it (a local alignment of words, tolerant of recogniser errors), unless the
-  caller spoke after the speaker had gone quiet.
+  caller began speaking after the speaker had gone quiet.
 
-The reference (what was played, 16 kHz) comes from the sink (`playback_since`, or
-`recent_playback`) or is pushed with `note_played`. Microphone frames are placed on the same
-clock: by the time given to `process`, else by counting samples from the first frame of each
-run of calls (the loop calls `process` only while the speaker plays). Whatever offset this
-leaves is part of the delay the correlation finds.
+The reference (what was played, 16 kHz) comes from the sink (`playback_since`, else
+`recent_playback`), or is pushed with `note_played`. The sink's pieces are stitched by their
+content, not their jittery time stamps, so the reference stays sample-exact through a reply.
+Microphone frames go on the same clock: at the capture time given to `process`, else by
+counting frames from the first call (also the frames between replies, when the loop does not
+call). Whatever offset this leaves is part of the delay the correlation finds.
 """
 
 from __future__ import annotations

@@ -31,10 +31,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_VOICE = "en_US-joe-medium"
-# Measured with benchmarks/bench_tts.py on the 2-core kiosk class of PC: 2 intra-op threads
-# give the lowest real-time factor when the machine is otherwise quiet, 1 thread leaves a core
-# to the recogniser and the VAD while the reply plays and is still far below real time.
+# Measured with benchmarks/bench_tts.py on a 2-core PC: with the machine quiet, 2 intra-op
+# threads gave a real-time factor of 0.03 and 1 thread 0.05; with other work on the cores
+# (as at the kiosk, where the recogniser and the VAD run while a reply plays) 1 thread gave
+# 0.056 and 2 threads 0.078. One thread leaves a core free and is far below real time.
 DEFAULT_THREADS = 1
 # Piper normalises every sentence to full scale by default, so a quiet sentence ("Which would
 # suit you?", raw peak 0.27) comes out much louder than its neighbour (raw peak 0.56). We keep
@@ -405,8 +405,9 @@ def _session_options(threads: int) -> Any:
     options.inter_op_num_threads = 1
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # Idle intra-op threads spin for a while by default, which steals the second core from
-    # the recogniser and the VAD between sentences.
+    # Idle intra-op threads spin for a while by default, which takes the second core from the
+    # recogniser and the VAD between sentences: with 2 threads on busy cores, spinning used
+    # 40 % more CPU per second of speech and was slower (RTF 0.128 against 0.088).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
