@@ -121,6 +121,7 @@ class Utterance:
     barged_in: bool = False
     speculative: Any = None  # a Future of the transcript decoded during the end silence
     stt_rtf: float | None = None  # recogniser compute time / audio time
+    speech_start_t: float | None = None  # when the caller began (the echo guard uses it)
 
 
 @dataclass
@@ -407,6 +408,7 @@ class VoiceLoop:
                     audio_s=len(event.audio) / 16000 if event.audio is not None else 0.0,
                     barged_in=self._barged,
                     speculative=self._speculation,
+                    speech_start_t=event.speech_start_t,
                 ),
             )
         )
@@ -476,7 +478,7 @@ class VoiceLoop:
         if not text:
             self._emit(EventType.STATE, state="listening")
             return
-        if self.echo is not None and self.echo.is_echo(text):
+        if self.echo is not None and self.echo.is_echo(text, utterance.speech_start_t):
             log.info("discarded a transcript that matched the assistant's own speech")
             self._emit(EventType.STATE, state="listening")
             return
@@ -632,8 +634,8 @@ class _EchoAdapter:
     def note_spoken(self, text: str) -> None:
         self.guard.note_spoken(text)
 
-    def is_echo(self, text: str) -> bool:
-        return bool(self.guard.is_echo(text))
+    def is_echo(self, text: str, started_at: float | None = None) -> bool:
+        return bool(self.guard.is_echo(text, started_at))
 
 
 def _new_denoiser(settings: Settings) -> Any:
