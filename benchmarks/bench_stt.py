@@ -18,11 +18,13 @@ Prints:
 3. Vosk (Korean) CER clean and in fan noise with and without the streaming gate, and its
    grammar decision: listed answers recognised, off-list answers wrongly snapped to the list.
 4. Real-time factors (compute_ms / audio_s), finalize latency, Whisper finalize latency with
-   background partials every 0 / 1 / 2 s (audio fed in real time), VAD ms per frame.
+   background partials every 0 / 1 / 2 s (audio fed in real time), and the per-frame cost
+   of the VAD and of the streaming noise gate.
 
     .venv/bin/python benchmarks/bench_stt.py [--sentences 8] [--no-vosk] [--no-partials]
 
-The default run takes ~4-5 minutes on 2 busy cores.
+The default run takes about 6-7 CPU-minutes: ~4-5 minutes on an idle 2-core PC, longer when
+the cores are shared (each section prints how long it took).
 """
 
 from __future__ import annotations
@@ -161,8 +163,16 @@ def mean(xs: Sequence[float]) -> float:
     return float(statistics.fmean(xs)) if xs else float("nan")
 
 
-def section(title: str) -> None:
-    print(f"\n== {title}")
+_section_started: list[float] = []
+
+
+def section(title: str | None) -> None:
+    """Start a section (None: just close the last one), printing how long the last took."""
+    if _section_started:
+        print(f"({time.perf_counter() - _section_started.pop():.0f} s)")
+    if title is not None:
+        print(f"\n== {title}", flush=True)
+        _section_started.append(time.perf_counter())
 
 
 def bench_whisper_clean(whisper: WhisperTranscriber, piper_ok: bool) -> dict[str, float]:
@@ -237,15 +247,14 @@ def bench_vosk(vosk: VoskTranscriber) -> None:
     print(f"clean CER {mean(cers):.3f}; RTF {mean(rtf):.3f}; finalize p50 "
           f"{statistics.median(fin):.0f} ms")  # fmt: skip
     print(f"{'noise':8} {'SNR':>4} {'no NR':>7} {'stream NR':>10}")
-    for kind in ("fan", "babble"):
-        for snr in (5, 10, 20):
-            off, on = [], []
-            for i, s in enumerate(KOREAN):
-                mixed, before = noisy(su.espeak(s, voice, speed), kind, snr, seed=200 + i)
-                off.append(character_error_rate(s, transcribe(vosk, mixed)[0]))
-                denoised = streamed(reducer_for(before), mixed)
-                on.append(character_error_rate(s, transcribe(vosk, denoised)[0]))
-            print(f"{kind:8} {snr:4d} {mean(off):7.3f} {mean(on):10.3f}")
+    for kind, snr in (("fan", 5), ("fan", 10), ("fan", 20), ("babble", 20)):
+        off, on = [], []
+        for i, s in enumerate(KOREAN[:6]):
+            mixed, before = noisy(su.espeak(s, voice, speed), kind, snr, seed=200 + i)
+            off.append(character_error_rate(s, transcribe(vosk, mixed)[0]))
+            denoised = streamed(reducer_for(before), mixed)
+            on.append(character_error_rate(s, transcribe(vosk, denoised)[0]))
+        print(f"{kind:8} {snr:4d} {mean(off):7.3f} {mean(on):10.3f}")
 
 
 def bench_vosk_grammar(vosk: VoskTranscriber) -> None:
@@ -311,7 +320,7 @@ def bench_partials(whisper: WhisperTranscriber) -> None:
 
 
 def bench_vad(path: Path) -> None:
-    section("Silero VAD v6 (onnxruntime, 1 thread)")
+    section("Per-frame costs: Silero VAD v6 (onnxruntime, 1 thread), streaming noise gate")
     vad = SileroVad.load(path)
     audio = np.concatenate([turn(su.espeak(s)) for s in SENTENCES[:6]])
     frames = list(su.frames(audio))
@@ -322,6 +331,14 @@ def bench_vad(path: Path) -> None:
         vad.probability(f)
     per = (time.perf_counter() - t0) * 1000 / len(frames)
     print(f"{per:.3f} ms per 32 ms frame ({len(frames)} frames), {per / 32 * 100:.2f}% of a core")
+    nr = reducer_for(0.05 * su.fan_noise(1.0))
+    t0 = time.perf_counter()
+    for f in frames:
+        nr.process(f)
+    per = (time.perf_counter() - t0) * 1000 / len(frames)
+    print(
+        f"noise reducer, streaming gate: {per:.3f} ms per frame, {nr.latency_samples} samples lag"
+    )
 
 
 def main() -> None:
@@ -353,6 +370,7 @@ def main() -> None:
             vosk = VoskTranscriber.load(ko.path, model_name=ko.spec.name)
             bench_vosk(vosk)
             bench_vosk_grammar(vosk)
+    section(None)
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
 
 
