@@ -26,6 +26,20 @@ TEXT_COMPONENTS = ("history", "vetstoria", "llm")
 VOICE_COMPONENTS = ("vad", "stt", "tts", "microphone", "speaker")
 
 
+# What a touch on "Change" means, in the caller's words (captions and the history).
+FIELD_WORDS = {
+    "species": "the animal",
+    "appointment_type": "the appointment type",
+    "clinician": "the vet",
+    "date": "the day",
+    "time": "the time",
+    "pet_name": "my pet's name",
+    "client_name": "my name",
+    "phone": "my phone number",
+    "email": "my email",
+}
+
+
 class EngineNotReady(RuntimeError):
     """A conversation was asked for before the components it needs are ready."""
 
@@ -280,10 +294,12 @@ class Conversation:
         """A touch on "Change" beside a detail of the card: that detail is asked again."""
         if field not in CHANGEABLE:
             raise ValueError(f"unknown booking field {field!r}")
-        return self.engine.submit(lambda: self._touch(lambda a: a.change(field)))
+        said = f"I need to change {FIELD_WORDS[field]}"
+        return self.engine.submit(lambda: self._touch(lambda a: a.change(field, said), said))
 
     def request_handoff(self) -> Future[Any]:
-        return self.engine.submit(lambda: self._touch(lambda a: a.hand_off("person")))
+        said = "I'd like to talk to reception"
+        return self.engine.submit(lambda: self._touch(lambda a: a.hand_off("person"), said))
 
     def talk_pressed(self) -> None:
         if self.engine.voice is not None:
@@ -353,10 +369,12 @@ class Conversation:
         elif turn is not None and not turn.done:
             self._emit(EventType.STATE, state="idle")
 
-    def _touch(self, act: Callable[[Assistant], AssistantTurn]) -> None:
-        """A touch on the screen that the assistant answers (Change, Talk to reception)."""
+    def _touch(self, act: Callable[[Assistant], AssistantTurn], said: str) -> None:
+        """A touch on the screen that the assistant answers (Change, Talk to reception);
+        the captions show it as what the caller meant."""
         if self.assistant is None or self.ended:
             return
+        self._emit(EventType.CALLER_FINAL, text=said, spoken=False, touched=True)
         if self.engine.voice is not None:
             self.engine.voice.interrupt()
         turn = act(self.assistant)

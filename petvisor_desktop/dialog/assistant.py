@@ -377,13 +377,13 @@ class Assistant:
         self._calls, self._rejections, self._llm = [], [], {}
         return self._handoff(reason, started)
 
-    def change(self, field: str) -> AssistantTurn:
+    def change(self, field: str, said: str | None = None) -> AssistantTurn:
         """The caller touched "Change" on a detail of the card: forget it and ask for it
         again; the rest is kept, and the read-back follows once it is given."""
         started = time.perf_counter()
         if field not in CHANGEABLE:
             raise ValueError(f"unknown booking detail {field!r}")
-        self._record_turn("caller", f"(touched Change: {field})", self.expecting)
+        self._record_turn("caller", said or f"(touched Change: {field})", self.expecting)
         if self.done:
             return self._reply("Thank you, goodbye.", "none", started, done=True)
         self._calls, self._rejections, self._llm = [], [], {}

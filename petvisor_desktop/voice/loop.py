@@ -55,6 +55,8 @@ STEP_WORDS = {
 }
 LEVEL_EVERY_S = 0.1
 ECHO_TAIL_S = 0.8
+UNTRAINED_BARGE_IN_MS = 450  # barge-in needs this much speech while the echo is unlearnt
+ECHO_TRAINED_DB = 12.0  # echo cancelled by at least this much: the canceller has converged
 # Whisper decodes a turn whole, in ~0.4 s on two cores whatever its length. After this much
 # silence the turn so far is decoded in the background; if the caller stays silent until the
 # end of the turn, that text is used and the decode is off the critical path.
@@ -360,7 +362,12 @@ class VoiceLoop:
             self._barge_frames += 1
         else:
             self._barge_frames = max(0, self._barge_frames - 1)
-        if self._barge_frames * FRAME_MS >= self.audio.min_barge_in_ms and not self._barged:
+        needed_ms = self.audio.min_barge_in_ms
+        if self.echo is not None and not self.echo.converged():
+            # Until the canceller has learnt the room, some of our own voice gets through as
+            # "speech": ask for more of it before stopping.
+            needed_ms = max(needed_ms, UNTRAINED_BARGE_IN_MS)
+        if self._barge_frames * FRAME_MS >= needed_ms and not self._barged:
             self._barged = True
             self._cancel_speech.set()
             heard_s = self.sink.interrupt()
@@ -633,6 +640,10 @@ class _EchoAdapter:
 
     def note_spoken(self, text: str) -> None:
         self.guard.note_spoken(text)
+
+    def converged(self) -> bool:
+        erle = self.guard.stats().erle_db
+        return erle is not None and erle >= ECHO_TRAINED_DB
 
     def is_echo(self, text: str, started_at: float | None = None) -> bool:
         return bool(self.guard.is_echo(text, started_at))

@@ -172,4 +172,5 @@ def test_a_booking_through_pulseaudio_with_the_echo_leaking_back(
     replies = [t for t in report["transcript"] if t["role"] == "assistant"]
     # The assistant's own voice, leaking into the microphone, never cut it off or was
     # taken for the caller: every reply was heard in full.
-    assert all(t["heard_by_caller"] == t["text"] for t in replies), replies
+    cut = [(t["text"], t["heard_by_caller"]) for t in replies if t["heard_by_caller"] != t["text"]]
+    assert not cut, cut
