@@ -108,7 +108,9 @@ class AudioSettings:
     input_device: str | None = None
     output_device: str | None = None
     sample_rate_hz: int = 16000
-    end_silence_ms: int = 700
+    # Silence that ends a caller's turn (scaled per step in the voice loop: shorter after a
+    # yes/no question, longer for phone numbers and e-mail addresses).
+    end_silence_ms: int = 550
     pre_roll_ms: int = 300
     vad_threshold: float = 0.5
     noise_reduction: bool = False

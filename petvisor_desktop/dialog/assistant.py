@@ -281,6 +281,7 @@ class Assistant:
         self._rejections: list[str] = []
         self._llm: dict[str, float] = {}
         self._misses = 0  # replies in a row that asked the same thing again
+        self._asked_what_to_change = False  # "What would you like to change?" was just asked
         self._preface = ""  # said before the next reply (a refusal of an off-task request)
         self._on_file_email: str | None = None  # "" once looked up and nothing usable found
         self._today = self.now().date()
@@ -759,10 +760,16 @@ class Assistant:
                 return self._place_booking(started)
             if n.is_yes(text):
                 return self._advance(started, True)
-            if n.is_no(text) or tool == "answer":
-                return self._reply(
+            if (n.is_no(text) or tool == "answer") and not self._asked_what_to_change:
+                turn = self._reply(
                     "Sorry about that. What would you like to change?", "confirm", started
                 )
+                self._asked_what_to_change = True
+                return turn
+            if self._asked_what_to_change:
+                # Still nothing to change: read it all back again rather than ask the same
+                # question in a loop; a yes to that books, and touch works too.
+                return self._advance(started, True)
 
         return self._advance(started, changed)
 
@@ -1243,6 +1250,7 @@ class Assistant:
         assert expecting in EXPECTING
         self.expecting = expecting
         self._read_back_given = False  # set again by the caller of _reply for the read-back
+        self._asked_what_to_change = False  # likewise
         text, self._preface = self._preface + text, ""
         if done:
             self.done = True

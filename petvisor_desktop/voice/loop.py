@@ -468,13 +468,15 @@ class VoiceLoop:
 
     def _on_utterance(self, utterance: Utterance) -> None:
         finished = time.monotonic()
-        foresight = None
+        ahead = None
         if utterance.speculative is not None:
             transcript, ahead = utterance.speculative.result()
-            foresight = ahead.result() if ahead is not None else None
         else:
             transcript = utterance.stream.finish()
         stt_ms = (time.monotonic() - finished) * 1000  # what the recogniser added to the wait
+        # The model's answer to those words, if it started during the silence (its time is
+        # reported in the LLM figures).
+        foresight = ahead.result() if ahead is not None else None
         utterance.stt_rtf = transcript.compute_ms / 1000 / max(transcript.audio_s, 1e-3)
         text = transcript.text.strip()
         talker = self._talker
