@@ -991,7 +991,7 @@ _MONTHS = {
 }
 # Spoken forms, independent of the machine's locale.
 _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTH_NAMES = (
+MONTH_NAMES = (
     "January",
     "February",
     "March",
@@ -1281,7 +1281,7 @@ def spoken_date(d: date, today: date) -> str:
         return "today"
     if d == today + timedelta(days=1):
         return "tomorrow"
-    weekday, month = _WEEKDAY_NAMES[d.weekday()], _MONTH_NAMES[d.month - 1]
+    weekday, month = _WEEKDAY_NAMES[d.weekday()], MONTH_NAMES[d.month - 1]
     spoken = f"{weekday} the {d.day}{_ordinal_suffix(d.day)} of {month}"
     return spoken if d.year == today.year else f"{spoken} {d.year}"
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from petvisor_desktop.dialog.normalize import MONTH_NAMES
 from petvisor_desktop.voice.base import SynthChunk, TtsError
 
 if TYPE_CHECKING:
@@ -203,20 +204,6 @@ def split_sentences(
 # --------------------------------------------------------------------------------------------
 
 _DIGIT_WORDS = ("oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 _TITLES = {"dr": "Doctor", "mr": "Mister", "mrs": "Missus", "ms": "Mizz", "prof": "Professor"}
 _TITLE_RE = re.compile(r"\b(Dr|Mr|Mrs|Ms|Prof)\b\.?(?=\s+[A-Z])")
 _EMAIL_RE = re.compile(
@@ -357,7 +344,7 @@ def _speak_iso_date(match: re.Match[str]) -> str:
         day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
         return match.group()
-    return f"{day:%A} the {_ordinal(day.day)} of {_MONTHS[day.month - 1]} {day.year}"
+    return f"{day:%A} the {_ordinal(day.day)} of {MONTH_NAMES[day.month - 1]} {day.year}"
 
 
 def _speak_money(match: re.Match[str]) -> str:
