@@ -511,6 +511,19 @@ def default_models(settings: Any, manifest: dict[str, ModelSpec]) -> list[str]:
     return names
 
 
+def missing_defaults(settings: Any, manifest: dict[str, ModelSpec] | None = None) -> list[str]:
+    """The default models (see `default_models`) not found anywhere on the search path:
+    what a first start still has to download."""
+    manifest = manifest if manifest is not None else load_manifest()
+    missing = []
+    for name in default_models(settings, manifest):
+        try:
+            find_model(name, settings.models.search_path(), manifest)
+        except ModelError:
+            missing.append(name)
+    return missing
+
+
 @dataclass
 class ModelPuller:
     """Installs models from their official downloads, a mirror, or a folder of the files.

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QLineEdit,
+    QPushButton,
     QRadioButton,
     QVBoxLayout,
     QWidget,
@@ -190,9 +191,66 @@ class SetupWizard(QWizard):
         )
         page.setObjectName("setupCheck")
         layout.addWidget(ComponentStatusPanel(bridge, page, always=True))
+        self.download = QPushButton("Download the missing models")
+        self.download.setObjectName("setupDownload")
+        self.download.setAccessibleName("Download the missing models")
+        self.download.clicked.connect(self.on_download_clicked)
+        self.download_status = label("", "muted", name="setupDownloadStatus")
+        layout.addWidget(self.download)
+        layout.addWidget(self.download_status)
         self.result = label("", "problem", name="setupResult")
         layout.addWidget(self.result)
         self.addPage(page)
+
+    @Slot()
+    def on_download_clicked(self) -> None:
+        """First start without models: fetch the default ones from their official hosts (or
+        the PETVISOR_MODELS_MIRROR), resumable and checked, on a worker."""
+        self.download.setEnabled(False)
+        self.download_status.setText("Looking for what is missing…")
+        settings = self.settings
+
+        def pull(progress: Callable[[Any], None]) -> list[str]:
+            import os
+
+            from petvisor_desktop import modelstore
+
+            manifest = modelstore.load_manifest()
+            names = modelstore.missing_defaults(settings, manifest)
+
+            def on_bytes(name: str, done: int, total: int | None) -> None:
+                share = f" {done * 100 // total}%" if total else f" {done // 1_000_000} MB"
+                progress(f"Downloading {name}:{share}")
+
+            puller = modelstore.ModelPuller(
+                settings.models.models_dir,
+                source=os.environ.get(modelstore.MIRROR_ENV) or None,
+                progress=on_bytes,
+            )
+            for name in names:
+                puller.pull(manifest[name])
+            return names
+
+        run_in_background(
+            pull,
+            on_done=self.on_download_done,
+            on_error=self.on_download_failed,
+            on_progress=self.download_status.setText,
+            context=self,
+        )
+
+    def on_download_done(self, names: list[str]) -> None:
+        self.download.setEnabled(True)
+        self.download_status.setText(
+            f"Installed {', '.join(names)}. Restart Petvisor to use them."
+            if names
+            else "Every model is already installed."
+        )
+
+    @Slot(object)
+    def on_download_failed(self, exc: BaseException) -> None:
+        self.download.setEnabled(True)
+        self.download_status.setText(f"Download stopped: {exc}. Press the button to resume.")
 
     def accept(self) -> None:
         if self.saving:
