@@ -28,6 +28,7 @@ CALLER_VOICE = "en-us+m7"  # espeak-ng; the assistant is Piper's joe. Whisper ti
 # en-us+f3 and 0.51 for en-gb-x-rp), though every espeak voice is hard for it.
 CALLER_WPM = 140
 PAUSE_BEFORE_S = 0.4  # a caller draws breath after the assistant stops
+SETTLE_S = 1.0  # quiet this long after a reply: no second reply is coming
 
 
 def speak_with_espeak(text: str, voice: str = CALLER_VOICE, wpm: int = CALLER_WPM) -> tuple[
@@ -118,6 +119,7 @@ class SpokenConversation:
         return self._until_spoken(30.0) or ""
 
     def exchange(self, said: str) -> Exchange:
+        self._settle()
         samples, rate = speak_with_espeak(said)
         time.sleep(PAUSE_BEFORE_S)
         self._say(samples, rate)
@@ -126,11 +128,34 @@ class SpokenConversation:
             heard, turn = self._replies.get(timeout=timeout_s)
         except queue.Empty:
             return Exchange(None, "", {}, "")
-        spoken = self._until_spoken(60.0) or ""
+        spoken = self._until_spoken(60.0, turn.text) or ""
+        # A line the VAD cut in two gets two replies: the caller answers the last one.
+        while True:
+            try:
+                more, turn = self._replies.get(timeout=SETTLE_S)
+            except queue.Empty:
+                break
+            heard = f"{heard} | {more}"
+            spoken = self._until_spoken(60.0, turn.text) or ""
         figures = self.loop.turn_figures[-1] if self.loop.turn_figures else {}
         return Exchange(turn, heard, figures, spoken)
 
-    def _until_spoken(self, timeout_s: float) -> str | None:
+    def _settle(self) -> None:
+        """Before the caller speaks: the assistant has finished, and nothing said earlier is
+        still waiting to be read."""
+        deadline = time.monotonic() + 60.0
+        while (self.loop._speaking or self.sink.busy) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for q in (self._events, self._replies):
+            while True:
+                try:
+                    q.get_nowait()
+                except queue.Empty:
+                    break
+
+    def _until_spoken(self, timeout_s: float, text: str | None = None) -> str | None:
+        """What the caller heard of the reply `text` (its words, or the first of them when
+        the reply was cut short); events of other replies are passed over."""
         deadline = time.monotonic() + timeout_s
         while True:
             left = deadline - time.monotonic()
@@ -141,7 +166,9 @@ class SpokenConversation:
             except queue.Empty:
                 return None
             if event.type == EventType.ASSISTANT_SPOKEN:
-                return str(event.data.get("text", ""))
+                heard = str(event.data.get("text", ""))
+                if text is None or text.split()[: len(heard.split())] == heard.split():
+                    return heard
 
     def close(self) -> None:
         self.loop.close()

@@ -17,7 +17,7 @@ import math
 import queue
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -55,8 +55,17 @@ STEP_WORDS = {
 }
 LEVEL_EVERY_S = 0.1
 ECHO_TAIL_S = 0.8
+# Silero hears speech at any level, so what is left of the assistant's own voice after echo
+# cancellation still looks like speech. During playback a frame counts towards barge-in only
+# when it stands this far above the loud end (75th percentile) of the last second of cleaned
+# microphone audio (mostly that residual echo), which adapts to the room and the microphone's
+# gain. Against a real echo through PulseAudio a median floor let the assistant's own louder
+# syllables through.
+BARGE_IN_OVER_RESIDUAL_DB = 6.0
+RESIDUAL_FRAMES = 32
 UNTRAINED_BARGE_IN_MS = 450  # barge-in needs this much speech while the echo is unlearnt
 ECHO_TRAINED_DB = 12.0  # echo cancelled by at least this much: the canceller has converged
+ECHO_ONSET_S = 0.15  # playback start to its echo at the microphone, with margin
 # Whisper decodes a turn whole, in ~0.4 s on two cores whatever its length. After this much
 # silence the turn so far is decoded in the background; if the caller stays silent until the
 # end of the turn, that text is used and the decode is off the critical path.
@@ -198,6 +207,7 @@ class VoiceLoop:
         self._barged = False
         self._last_level_t = 0.0
         self._played_t = -1e9
+        self._residual_db: deque[float] = deque(maxlen=RESIDUAL_FRAMES)
         self._synth_cache: OrderedDict[str, list[tuple[np.ndarray, int]]] = OrderedDict()
         self.turn_figures: list[dict[str, Any]] = []  # every spoken reply's figures
         self._capture = threading.Thread(target=self._capture_loop, name="petvisor-capture",
@@ -326,9 +336,13 @@ class VoiceLoop:
             return
         p = 0.0 if echo_only else self.vad.probability(clean)
         if playing and self.audio.barge_in:
-            self._check_barge_in(p)
-        elif playing:
-            return  # no barge-in: the caller waits for the assistant to finish
+            self._check_barge_in(p, clean, t)
+        if playing and not self._barged and not self.segmenter.in_speech:
+            # While the assistant speaks, no turn opens on what the microphone hears (it is
+            # mostly the assistant); the frames still fill the pre-roll, so a caller who
+            # barges in keeps the words that made them a barge-in.
+            self.segmenter.push(clean, t, 0.0)
+            return
         for event in self.segmenter.push(clean, t, p):
             kind = event.type.value
             if kind == "speech-start":
@@ -355,17 +369,26 @@ class VoiceLoop:
                 self._think_ahead, frames, vocabulary, expecting
             )
 
-    def _check_barge_in(self, p: float) -> None:
+    def _check_barge_in(self, p: float, frame: np.ndarray, t: float) -> None:
         """The caller is speaking over the assistant: stop after `min_barge_in_ms` of speech
-        (a cough, a bark or a door is shorter and does not cut the assistant off)."""
-        if p >= self.segmenter.threshold:
+        (a cough, a bark or a door is shorter and does not cut the assistant off) that is
+        clearly louder than the echo left in the microphone."""
+        started = self.sink.started_at
+        if started is None or t < started + ECHO_ONSET_S:
+            return  # not audible yet: the floor is learnt from frames the echo can reach
+        level_db = 10 * math.log10(float(np.mean(np.square(frame, dtype=np.float64))) + 1e-12)
+        residual = sorted(self._residual_db)
+        self._residual_db.append(level_db)
+        if len(residual) < RESIDUAL_FRAMES // 4:
+            return  # the first frames of a reply: nothing to compare with yet
+        floor_db = residual[(len(residual) * 3) // 4]  # the loud end of the residual echo
+        if p >= self.segmenter.threshold and level_db >= floor_db + BARGE_IN_OVER_RESIDUAL_DB:
             self._barge_frames += 1
         else:
             self._barge_frames = max(0, self._barge_frames - 1)
         needed_ms = self.audio.min_barge_in_ms
         if self.echo is not None and not self.echo.converged():
-            # Until the canceller has learnt the room, some of our own voice gets through as
-            # "speech": ask for more of it before stopping.
+            # Until the canceller has learnt the room, more of our own voice gets through.
             needed_ms = max(needed_ms, UNTRAINED_BARGE_IN_MS)
         if self._barge_frames * FRAME_MS >= needed_ms and not self._barged:
             self._barged = True
@@ -522,6 +545,7 @@ class VoiceLoop:
         self._cancel_speech.clear()
         self._barged = False
         self._barge_frames = 0
+        self._residual_db.clear()
         self._speaking = True
         self._emit(EventType.STATE, state="speaking")
         spoken = Spoken()
@@ -644,8 +668,12 @@ class _EchoAdapter:
         self.guard.note_spoken(text)
 
     def converged(self) -> bool:
-        erle = self.guard.stats().erle_db
-        return erle is not None and erle >= ECHO_TRAINED_DB
+        """The canceller has learnt the room, or a second of playback found no echo at all."""
+        stats = self.guard.stats()
+        if stats.delay_ms is None:
+            return stats.frames >= 32
+        return stats.erle_db is not None and stats.erle_db >= ECHO_TRAINED_DB
+
 
     def is_echo(self, text: str, started_at: float | None = None) -> bool:
         return bool(self.guard.is_echo(text, started_at))
