@@ -21,7 +21,7 @@ class EventType(StrEnum):
     CALLER_FINAL = "caller-final"  # data: text
     # The reply as decided (data: text, expecting, card, done, outcome).
     ASSISTANT_REPLY = "assistant-reply"
-    # What the caller actually heard of a reply (data: text, interrupted).
+    # What the caller actually heard of a reply (data: text, interrupted, reply: its full text).
     ASSISTANT_SPOKEN = "assistant-spoken"
     BARGE_IN = "barge-in"  # data: heard_s
     LEVEL = "level"  # microphone level for meters (data: rms_db)

@@ -195,7 +195,7 @@ class Engine:
         self.submit(lambda: talk._open(greet=False)).result()
         reply = self.submit(lambda: talk.respond(text, spoken=True)).result()
         if reply is not None and self.voice is not None:
-            self.voice._speak(talk, reply, utterance, stt_ms)
+            self.voice.speak(talk, reply, utterance, stt_ms)
 
     def _relay(self, event: EngineEvent) -> None:
         if self._on_event is not None and not self._closing.is_set():

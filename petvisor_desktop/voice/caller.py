@@ -8,7 +8,6 @@ import logging
 import queue
 import shutil
 import subprocess
-import threading
 import time
 import wave
 from concurrent.futures import ThreadPoolExecutor
@@ -111,7 +110,6 @@ class SpokenConversation:
             executor=self._executor,
         )
         self.talker = _SimTalker(assistant, self._replies)
-        self._lock = threading.Lock()
 
     def greet(self) -> str:
         self.talker.assistant.greet()
@@ -154,8 +152,8 @@ class SpokenConversation:
                     break
 
     def _until_spoken(self, timeout_s: float, text: str | None = None) -> str | None:
-        """What the caller heard of the reply `text` (its words, or the first of them when
-        the reply was cut short); events of other replies are passed over."""
+        """What the caller heard of the reply `text`; events of other replies are passed
+        over."""
         deadline = time.monotonic() + timeout_s
         while True:
             left = deadline - time.monotonic()
@@ -165,10 +163,10 @@ class SpokenConversation:
                 event = self._events.get(timeout=left)
             except queue.Empty:
                 return None
-            if event.type == EventType.ASSISTANT_SPOKEN:
-                heard = str(event.data.get("text", ""))
-                if text is None or text.split()[: len(heard.split())] == heard.split():
-                    return heard
+            if event.type == EventType.ASSISTANT_SPOKEN and (
+                text is None or event.data.get("reply") == text
+            ):
+                return str(event.data.get("text", ""))
 
     def close(self) -> None:
         self.loop.close()

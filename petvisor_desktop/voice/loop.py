@@ -129,7 +129,6 @@ class Utterance:
     speech_end_t: float  # when the caller stopped talking
     ended_t: float  # when the end of the turn was decided
     audio_s: float
-    barged_in: bool = False
     speculative: Any = None  # a Future of the transcript decoded during the end silence
     stt_rtf: float | None = None  # recogniser compute time / audio time
     speech_start_t: float | None = None  # when the caller began (the echo guard uses it)
@@ -194,7 +193,7 @@ class VoiceLoop:
         self._closed = threading.Event()
         self._turn_q: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stream: Any = None
-        self._speech_frames = 0
+        self._stream_args: tuple[list[str], str] = ([], "none")
         self._turn_frames: list[np.ndarray] = []
         self._silent_frames = 0
         self._speculation: Any = None
@@ -402,7 +401,6 @@ class VoiceLoop:
         expecting = getattr(assistant, "expecting", "none")
         self._stream_args = (vocabulary_for(assistant), expecting)
         self._stream = self.stt.stream(self._stream_args[0], expecting=expecting)
-        self._speech_frames = 0
         self._turn_frames = []
         self._silent_frames = 0
         self._speculation = None
@@ -416,7 +414,6 @@ class VoiceLoop:
     def _feed(self, frame: np.ndarray) -> None:
         if self._stream is None:
             return
-        self._speech_frames += 1
         self._turn_frames.append(frame)
         partial = self._stream.accept(frame)
         if partial:
@@ -436,7 +433,6 @@ class VoiceLoop:
                     speech_end_t=event.speech_end_t or t,
                     ended_t=t,
                     audio_s=len(event.audio) / 16000 if event.audio is not None else 0.0,
-                    barged_in=self._barged,
                     speculative=self._speculation,
                     speech_start_t=event.speech_start_t,
                 ),
@@ -584,7 +580,7 @@ class VoiceLoop:
         interrupted = self._cancel_speech.is_set()
         played_s = self.sink.played_s
         heard = spoken.heard(played_s) if interrupted else turn.text
-        self._emit(EventType.ASSISTANT_SPOKEN, text=heard, interrupted=interrupted)
+        self._emit(EventType.ASSISTANT_SPOKEN, text=heard, interrupted=interrupted, reply=turn.text)
         audio_s = sum(seconds for _, seconds in spoken.sentences)
         tts_rtf = synth_s / audio_s if audio_s else None
         self._record(talker, turn, utterance, stt_ms, first_chunk_ms, heard, interrupted, tts_rtf)
