@@ -11,12 +11,14 @@
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import hashlib
 import logging
 import os
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,6 +26,14 @@ from typing import Any, Protocol
 import numpy as np
 
 log = logging.getLogger(__name__)
+
+_OPEN: weakref.WeakSet[LlamaChatModel] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_models() -> None:
+    for model in list(_OPEN):
+        model.close()
 
 
 class LlmError(Exception):
@@ -108,7 +118,19 @@ class LlamaChatModel:
         except (ValueError, RuntimeError) as exc:
             raise LlmError("corrupt", f"could not load {path.name}: {exc}") from exc
         log.info("loaded %s (%d threads, context %d)", path.name, threads, n_ctx)
-        return cls(llama, path)
+        model = cls(llama, path)
+        _OPEN.add(model)
+        return model
+
+    def close(self) -> None:
+        """Free the model's memory now (also done at exit for models still open: left to
+        the interpreter's teardown, llama-cpp-python's finaliser runs after the modules it
+        needs are gone and prints a TypeError)."""
+        llama, self._llama = self._llama, None
+        _OPEN.discard(self)
+        if llama is not None:
+            self._grammar_cache.clear()
+            llama.close()
 
     # -- prompt -----------------------------------------------------------------------------
     @staticmethod
