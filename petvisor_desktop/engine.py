@@ -105,4 +105,6 @@ def new_assistant(
         recorder=recorder,
         conversation_id=conversation_id,
         min_lead_minutes=settings.clinic.booking_lead_min,
+        hours=settings.clinic.hours,
+        emergency_phone=settings.clinic.emergency_phone,
     )

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from petvisor_desktop.dialog.assistant import CHANGEABLE, Assistant, AssistantTurn
 from petvisor_desktop.events import EngineEvent, EventCallback, EventType, emit_to
@@ -212,6 +213,20 @@ class Engine:
         return self.can_converse() and self.voice is not None
 
     # -- conversations ----------------------------------------------------------------------
+    def clinic_now(self) -> datetime:
+        """The clinic's local time, aware: the sandbox's pinned "now" where it pins one
+        (the demo, tests), else the real clock in the clinic's time zone. Safe to call
+        before the components are loaded."""
+        zone = ZoneInfo(self.settings.clinic.timezone)
+        pinned = self._pinned_now() if self.backend is not None else None
+        if pinned is not None:
+            value = pinned()
+        elif self._now:
+            value = datetime.fromisoformat(self._now)
+        else:
+            return datetime.now(zone)
+        return value if value.tzinfo else value.replace(tzinfo=zone)
+
     def _pinned_now(self) -> Callable[[], datetime] | None:
         sandbox = self.backend.sandbox if self.backend else None
         pinned = sandbox.pinned_now if sandbox is not None else None

@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from petvisor_desktop import paths
+from petvisor_desktop.hours import HoursError, OpeningHours
 from vetstoria.config import ConfigError, VetstoriaConfig
 
 
@@ -141,9 +142,17 @@ class ClinicSettings:
     timezone: str = "Europe/London"
     idle_timeout_s: int = 60
     booking_lead_min: int = 30  # no appointment offered that starts sooner than this
+    # When reception is staffed (petvisor_desktop/hours.py has the format); "" keeps none.
+    opening_hours: str = "mon-fri 08:30-18:00; sat 09:00-12:00"
+    # Given for emergencies while the clinic is closed; "" gives the clinic's own number.
+    out_of_hours_phone: str = ""
 
     def __post_init__(self) -> None:
         _require(bool(self.name.strip()), "clinic.name", "must not be empty")
+        try:
+            OpeningHours.parse(self.opening_hours)
+        except HoursError as exc:
+            raise SettingsError("clinic.opening_hours", str(exc)) from None
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -157,6 +166,14 @@ class ClinicSettings:
             "clinic.booking_lead_min",
             "must be 0 to 1440 minutes",
         )
+
+    @property
+    def hours(self) -> OpeningHours:
+        return OpeningHours.parse(self.opening_hours)
+
+    @property
+    def emergency_phone(self) -> str:
+        return self.out_of_hours_phone.strip() or self.phone
 
 
 @dataclass(frozen=True)

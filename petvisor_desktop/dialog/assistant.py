@@ -34,6 +34,7 @@ from petvisor_desktop.dialog.tools import (
     system_prompt,
     user_message,
 )
+from petvisor_desktop.hours import DAY_NAMES, OpeningHours
 from petvisor_desktop.llm.chat_model import ChatMessage, ChatModel, LlmError
 from petvisor_desktop.llm.grammar import parse_call, tool_call_grammar
 from vetstoria.errors import SlotTakenError, VetstoriaError
@@ -43,8 +44,15 @@ log = logging.getLogger(__name__)
 
 # The details a caller can correct by touch on the booking card.
 CHANGEABLE = (
-    "species", "appointment_type", "clinician", "date", "time", "pet_name", "client_name",
-    "phone", "email",
+    "species",
+    "appointment_type",
+    "clinician",
+    "date",
+    "time",
+    "pet_name",
+    "client_name",
+    "phone",
+    "email",
 )
 # After this many replies in a row that ask the same thing again, a person takes over.
 MAX_MISSES = 3
@@ -246,8 +254,12 @@ class Assistant:
         recorder: Recorder | None = None,
         conversation_id: int | None = None,
         min_lead_minutes: int = 30,
+        hours: OpeningHours | None = None,
+        emergency_phone: str | None = None,
     ) -> None:
         self.min_lead_minutes = min_lead_minutes  # no time offered that the caller cannot reach
+        self.hours = hours or OpeningHours()  # none kept: reception is taken to be staffed
+        self.emergency_phone = emergency_phone or clinic_phone
         self.model = model
         self.api = api
         self.tz = ZoneInfo(timezone)
@@ -304,10 +316,14 @@ class Assistant:
         return float(warm(self._prefix, cache_dir) if cache_dir else warm(self._prefix))
 
     def greet(self) -> AssistantTurn:
-        text = (
-            f"Hello, welcome to {self.clinic_name}. I can book an appointment for your cat "
-            "or dog. How can I help?"
-        )
+        if self._reception_open():
+            offer = "I can book an appointment for your cat or dog."
+        else:
+            offer = (
+                "We're closed at the moment, but I can still book an appointment for your cat "
+                "or dog."
+            )
+        text = f"Hello, welcome to {self.clinic_name}. {offer} How can I help?"
         return self._reply(text, "none", time.perf_counter())
 
     def foresee(self, caller_text: str) -> Foresight | None:
@@ -357,6 +373,14 @@ class Assistant:
         handoff = g.detect_handoff(text)
         if handoff == "emergency":
             return self._handoff("emergency", started)
+        if g.detect_hours_question(text):
+            # Answered from the settings, then the booking goes on where it was; anything
+            # else said with the question is understood as usual.
+            answer = self._hours_answer(text)
+            if g.only_about_hours(text):
+                self._calls.append(ToolCallRecord("opening_hours", {}, "rules", 0.0))
+                return self._reply(answer + self._question(), self.expecting, started)
+            self._preface = answer
 
         if self._rules_suffice(text, handoff):
             tool, args = "rules", dict[str, Any]()
@@ -722,12 +746,13 @@ class Assistant:
         if tool == "handoff" and args.get("reason") == "species" and other:
             return self._handoff("species", started, animal=other)
 
-        if g.detect_off_task(text):
+        steering = g.detect_off_task(text)
+        if steering:
             # Instructions from the caller change nothing; whatever else they said still counts.
-            self._preface = "I can only help with booking one appointment, so I'll leave that. "
+            self._preface += "I can only help with booking one appointment, so I'll leave that. "
 
         found = self._ground(text, args)
-        if self._preface:
+        if steering:
             # An utterance carrying instructions gives only the answer that was asked for.
             allowed = _FIELDS_FOR.get(self.expecting, ())
             found = {k: v for k, v in found.items() if k in allowed}
@@ -1211,10 +1236,48 @@ class Assistant:
             started,
         )
 
+    def _reception_open(self) -> bool:
+        return self.hours.is_open(self.now())
+
+    def _hours_answer(self, text: str) -> str:
+        """The clinic's hours, for a caller who asked: the day they named, or the week and
+        whether it is open now."""
+        if not self.hours.kept:
+            return f"Reception can tell you our opening hours on {self.clinic_phone}. "
+        now = self.now()
+        asked = n.parse_date(text, self._today)
+        if asked is not None and asked.day is not None and "week" not in asked.phrase:
+            day = asked.day
+            if day == self._today:
+                return self._open_now_answer(now, today=True)
+            # The hours are weekly: a named weekday gets that weekday's hours.
+            name = (
+                "Tomorrow"
+                if day == self._today + timedelta(days=1)
+                else "On " + (DAY_NAMES[day.weekday()] + "s")
+            )
+            times = self.hours.spoken_day(day.weekday())
+            return f"{name} we're open {times}. " if times else f"{name} we're closed. "
+        return f"We're open {self.hours.spoken()}. " + self._open_now_answer(now)
+
+    def _open_now_answer(self, now: datetime, today: bool = False) -> str:
+        if self.hours.is_open(now):
+            return f"We're open {'today ' if today else 'now '}{self.hours.until(now)}. "
+        again = self.hours.when_open_again(now)
+        if not again:
+            return "We're closed now. "
+        if again.startswith("at "):
+            return f"We're closed now, and open today {again}. "
+        if today:
+            return f"We're closed for the rest of today, and open again {again}. "
+        return f"We're closed now, and open again {again}. "
+
     def _handoff(self, reason: str, started: float, animal: str | None = None) -> AssistantTurn:
         self.handoff_reason = reason
         self.outcome = "handoff"
         self._record_handoff(reason, self.state.phone)
+        if not self._reception_open():
+            return self._reply(self._closed_handoff(reason, animal), "none", started, done=True)
         texts = {
             "emergency": (
                 "This sounds like an emergency. Please tell the reception team right now, "
@@ -1242,6 +1305,31 @@ class Assistant:
             ),
         }
         return self._reply(texts.get(reason, texts["person"]), "none", started, done=True)
+
+    def _closed_handoff(self, reason: str, animal: str | None) -> str:
+        """A hand-off while reception is closed: nobody is at the desk, so the caller gets
+        the phone and when it is answered (emergencies: the out-of-hours number)."""
+        if reason == "emergency":
+            return (
+                "This sounds like an emergency. The clinic is closed right now, so please "
+                f"call {self.emergency_phone} straight away."
+            )
+        again = self.hours.when_open_again(self.now())
+        call = f"please call {self.clinic_phone} when we open again {again}"
+        if not again:
+            call = f"please call {self.clinic_phone}"
+        lead = {
+            "cancel": "I can't cancel bookings here, and reception is closed now, so ",
+            "reschedule": "I can't move existing bookings here, and reception is closed now, so ",
+            "species": (
+                f"I'm sorry, I can only book cats and dogs here. For your {animal or 'pet'}, "
+            ),
+            "not_understood": (
+                "I'm sorry, I'm having trouble understanding you today. Reception is closed "
+                "now, so "
+            ),
+        }.get(reason, "Reception is closed at the moment, so ")
+        return f"{lead}{call}, and they'll be glad to help."
 
     # -- records -------------------------------------------------------------------------
     def _reply(

@@ -940,6 +940,137 @@ def detect_handoff(utterance: str) -> str | None:
     return None
 
 
+# "When are you open?": answered from the clinic's opening hours. "opening times" is left
+# out on purpose: callers use it for free appointment times as often as for the hours.
+_HOURS_QUESTION = re.compile(
+    r"\b(?:opening|closing) hours\b"
+    r"|\bwhat (?:are|r) (?:your|the) (?:hours|times)\b"
+    r"|\b(?:what time|when) (?:do|does) (?:you|the clinic|reception) (?:open|close|shut)\b"
+    r"|\b(?:what time|when) (?:are|is) (?:you|the clinic|reception) (?:open|closed|shut)\b"
+    r"|\bhow (?:late|early) (?:are|is) (?:you|the clinic|reception) open\b"
+    r"|\b(?:are|is) (?:you|the clinic|reception) (?:open|closed|shut)\b"
+    r"|\b(?:are|is) (?:you|the clinic|reception) still open\b",
+)
+# Words that may surround an hours question without asking for anything else.
+_HOURS_ONLY_WORDS = frozenset(
+    (
+        "what",
+        "whats",
+        "time",
+        "times",
+        "do",
+        "does",
+        "you",
+        "your",
+        "are",
+        "r",
+        "is",
+        "the",
+        "clinic",
+        "reception",
+        "open",
+        "opened",
+        "opening",
+        "close",
+        "closed",
+        "closing",
+        "shut",
+        "hours",
+        "hour",
+        "when",
+        "how",
+        "late",
+        "early",
+        "until",
+        "till",
+        "on",
+        "at",
+        "this",
+        "next",
+        "today",
+        "tonight",
+        "tomorrow",
+        "weekend",
+        "weekends",
+        "week",
+        "day",
+        "days",
+        "morning",
+        "afternoon",
+        "evening",
+        "please",
+        "hi",
+        "hello",
+        "hey",
+        "sorry",
+        "excuse",
+        "me",
+        "and",
+        "or",
+        "can",
+        "could",
+        "i",
+        "ask",
+        "tell",
+        "just",
+        "wondering",
+        "was",
+        "were",
+        "so",
+        "um",
+        "uh",
+        "er",
+        "erm",
+        "still",
+        "now",
+        "right",
+        "there",
+        "we",
+        "a",
+        "of",
+        "for",
+        "in",
+        "it",
+        "then",
+        "ok",
+        "okay",
+        "oh",
+        "thanks",
+        "thank",
+        "monday",
+        "mondays",
+        "tuesday",
+        "tuesdays",
+        "wednesday",
+        "wednesdays",
+        "thursday",
+        "thursdays",
+        "friday",
+        "fridays",
+        "saturday",
+        "saturdays",
+        "sunday",
+        "sundays",
+        "bank",
+        "holiday",
+        "holidays",
+        "usually",
+        "normally",
+    )
+)
+
+
+def detect_hours_question(utterance: str) -> bool:
+    """The caller asks when the clinic is open ("what time do you close on Saturday?")."""
+    return bool(_HOURS_QUESTION.search(" ".join(normalise_words(utterance))))
+
+
+def only_about_hours(utterance: str) -> bool:
+    """An hours question and nothing else: no animal, vet, name or number in it."""
+    words = normalise_words(utterance)
+    return detect_hours_question(utterance) and all(w in _HOURS_ONLY_WORDS for w in words)
+
+
 _OFF_TASK = (
     "ignore your instructions",
     "ignore your",
