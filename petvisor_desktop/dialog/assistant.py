@@ -57,20 +57,8 @@ CHANGEABLE = (
 # After this many replies in a row that ask the same thing again, a person takes over.
 MAX_MISSES = 3
 
-EXPECTING = (
-    "species",
-    "appointment_type",
-    "clinician",
-    "date",
-    "time",
-    "pet_name",
-    "client_name",
-    "phone",
-    "email",
-    "confirm",
-    "anything_else",
-    "none",
-)
+# What a reply waits for: each detail of the booking, then the read-back and the end.
+EXPECTING = (*CHANGEABLE, "confirm", "anything_else", "none")
 OFFER_COUNT = 3
 LOOKAHEAD_DAYS = 14
 

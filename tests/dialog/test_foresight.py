@@ -7,27 +7,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from model_util import CountingModel
 
 from petvisor_desktop.engine import BookingBackend, booking_backend, load_llm, new_assistant
 from petvisor_desktop.settings import Settings
 
 pytestmark = [pytest.mark.llm]
 QUICK_LLM = "qwen2.5-coder-0.5b-instruct-q4_k_m"
-
-
-class CountingModel:
-    """The real model, with its calls counted."""
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-        self.calls = 0
-
-    def complete(self, *args: Any, **kw: Any) -> Any:
-        self.calls += 1
-        return self.model.complete(*args, **kw)
-
-    def warm(self, *args: Any) -> Any:
-        return self.model.warm(*args)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from model_util import CountingModel
 
 from petvisor_desktop.dialog.assistant import Assistant
 from petvisor_desktop.engine import BookingBackend, booking_backend, load_llm, new_assistant
@@ -19,18 +20,6 @@ pytestmark = [pytest.mark.llm]
 QUICK_LLM = "qwen2.5-coder-0.5b-instruct-q4_k_m"
 OPEN = datetime(2026, 11, 23, 10, 0)  # Monday morning
 CLOSED = datetime(2026, 11, 21, 13, 0)  # Saturday, after the 9-12 opening
-
-
-class CountingModel:
-    """The real model, with its calls counted."""
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-        self.calls = 0
-
-    def complete(self, *args: Any, **kw: Any) -> Any:
-        self.calls += 1
-        return self.model.complete(*args, **kw)
 
 
 @pytest.fixture(scope="module")
