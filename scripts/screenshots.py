@@ -24,6 +24,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -152,6 +153,22 @@ STEPS: list[tuple[str, str, str, dict[str, Any]]] = [
     ("Yes, that's right", BOOKED, "anything_else", card(**_PHONE)),
     ("No, that's all, bye", "You're welcome. Goodbye, and take care.", "none", card(**_PHONE)),
 ]
+
+
+# The demo's "now" (a Monday morning, the clinic open) and a Saturday afternoon (closed).
+DEMO_NOW = "2026-11-23T09:00"
+CLOSED_NOW = "2026-11-21T13:00"
+
+
+class PinnedClock:
+    """Stands in for the engine where the screens only ask it the clinic's time: the
+    conversation screens here are driven by replayed events, not by a running engine."""
+
+    def __init__(self, now: str, timezone: str) -> None:
+        self.now = datetime.fromisoformat(now).replace(tzinfo=ZoneInfo(timezone))
+
+    def clinic_now(self) -> datetime:
+        return self.now
 
 
 def settle(ms: int = 150) -> None:
@@ -375,6 +392,7 @@ def main() -> int:
     bridge = EngineBridge()
     components(bridge, **READY)
     send(bridge, EventType.STATE, state="idle")
+    bridge.attach(PinnedClock(DEMO_NOW, settings.clinic.timezone))
     window = kiosk(bridge)
     if wanted("kiosk_idle"):
         shot(window, "kiosk_idle", KIOSK_SIZE)
@@ -480,6 +498,13 @@ def main() -> int:
         )
         shot(kiosk(bridge), "kiosk_no_microphone", KIOSK_SIZE)
 
+    if wanted("kiosk_idle_closed"):
+        bridge = EngineBridge()
+        components(bridge, **READY)
+        send(bridge, EventType.STATE, state="idle")
+        bridge.attach(PinnedClock(CLOSED_NOW, settings.clinic.timezone))
+        shot(kiosk(bridge), "kiosk_idle_closed", KIOSK_SIZE)
+
     # ---- the push-to-talk window and the staff screens -------------------------------------
     theme.apply(app, theme.Theme.for_mode(kiosk=False))
     bridge = EngineBridge()
@@ -521,6 +546,7 @@ def main() -> int:
         shot(dialog, "admin_login")
         dialog.close()
 
+    from ui.admin.settings_page import day_hours
     from ui.admin.window import AdminWindow
 
     admin = AdminWindow(bridge, settings, lambda: history, staff_email="jo.nurse@clinic.example")
@@ -535,10 +561,20 @@ def main() -> int:
         wait_for(lambda: admin.settings_page.llm.count() > 0)
         wait_for(lambda: admin.settings_page.input_device.count() > 0)
         shot(admin, "admin_settings", WINDOW_SIZE)
+        # The clinic's opening hours, with a lunch break on Wednesdays.
+        page = admin.settings_page
+        wednesday = page.hours_edits[2]
+        wednesday.setText("08:30-12:30, 14:00-18:00")
+        page.out_of_hours_phone.setText("01632 960111")
+        group = page.findChild(QWidget, "group_clinic")
+        bottom = group.y() + group.height() + 8 - page.viewport().height()
+        page.verticalScrollBar().setValue(bottom)
+        shot(admin, "admin_settings_hours", WINDOW_SIZE)
+        wednesday.setText(day_hours(settings.clinic.hours, 2))
+        page.out_of_hours_phone.clear()
         # The booking system: a real connection test, against a sandbox clinic.
         from vetstoria.sandbox import SandboxClinic
 
-        page = admin.settings_page
         with SandboxClinic(now="2026-11-23T09:00") as clinic:
             config = clinic.config()
             page.real_radio.setChecked(True)

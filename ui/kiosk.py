@@ -1,12 +1,14 @@
 """The kiosk: full screen, legible from a standing distance, hands-free.
 
-Pages: idle (invites the owner to speak, or to type), the conversation, the rating, and a
-thank-you. After the conversation, or after `idle_timeout_s` without activity, everything
-of the last caller is cleared. Leaving needs a staff PIN."""
+Pages: idle (invites the owner to speak, or to type, and says whether the clinic is open),
+the conversation, the rating, and a thank-you. After the conversation, or after
+`idle_timeout_s` without activity, everything of the last caller is cleared. Leaving needs
+a staff PIN."""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
@@ -24,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from petvisor_desktop.events import EngineEvent, EventType
+from petvisor_desktop.hours import OpeningHours
 from petvisor_desktop.settings import Settings
 from ui.booking_card import format_value
 from ui.bridge import EngineBridge
@@ -36,8 +39,22 @@ log = logging.getLogger(__name__)
 
 RATING_TIMEOUT_MS = 30_000
 THANKS_MS = 4_000
+HOURS_REFRESH_MS = 60_000  # the hours line follows the clock to the minute
 # Events that do not count as the caller doing something.
 QUIET_EVENTS = (EventType.LEVEL, EventType.COMPONENT)
+
+
+def hours_line(hours: OpeningHours, now: datetime, *, can_book: bool = True) -> str:
+    """What the idle screen says about the opening hours at `now` (the clinic's local time):
+    'Open today until 6pm', or when closed when it opens again; '' when no hours are kept."""
+    if not hours.kept:
+        return ""
+    until = hours.until(now)
+    if until:
+        return f"Open today {until}"
+    again = hours.when_open_again(now)
+    line = f"We're closed now and open again {again}." if again else "We're closed now."
+    return line + (" You can still book an appointment here." if can_book else "")
 
 
 class IdlePage(QWidget):
@@ -45,11 +62,17 @@ class IdlePage(QWidget):
     type_clicked = Signal()
 
     def __init__(
-        self, bridge: EngineBridge, parent: QWidget | None = None, *, phone: str = ""
+        self,
+        bridge: EngineBridge,
+        parent: QWidget | None = None,
+        *,
+        phone: str = "",
+        hours: OpeningHours | None = None,
     ) -> None:
         super().__init__(parent)
         self.bridge = bridge
         self.phone = phone
+        self.hours = hours or OpeningHours()
         self.setObjectName("idlePage")
         layout = QVBoxLayout(self)
         layout.setSpacing(24)
@@ -63,7 +86,12 @@ class IdlePage(QWidget):
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.subtitle = label("", "subtitle", name="idleSubtitle")
         self.subtitle.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        # Whether the clinic is open; shown only once there is a clock to read (the engine's).
+        self.hours_line = label("", "heading", name="hoursLine")
+        self.hours_line.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hours_line.hide()
         layout.addWidget(self.title)
+        layout.addWidget(self.hours_line)
         layout.addWidget(self.subtitle)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -101,8 +129,13 @@ class IdlePage(QWidget):
         self.status_area.setSizeAdjustPolicy(QScrollArea.SizeAdjustPolicy.AdjustToContents)
         self.status.set_visibility_target(self.status_area)
         layout.addWidget(self.status_area, 0)
+        self.hours_timer = QTimer(self)
+        self.hours_timer.setObjectName("hoursTimer")
+        self.hours_timer.setInterval(HOURS_REFRESH_MS)
+        self.hours_timer.timeout.connect(self.refresh_hours)
         bridge.readiness_changed.connect(self.on_bridge_readiness_changed)
         bridge.component_changed.connect(lambda *_: self.refresh())
+        bridge.engine_attached.connect(self.refresh_hours)
         self.refresh()
 
     @Slot(bool, bool)
@@ -113,7 +146,33 @@ class IdlePage(QWidget):
         # The paw is drawn at the size of the title's text, whatever the zoom.
         side = self.title.fontMetrics().height() * 3
         self.paw.setPixmap(QIcon(str(RESOURCES / "paw.svg")).pixmap(side, side))
+        self.refresh_hours()
+        self.hours_timer.start()
         super().showEvent(event)
+
+    def hideEvent(self, event: Any) -> None:
+        self.hours_timer.stop()
+        super().hideEvent(event)
+
+    def clinic_now(self) -> datetime | None:
+        """The clinic's local time from the engine (pinned in the demo), or None before
+        there is an engine to ask."""
+        clock = getattr(self.bridge.engine, "clinic_now", None)
+        if clock is None:
+            return None
+        try:
+            now: datetime = clock()
+        except Exception:  # a half-built engine: say nothing about the hours
+            log.warning("the clinic's time cannot be read", exc_info=True)
+            return None
+        return now
+
+    @Slot()
+    def refresh_hours(self) -> None:
+        now = self.clinic_now()
+        line = hours_line(self.hours, now, can_book=not text_problem(self.bridge)) if now else ""
+        self.hours_line.setText(line)
+        self.hours_line.setVisible(bool(line))
 
     def refresh(self) -> None:
         can_talk = self.bridge.can_converse()
@@ -131,6 +190,7 @@ class IdlePage(QWidget):
             b.setVisible(not broken)
         self.status.heading_prefix = "For staff: " if broken or mute else ""
         self.status.refresh()
+        self.refresh_hours()
         if broken:
             self.title.setText("Sorry, I can't take bookings right now.")
             phone = f", or call {self.phone}" if self.phone else ""
@@ -303,7 +363,7 @@ class KioskWindow(QMainWindow):
 
         self.pages = QStackedWidget()
         outer.addWidget(self.pages, 1)
-        self.idle_page = IdlePage(bridge, phone=settings.clinic.phone)
+        self.idle_page = IdlePage(bridge, phone=settings.clinic.phone, hours=settings.clinic.hours)
         self.idle_page.start_clicked.connect(self.on_idle_start_clicked)
         self.idle_page.type_clicked.connect(self.on_idle_type_clicked)
         self.conversation_page = QWidget()

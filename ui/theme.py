@@ -244,6 +244,8 @@ QScrollArea {{ border: none; }}
 QScrollArea#cardRows, QWidget#cardRowsInner,
 QScrollArea#cardRows > QWidget#qt_scrollarea_viewport {{ background: transparent; }}
 
+QLineEdit[role="problem"] {{ border: {x(3)}px solid {DANGER}; background: #FDECEA; }}
+
 *:focus {{ outline: none; }}
 QPushButton:focus, QLineEdit:focus, QComboBox:focus, QSpinBox:focus, QPlainTextEdit:focus,
 QTextBrowser:focus, QTableView:focus, QCheckBox:focus, QRadioButton:focus, QTabBar:focus,

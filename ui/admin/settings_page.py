@@ -1,17 +1,19 @@
 """The settings screen: sound devices (with a live level and a test sound), the models, the
-booking system (the secret kept in the keychain, with a connection test), the clinic and
-how long data is kept. Saving writes the settings file; models and devices take effect
-the next time the app starts."""
+booking system (the secret kept in the keychain, with a connection test), the clinic (with
+its opening hours, one row per weekday) and how long data is kept. Saving writes the
+settings file; models and devices take effect the next time the app starts."""
 
 from __future__ import annotations
 
 import logging
 import zoneinfo
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QGroupBox,
@@ -25,8 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from petvisor_desktop import modelstore
-from petvisor_desktop.settings import STT_ENGINES, Settings, SettingsError
-from ui import credentials
+from petvisor_desktop.hours import DAY_KEYS, DAY_NAMES, HoursError, OpeningHours
+from petvisor_desktop.settings import STT_ENGINES, ClinicSettings, Settings, SettingsError
+from ui import credentials, theme
 from ui.admin import audio_check, settings_io
 from ui.widgets import LevelMeter, button, label
 from ui.workers import run_in_background
@@ -43,6 +46,46 @@ SEED_WORDS = {
     "site_id": "Site number (SITE_ID)",
     "booking_hash": "Booking hash (BOOKING_HASH)",
 }
+
+
+HOURS_HINT = "Times as 08:30-18:00; a lunch break as 08:30-12:30, 14:00-18:00; empty for closed."
+
+
+def day_hours(hours: OpeningHours, day: int) -> str:
+    """One weekday's hours in the setting's syntax ('08:30-12:30, 14:00-18:00'); '' if
+    closed."""
+    return hours.day_text(day).replace("–", "-") if hours.days[day] else ""
+
+
+def day_problem(day: int, text: str) -> str | None:
+    """What is wrong with one weekday's hours as typed in its row, or None."""
+    text = text.strip()
+    if not text or text.lower() == "closed":
+        return None
+    if ";" in text or "\n" in text:
+        return f"{text!r}: put commas between the ranges, like 08:30-12:30, 14:00-18:00"
+    if not text[0].isdigit():
+        return f"{text!r} is not opening times: write ranges like 08:30-18:00, or closed"
+    entry = f"{DAY_KEYS[day]} {text}"
+    try:
+        OpeningHours.parse(entry)
+    except HoursError as exc:
+        # The parser quotes the whole entry ('wed 9-5x'); the row has only the times.
+        return str(exc).replace(repr(entry), repr(text))
+    return None
+
+
+def compose_hours(rows: Sequence[str]) -> str:
+    """The seven weekday rows (Monday first) as the setting's one line, in its shortest
+    form when every row reads. A row that does not read is kept as typed, so that saving
+    is refused by the settings' own check, with the reason."""
+    line = "; ".join(
+        f"{key} {text.strip() or 'closed'}" for key, text in zip(DAY_KEYS, rows, strict=True)
+    )
+    try:
+        return OpeningHours.parse(line).to_text()
+    except HoursError:
+        return line
 
 
 def installed_models(settings: Settings) -> dict[str, list[tuple[str, bool]]]:
@@ -276,14 +319,57 @@ class SettingsPage(QScrollArea):
         form.addRow("Time zone", self.timezone)
         form.addRow("Clear the kiosk after", self.idle_timeout)
         form.addRow("Earliest appointment", self.lead)
+        self._hours(form, c)
+
+    def _hours(self, form: QFormLayout, c: ClinicSettings) -> None:
+        hours = c.hours
+        # With no hours kept the rows offer the usual ones, ready for the box to be ticked.
+        shown = hours if hours.kept else OpeningHours.parse(ClinicSettings.opening_hours)
+        self.keep_hours = QCheckBox("Keep opening hours")
+        self.keep_hours.setObjectName("keepHours")
+        self.keep_hours.setAccessibleDescription(
+            "Unticked: the kiosk says nothing about opening hours"
+        )
+        self.keep_hours.setChecked(hours.kept)
+        form.addRow("Opening hours", self.keep_hours)
+        self.hours_edits: list[QLineEdit] = []
+        for day, (key, name) in enumerate(zip(DAY_KEYS, DAY_NAMES, strict=True)):
+            edit = QLineEdit(day_hours(shown, day))
+            edit.setObjectName(f"hours_{key}")
+            edit.setAccessibleName(f"{name} opening hours")
+            edit.setPlaceholderText("closed")
+            edit.textChanged.connect(self.on_hours_edit_text_changed)
+            self.hours_edits.append(edit)
+            form.addRow(name, edit)
+        self.hours_status = label(HOURS_HINT, "muted", name="hoursStatus")
+        form.addRow("", self.hours_status)
+        self.out_of_hours_phone = QLineEdit(c.out_of_hours_phone)
+        self.out_of_hours_phone.setObjectName("outOfHoursPhone")
+        self.out_of_hours_phone.setAccessibleName("Out-of-hours phone number")
+        self.out_of_hours_phone.setAccessibleDescription(
+            "Given to owners for emergencies while the clinic is closed"
+        )
+        self.out_of_hours_phone.setPlaceholderText(c.phone)
+        self.clinic_phone.textChanged.connect(self.out_of_hours_phone.setPlaceholderText)
+        form.addRow("Out-of-hours phone", self.out_of_hours_phone)
         form.addRow(
-            "Opening hours",
+            "",
             label(
-                "The clinic's hours and free slots come from the booking system (each "
-                "clinician's schedule in Vetstoria).",
+                "Given to owners for emergencies while the clinic is closed. Empty: the "
+                "clinic's phone.",
                 "muted",
             ),
         )
+        form.addRow(
+            "",
+            label(
+                "The hours are what the kiosk tells owners and when reception is staffed. "
+                "Bookable times still come from each clinician's schedule in Vetstoria.",
+                "muted",
+            ),
+        )
+        self.keep_hours.toggled.connect(self.on_keep_hours_toggled)
+        self.on_keep_hours_toggled(self.keep_hours.isChecked())
 
     def _storage(self) -> None:
         form = self._group("Data and backups")
@@ -313,6 +399,47 @@ class SettingsPage(QScrollArea):
         backups = label(str(s.backup_dir), "muted")
         backups.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow("Backups", backups)
+
+    # ---- opening hours -------------------------------------------------------------------
+
+    @Slot(bool)
+    def on_keep_hours_toggled(self, keep: bool) -> None:
+        for edit in self.hours_edits:
+            edit.setEnabled(keep)
+        self.check_hours()
+
+    @Slot(str)
+    def on_hours_edit_text_changed(self, _text: str) -> None:
+        self.check_hours()
+
+    def hours_problems(self) -> dict[int, str]:
+        """What is wrong with each weekday row that does not read (Monday is 0); empty when
+        they all read or no hours are kept."""
+        if not self.keep_hours.isChecked():
+            return {}
+        problems = {}
+        for day, edit in enumerate(self.hours_edits):
+            problem = day_problem(day, edit.text())
+            if problem:
+                problems[day] = f"{DAY_NAMES[day]}: {problem}"
+        return problems
+
+    def check_hours(self) -> None:
+        """Mark the rows that do not read and say why under them, as they are typed."""
+        problems = self.hours_problems()
+        for day, edit in enumerate(self.hours_edits):
+            problem = problems.get(day, "")
+            edit.setAccessibleDescription(problem)
+            if (edit.property("role") == "problem") != bool(problem):
+                theme.set_role(edit, "role", "problem" if problem else "")
+        self.hours_status.setText("\n".join(problems.values()) if problems else HOURS_HINT)
+        theme.set_role(self.hours_status, "role", "problem" if problems else "muted")
+
+    def opening_hours(self) -> str:
+        """The setting's value for what the rows say ('' when no hours are kept)."""
+        if not self.keep_hours.isChecked():
+            return ""
+        return compose_hours([edit.text() for edit in self.hours_edits])
 
     @staticmethod
     def _select(combo: QComboBox, value: Any) -> None:
@@ -534,6 +661,8 @@ class SettingsPage(QScrollArea):
                 "timezone": self.timezone.currentText().strip(),
                 "idle_timeout_s": self.idle_timeout.value(),
                 "booking_lead_min": self.lead.value(),
+                "opening_hours": self.opening_hours(),
+                "out_of_hours_phone": self.out_of_hours_phone.text().strip(),
             },
             "storage": {
                 "retention_days": self.retention.value(),
@@ -544,6 +673,13 @@ class SettingsPage(QScrollArea):
 
     @Slot()
     def on_save_button_clicked(self) -> None:
+        problems = self.hours_problems()
+        if problems:
+            # Refused here, at once (the settings file's own check would refuse it too).
+            day, problem = next(iter(problems.items()))
+            self._save_failed(f"Not saved: the opening hours do not read. {problem}")
+            self.hours_edits[day].setFocus()
+            return
         real = self.real_radio.isChecked()
         typed_secret = self.secret.text()
         path = settings_io.config_path(self.settings)
