@@ -4,6 +4,7 @@ loaded in the background, each component reporting on screen as it goes."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 import sys
@@ -181,11 +182,31 @@ class App(QObject):
             self.bridge, self.settings, self.history, staff_email=email, parent=self.window
         )
         self.admin.setWindowFlag(Qt.WindowType.Window, True)
+        self.admin.settings_page.saved.connect(self.on_settings_saved)
         self.admin.show_tab(tab)
         if self.kiosk:
             self.admin.showMaximized()
         else:
             self.admin.show()
+
+    @Slot(object)
+    def on_settings_saved(self, saved: Settings) -> None:
+        """Opening hours and the out-of-hours phone apply at once: the idle kiosk's line and
+        the next conversation's greeting and hand-offs. Everything else waits for a restart
+        (the settings screen says so)."""
+        clinic = dataclasses.replace(
+            self.settings.clinic,
+            opening_hours=saved.clinic.opening_hours,
+            out_of_hours_phone=saved.clinic.out_of_hours_phone,
+        )
+        self.settings = dataclasses.replace(self.settings, clinic=clinic)
+        engine = self.bridge.engine
+        if engine is not None:
+            # Read once per conversation, on the worker thread: swapping the object is atomic.
+            engine.settings = dataclasses.replace(engine.settings, clinic=clinic)
+        if isinstance(self.window, KioskWindow):
+            self.window.idle_page.hours = clinic.hours
+            self.window.idle_page.refresh_hours()
 
     # ---- zoom --------------------------------------------------------------------------------
 

@@ -254,3 +254,31 @@ def test_staff_can_zoom_the_window_and_it_is_remembered(ui_settings: Settings, q
     again.zoom(0)
     assert again.theme.scale == 1.0
     close_app(again, qtbot)
+
+
+def test_saved_opening_hours_reach_the_kiosk_and_the_engine_at_once(
+    ui_settings: Settings, qtbot: Any
+) -> None:
+    settings = without_llm(ui_settings)
+    with_staff(settings)
+    app = App(settings, kiosk=True, voice=False, now="2026-11-21T13:00")  # Saturday afternoon
+    app.show()
+    qtbot.addWidget(app.window)
+    app.start_engine()
+    qtbot.waitUntil(lambda: app.history() is not None and app.first_run_checked, timeout=60_000)
+    idle = app.window.idle_page
+    qtbot.waitUntil(lambda: idle.hours_line.text().startswith("We're closed now"), timeout=10_000)
+
+    app.open_admin(STAFF_EMAIL, "settings")
+    page = app.admin.settings_page
+    page.hours_edits[5].setText("09:00-17:00")  # Saturday now open all afternoon
+    page.out_of_hours_phone.setText("01632 960999")
+    with qtbot.waitSignal(page.saved, timeout=30_000):
+        qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
+    assert "Opening hours apply now" in page.save_status.text()
+    assert idle.hours_line.text() == "Open today until 5pm"
+    clinic = app.bridge.engine.settings.clinic  # the next conversation's greeting and hand-offs
+    assert clinic.hours.is_open(app.bridge.engine.clinic_now())
+    assert clinic.emergency_phone == "01632 960999"
+    app.admin.close()
+    close_app(app, qtbot)

@@ -709,8 +709,8 @@ class SettingsPage(QScrollArea):
         self.secret.clear()
         path = settings_io.config_path(self.settings)
         self.save_status.setText(
-            f"Saved to {path}. New models, devices and booking-system settings are used "
-            "after Petvisor is restarted."
+            f"Saved to {path}. Opening hours apply now; new models, devices and "
+            "booking-system settings are used after Petvisor is restarted."
         )
         self.save_status.setProperty("role", "ok")
         self.save_status.style().polish(self.save_status)
