@@ -43,8 +43,10 @@ def main() -> int:
     started = time.perf_counter()
     model = load_llm(settings, args.llm)
     voice = load_voice_models(settings)
-    print(f"models loaded in {time.perf_counter() - started:.1f} s "
-          f"(stt: {voice['stt'].name} {voice['stt'].model_name}; voice: {voice['tts'].voice})")
+    print(
+        f"models loaded in {time.perf_counter() - started:.1f} s "
+        f"(stt: {voice['stt'].name} {voice['stt'].model_name}; voice: {voice['tts'].voice})"
+    )
     rows: list[dict] = []
     passed = total = 0
     for _ in range(args.rounds):
@@ -54,19 +56,29 @@ def main() -> int:
             total += 1
             passed += report["checks"]["passed"]
             replies = [t for t in report["transcript"] if t["role"] == "assistant"]
-            print(f"{'PASS' if report['checks']['passed'] else 'FAIL'} {scenario.name}: "
-                  f"{report['outcome']}, {len(replies)} replies, latency "
-                  + " ".join(str(t["latency_ms"]) for t in replies))
+            print(
+                f"{'PASS' if report['checks']['passed'] else 'FAIL'} {scenario.name}: "
+                f"{report['outcome']}, {len(replies)} replies, latency "
+                + " ".join(str(t["latency_ms"]) for t in replies)
+            )
             for t in replies:
-                rows.append({"response_ms": t["latency_ms"], **t.get("stages_ms", {}),
-                             "stt_rtf": t.get("stt_rtf"), "tts_rtf": t.get("tts_rtf")})
+                rows.append(
+                    {
+                        "response_ms": t["latency_ms"],
+                        **t.get("stages_ms", {}),
+                        "stt_rtf": t.get("stt_rtf"),
+                        "tts_rtf": t.get("tts_rtf"),
+                    }
+                )
     print(f"\n{passed} of {total} spoken scenarios met their expectations; {len(rows)} replies")
     print(f"{'figure':<22}{'p50':>8}{'p95':>8}{'mean':>8}")
     for key in ("response_ms", *STAGES, "stt_rtf", "tts_rtf"):
         values = [float(r[key]) for r in rows if r.get(key) is not None]
         if values:
-            print(f"{key:<22}{pct(values, 0.5):>8.2f}{pct(values, 0.95):>8.2f}"
-                  f"{statistics.mean(values):>8.2f}")
+            print(
+                f"{key:<22}{pct(values, 0.5):>8.2f}{pct(values, 0.95):>8.2f}"
+                f"{statistics.mean(values):>8.2f}"
+            )
     return 0
 
 

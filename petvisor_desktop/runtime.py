@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from petvisor_desktop import paths
 from petvisor_desktop.dialog.assistant import CHANGEABLE, Assistant, AssistantTurn
 from petvisor_desktop.events import EngineEvent, EventCallback, EventType, emit_to
 from petvisor_desktop.settings import Settings
@@ -158,8 +159,6 @@ class Engine:
         """Put the fixed prompt in the model's cache so the first caller waits no longer
         than the next one."""
         try:
-            from petvisor_desktop import paths
-
             cache = paths.user_cache_dir() / "prompt-cache"
             self._worker.submit(self._new_assistant(None).warm, cache).result()
         except Exception as exc:  # noqa: BLE001 - warming is an optimisation only
@@ -184,7 +183,7 @@ class Engine:
                 parts, self.settings, self._relay, mode=self.mode, executor=self._worker
             )
             self._stack.callback(self.voice.close)
-            if self.mode == "kiosk" and self.listens_when_idle:
+            if self.listens_when_idle:
                 self.voice.listen_when_idle(self._started_by_voice)
 
     def _started_by_voice(self, text: str, utterance: Any, stt_ms: float) -> None:
@@ -297,7 +296,7 @@ class Conversation:
 
     # -- intents ----------------------------------------------------------------------------
     def start(self) -> Future[Any]:
-        return self.engine.submit(self._start)
+        return self.engine.submit(lambda: self._open(greet=True))
 
     def say(self, text: str) -> Future[Any]:
         return self.engine.submit(lambda: self._respond(text))
@@ -335,16 +334,17 @@ class Conversation:
         return self.engine.submit(lambda: self._end(reason))
 
     # -- on the worker ----------------------------------------------------------------------
-    def _start(self) -> None:
-        self._open(greet=True)
-
     def _open(self, *, greet: bool) -> None:
         engine = self.engine
         history = engine.history
         self.id = history.start_conversation("kiosk" if engine.mode == "kiosk" else "ptt")
         self.assistant = engine._new_assistant(self.id)
-        self._emit(EventType.CONVERSATION_STARTED, conversation_id=self.id, mode=engine.mode,
-                   by_voice=not greet)
+        self._emit(
+            EventType.CONVERSATION_STARTED,
+            conversation_id=self.id,
+            mode=engine.mode,
+            by_voice=not greet,
+        )
         if greet:
             self._reply(self.assistant.greet())
         if engine.voice is not None:

@@ -10,6 +10,7 @@ value raises `SettingsError` naming the setting and what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import tomllib
@@ -150,7 +151,7 @@ class ClinicSettings:
     def __post_init__(self) -> None:
         _require(bool(self.name.strip()), "clinic.name", "must not be empty")
         try:
-            OpeningHours.parse(self.opening_hours)
+            self.hours  # noqa: B018 - parsed once here, kept for every later read
         except HoursError as exc:
             raise SettingsError("clinic.opening_hours", str(exc)) from None
         try:
@@ -167,7 +168,7 @@ class ClinicSettings:
             "must be 0 to 1440 minutes",
         )
 
-    @property
+    @functools.cached_property
     def hours(self) -> OpeningHours:
         return OpeningHours.parse(self.opening_hours)
 

@@ -224,8 +224,13 @@ def run_scenario(
                     "tts_rtf": figures.get("tts_rtf"),
                     "stages_ms": {
                         k: figures.get(k)
-                        for k in ("end_of_turn_ms", "stt_ms", "llm_first_token_ms",
-                                  "llm_total_ms", "tts_first_chunk_ms")
+                        for k in (
+                            "end_of_turn_ms",
+                            "stt_ms",
+                            "llm_first_token_ms",
+                            "llm_total_ms",
+                            "tts_first_chunk_ms",
+                        )
                     },
                 }
                 latency = figures.get("response_ms", turn.total_ms)

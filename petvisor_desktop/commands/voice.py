@@ -22,9 +22,7 @@ def register(sub: Any) -> None:
         help="pin the clinic-local time (sandbox only), e.g. 2026-11-23T09:00",
     )
     voice.add_argument("--llm", help="model name from the manifest (default: models.llm)")
-    voice.add_argument(
-        "--once", action="store_true", help="end after one conversation"
-    )
+    voice.add_argument("--once", action="store_true", help="end after one conversation")
     voice.set_defaults(handler=run_voice)
 
 
@@ -60,8 +58,14 @@ def run_voice(args: argparse.Namespace, settings: Settings) -> int:
             ended.put(event)
 
     print("Loading (language model, recogniser, voice, audio devices)...", file=sys.stderr)
-    engine = Engine(settings, on_event, now=getattr(args, "now", None), voice=True,
-                    mode="kiosk", llm_name=args.llm)
+    engine = Engine(
+        settings,
+        on_event,
+        now=getattr(args, "now", None),
+        voice=True,
+        mode="kiosk",
+        llm_name=args.llm,
+    )
     engine.start()
     try:
         engine.wait_ready()
@@ -71,8 +75,10 @@ def run_voice(args: argparse.Namespace, settings: Settings) -> int:
                 for name, c in engine.components.items()
                 if c["state"] != "ready"
             ]
-            print("petvisor-desktop: the voice loop cannot start:\n  " + "\n  ".join(broken),
-                  file=sys.stderr)
+            print(
+                "petvisor-desktop: the voice loop cannot start:\n  " + "\n  ".join(broken),
+                file=sys.stderr,
+            )
             return 1
         while True:
             talk = engine.new_conversation()

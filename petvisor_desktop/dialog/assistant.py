@@ -42,18 +42,20 @@ from vetstoria.models import BookingRequest, CatalogueItem, ClientDetails, Slot
 
 log = logging.getLogger(__name__)
 
-# The details a caller can correct by touch on the booking card.
-CHANGEABLE = (
-    "species",
-    "appointment_type",
-    "clinician",
-    "date",
-    "time",
-    "pet_name",
-    "client_name",
-    "phone",
-    "email",
-)
+# The details a caller can correct by touch on the booking card, and what of the booking
+# state each one forgets (so that it is asked again).
+FORGETS = {
+    "species": ("species",),
+    "appointment_type": ("appointment_type", "proposed_type"),
+    "clinician": ("clinician",),
+    "date": ("day", "part_of_day"),
+    "time": ("slot",),
+    "pet_name": ("pet_name",),
+    "client_name": ("first_name", "last_name"),
+    "phone": ("phone",),
+    "email": ("email",),
+}
+CHANGEABLE = tuple(FORGETS)
 # After this many replies in a row that ask the same thing again, a person takes over.
 MAX_MISSES = 3
 
@@ -403,24 +405,10 @@ class Assistant:
         st = self.state
         if field in ("species", "appointment_type", "clinician", "date"):
             st.slot, st.offered = None, []  # the times offered depended on it
-        if field == "species":
-            st.species = None
-        elif field == "appointment_type":
-            st.appointment_type = st.proposed_type = None
-        elif field == "clinician":
-            st.clinician = None
-        elif field == "date":
-            st.day = st.part_of_day = None
-        elif field == "time":
-            st.slot = None
-        elif field == "pet_name":
-            st.pet_name = None
-        elif field == "client_name":
-            st.first_name = st.last_name = None
-        elif field == "phone":
-            st.phone = None
-        else:
-            st.email, st.email_declined = None, False
+        for name in FORGETS[field]:
+            setattr(st, name, None)
+        if field == "email":
+            st.email_declined = False  # asked again, so it may be given this time
         return self._advance(started, True)
 
     @property
@@ -1251,10 +1239,11 @@ class Assistant:
     def _open_now_answer(self, now: datetime, today: bool = False) -> str:
         if self.hours.is_open(now):
             return f"We're open {'today ' if today else 'now '}{self.hours.until(now)}. "
-        again = self.hours.when_open_again(now)
-        if not again:
+        opening = self.hours.next_opening(now)
+        if opening is None:
             return "We're closed now. "
-        if again.startswith("at "):
+        again = self.hours.when_open_again(now)
+        if opening.date() == now.date():
             return f"We're closed now, and open today {again}. "
         if today:
             return f"We're closed for the rest of today, and open again {again}. "
@@ -1303,9 +1292,9 @@ class Assistant:
                 f"call {self.emergency_phone} straight away."
             )
         again = self.hours.when_open_again(self.now())
-        call = f"please call {self.clinic_phone} when we open again {again}"
-        if not again:
-            call = f"please call {self.clinic_phone}"
+        call = f"please call {self.clinic_phone}" + (
+            f" when we open again {again}" if again else ""
+        )
         lead = {
             "cancel": "I can't cancel bookings here, and reception is closed now, so ",
             "reschedule": "I can't move existing bookings here, and reception is closed now, so ",

@@ -38,8 +38,9 @@ def test_a_typed_and_touched_booking_through_the_engine(
 ) -> None:
     require_model("llm", QUICK_LLM)
     events = Events()
-    engine = Engine(settings, events, now="2026-11-23T09:00", voice=False, mode="kiosk",
-                    llm_name=QUICK_LLM)
+    engine = Engine(
+        settings, events, now="2026-11-23T09:00", voice=False, mode="kiosk", llm_name=QUICK_LLM
+    )
     engine.start()
     try:
         assert engine.wait_ready(300)

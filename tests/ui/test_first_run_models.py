@@ -51,8 +51,13 @@ def test_the_setup_downloads_the_missing_models(
     settings = dataclasses.replace(
         settings,
         models=dataclasses.replace(
-            settings.models, models_dir=models_dir, llm="tiny-llm", tts_voice="tiny-voice",
-            vad_model="tiny-vad", stt_engine="whisper", whisper_model="tiny-whisper",
+            settings.models,
+            models_dir=models_dir,
+            llm="tiny-llm",
+            tts_voice="tiny-voice",
+            vad_model="tiny-vad",
+            stt_engine="whisper",
+            whisper_model="tiny-whisper",
         ),
     )
     assert sorted(modelstore.missing_defaults(settings)) == sorted(FILES)
