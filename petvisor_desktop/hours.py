@@ -204,7 +204,7 @@ class OpeningHours:
 
     def spoken(self) -> str:
         """The week, as the assistant says it: 'Monday to Friday, 8:30am to 6pm, and
-        Saturday, 9am to noon'. Empty when no hours are kept."""
+        Saturday, 9am to noon'. Empty when no hours are kept or no day opens."""
         if not self.kept:
             return ""
         parts = []
@@ -219,7 +219,7 @@ class OpeningHours:
                 days = f"{DAY_NAMES[first]} to {DAY_NAMES[last]}"
             parts.append(f"{days}, {self.spoken_day(first)}")
         if not parts:
-            return "not open on any day"
+            return ""
         return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + ", and " + parts[-1]
 
     def when_open_again(self, at: datetime) -> str:

@@ -1234,7 +1234,8 @@ class Assistant:
             )
             times = self.hours.spoken_day(day.weekday())
             return f"{name} we're open {times}. " if times else f"{name} we're closed. "
-        return f"We're open {self.hours.spoken()}. " + self._open_now_answer(now)
+        week = self.hours.spoken()
+        return (f"We're open {week}. " if week else "") + self._open_now_answer(now)
 
     def _open_now_answer(self, now: datetime, today: bool = False) -> str:
         if self.hours.is_open(now):
