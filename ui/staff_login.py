@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui import theme
 from ui.widgets import button, label
 from ui.workers import run_in_background
 
@@ -229,8 +230,7 @@ class StaffLoginDialog(QDialog):
         if left > 0:
             self.ok_button.setEnabled(False)
             self.status.setText(f"Too many wrong tries. Try again in {int(left + 0.999)} seconds.")
-            self.status.setProperty("role", "lockout")
-            self.status.style().polish(self.status)
+            theme.set_role(self.status, "role", "lockout")
             if not self._countdown.isActive():
                 self._countdown.start()
         else:
@@ -243,8 +243,7 @@ class StaffLoginDialog(QDialog):
         else:
             self._countdown.stop()
             self.status.setText("You can try again now.")
-            self.status.setProperty("role", "muted")
-            self.status.style().polish(self.status)
+            theme.set_role(self.status, "role", "muted")
             self.ok_button.setEnabled(True)
 
     @Slot()
@@ -299,8 +298,7 @@ class StaffLoginDialog(QDialog):
         self.status.setText(
             f"That PIN is not right. {left} {'try' if left == 1 else 'tries'} left."
         )
-        self.status.setProperty("role", "problem")
-        self.status.style().polish(self.status)
+        theme.set_role(self.status, "role", "problem")
         self.ok_button.setEnabled(True)
         self.secret.setFocus()
 

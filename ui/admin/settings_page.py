@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from petvisor_desktop import modelstore
 from petvisor_desktop.hours import DAY_KEYS, DAY_NAMES, HoursError, OpeningHours
-from petvisor_desktop.settings import STT_ENGINES, ClinicSettings, Settings, SettingsError
+from petvisor_desktop.settings import STT_ENGINES, ClinicSettings, Settings
 from ui import credentials, theme
 from ui.admin import audio_check, settings_io
 from ui.widgets import LevelMeter, button, label
@@ -490,13 +490,11 @@ class SettingsPage(QScrollArea):
         self.sound_button.setEnabled(bool(devices.outputs))
         if problems:
             self.audio_status.setText(" ".join(problems) + " Callers can still type.")
-            self.audio_status.setProperty("role", "problem")
         else:
             self.audio_status.setText(
                 f"{len(devices.inputs)} microphone(s) and {len(devices.outputs)} speaker(s) found."
             )
-            self.audio_status.setProperty("role", "muted")
-        self.audio_status.style().polish(self.audio_status)
+        theme.set_role(self.audio_status, "role", "problem" if problems else "muted")
 
     @Slot(object)
     def on_devices_failed(self, exc: BaseException) -> None:
@@ -619,15 +617,13 @@ class SettingsPage(QScrollArea):
     def on_test_done(self, message: str) -> None:
         self.test_button.setEnabled(True)
         self.vetstoria_status.setText(message)
-        self.vetstoria_status.setProperty("role", "ok")
-        self.vetstoria_status.style().polish(self.vetstoria_status)
+        theme.set_role(self.vetstoria_status, "role", "ok")
 
     @Slot(object)
     def on_test_failed(self, exc: BaseException) -> None:
         self.test_button.setEnabled(True)
         self.vetstoria_status.setText(f"Could not connect: {exc}")
-        self.vetstoria_status.setProperty("role", "problem")
-        self.vetstoria_status.style().polish(self.vetstoria_status)
+        theme.set_role(self.vetstoria_status, "role", "problem")
 
     # ---- saving --------------------------------------------------------------------------------
 
@@ -712,19 +708,14 @@ class SettingsPage(QScrollArea):
             f"Saved to {path}. Opening hours apply now; new models, devices and "
             "booking-system settings are used after Petvisor is restarted."
         )
-        self.save_status.setProperty("role", "ok")
-        self.save_status.style().polish(self.save_status)
+        theme.set_role(self.save_status, "role", "ok")
         self.saved.emit(settings)
 
     @Slot(object)
     def on_save_failed(self, exc: BaseException) -> None:
-        if isinstance(exc, SettingsError):
-            self._save_failed(f"Not saved: {exc}")
-        else:
-            self._save_failed(f"Not saved: {exc}")
+        self._save_failed(f"Not saved: {exc}")
 
     def _save_failed(self, message: str) -> None:
         self.save_button.setEnabled(True)
         self.save_status.setText(message)
-        self.save_status.setProperty("role", "problem")
-        self.save_status.style().polish(self.save_status)
+        theme.set_role(self.save_status, "role", "problem")
