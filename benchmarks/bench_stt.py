@@ -4,8 +4,8 @@ and the cost of each voice stage.
 Test speech is made on the spot: ~24 booking-like English sentences (names, dates, times,
 phone numbers) spoken by espeak-ng voices (en-us, en-gb, at different speeds) and by the
 app's own Piper voice; Korean lines by espeak-ng for the Vosk engine (the only Vosk model
-here is Korean). Clinic noise is synthesised (tests/voice/speech_util.py, nothing
-downloaded): a fan (brown noise with mains hum), a barking dog, waiting-room chatter
+here is Korean). Clinic noise is synthesised (petvisor_desktop/voice/caller_voice.py,
+nothing downloaded): a fan (brown noise with mains hum), a barking dog, waiting-room chatter
 (several espeak voices, half reversed). Speech and noise are mixed at 0/5/10/20 dB SNR
 (active speech power / noise power); the noise reducer learns its profile from 1 s of the
 same noise before the turn, as the pipeline does from the frames the VAD calls silence.
@@ -46,6 +46,7 @@ import speech_util as su  # noqa: E402
 
 from petvisor_desktop import modelstore  # noqa: E402
 from petvisor_desktop.settings import load_settings  # noqa: E402
+from petvisor_desktop.voice import caller_voice as cv  # noqa: E402
 from petvisor_desktop.voice.denoise import NoiseReducer  # noqa: E402
 from petvisor_desktop.voice.stt import (  # noqa: E402
     VoskTranscriber,
@@ -137,9 +138,9 @@ def transcribe(
 def noisy(speech: np.ndarray, kind: str, snr: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(the noisy turn, 1 s of the same noise at the same level before it)."""
     clean = turn(speech)
-    noise = su.NOISES[kind](len(clean) / su.SR + 1.0, seed=seed)
+    noise = cv.NOISES[kind](len(clean) / su.SR + 1.0, su.SR, seed=seed)
     before, during = noise[: su.SR], noise[su.SR :]
-    gain = su.active_rms(clean) / (su.rms(during[: len(clean)]) * 10 ** (snr / 20))
+    gain = cv.snr_gain(clean, during[: len(clean)], snr)
     mixed = clean + gain * during[: len(clean)]
     peak = float(np.abs(mixed).max())
     scale = 0.99 / peak if peak > 0.99 else 1.0
@@ -216,7 +217,7 @@ def bench_whisper_noise(whisper: WhisperTranscriber, n_sentences: int) -> None:
     section(f"Whisper tiny.en in clinic noise: WER over {n_sentences} sentences, 3 espeak voices")
     print(f"{'noise':8} {'SNR':>4} {'no NR':>7} {'utterance':>10} {'stream':>7}  {'NR adds':>8}")
     picked = SENTENCES[:: max(1, len(SENTENCES) // n_sentences)][:n_sentences]
-    for kind in su.NOISES:
+    for kind in cv.NOISES:
         for snr in SNRS:
             off, utt, strm, added = [], [], [], []
             for i, s in enumerate(picked):
@@ -331,7 +332,7 @@ def bench_vad(path: Path) -> None:
         vad.probability(f)
     per = (time.perf_counter() - t0) * 1000 / len(frames)
     print(f"{per:.3f} ms per 32 ms frame ({len(frames)} frames), {per / 32 * 100:.2f}% of a core")
-    nr = reducer_for(0.05 * su.fan_noise(1.0))
+    nr = reducer_for(0.05 * cv.fan_noise(1.0, su.SR))
     t0 = time.perf_counter()
     for f in frames:
         nr.process(f)

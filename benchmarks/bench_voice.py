@@ -1,31 +1,39 @@
-"""Latency benchmark of the spoken conversation over the voice scenarios.
+"""The spoken suite, by voice in real time, through the app's own engine conversation.
 
-Each caller line is spoken by espeak-ng into a live (file-backed) microphone and goes through
-the whole path in real time: Silero VAD, the recogniser, the booking brain, Piper, and a
-real-time speaker. Prints p50/p95 of the response latency (end of caller speech -> first
-assistant audio of the answer; no fillers or chimes exist to flatter it) and of each stage,
-plus the STT and TTS real-time factors.
+Each caller line is rendered (espeak-ng, or the neural caller; clinic noise at a given SNR),
+put into the engine's microphone 150-400 ms after the assistant stops (seeded), and goes
+through everything the kiosk runs: Silero VAD, the recogniser (fitted to closed questions),
+the booking brain, Piper and a real-time speaker. Prints, per caller voice and noise:
+scenarios met, bookings with a detail the caller did not give, word error rate by step,
+first words kept, repairs, choices fitted, hand-offs, and the response latency (end of
+caller speech -> first assistant audio) with its stages.
 
-    .venv/bin/python benchmarks/bench_voice.py [tests/scenarios/voice] [--llm NAME] [--rounds N]
+    .venv/bin/python benchmarks/bench_voice.py [SUITE.txt|DIR|FILE] \\
+        [--caller-voice espeak,neural] [--noise-snr-db none,15] [--llm NAME] [--seed N]
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import json
 import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from petvisor_desktop.commands.chat import spoken_caller  # noqa: E402
 from petvisor_desktop.engine import load_llm  # noqa: E402
 from petvisor_desktop.settings import load_settings  # noqa: E402
-from petvisor_desktop.simulate import Scenario, run_scenario, scenario_files  # noqa: E402
+from petvisor_desktop.simulate import STAGES, Scenario, run_scenario, scenario_files  # noqa: E402
 from petvisor_desktop.voice.caller import load_voice_models  # noqa: E402
+from petvisor_desktop.voice.stt import normalize_words, word_error_rate  # noqa: E402
 
-STAGES = ("end_of_turn_ms", "stt_ms", "llm_first_token_ms", "llm_total_ms", "tts_first_chunk_ms")
+SUITE = ROOT / "tests/scenarios/spoken-suite.txt"
 
 
 def pct(values: list[float], q: float) -> float:
@@ -33,11 +41,131 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
+def suite_files(target: Path) -> list[Path]:
+    """A suite list (one scenario path a line, relative to tests/scenarios/), a folder or a
+    file."""
+    if target.suffix == ".txt":
+        base = target.parent
+        lines = target.read_text(encoding="utf-8").splitlines()
+        return [base / ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
+    return scenario_files(target)
+
+
+def first_word_kept(said: str, heard: str) -> bool:
+    words, got = normalize_words(said), normalize_words(heard.split(" | ")[0])
+    return bool(words) and words[0] in got[:3]
+
+
+def wrong_details(report: dict[str, Any]) -> list[str]:
+    """Details of a booking that the caller did not give (checks of `expect.booking`)."""
+    if not report["bookings"]:
+        return []
+    return [f for f in report["checks"]["failures"] if f.startswith("booking.")]
+
+
+def run_condition(
+    files: list[Path],
+    settings: Any,
+    model: Any,
+    voice: dict[str, Any],
+    name: str,
+    snr: float | None,
+    seed: int,
+) -> dict[str, Any]:
+    caller = spoken_caller(settings, voice, name, snr, seed)
+    result: dict[str, Any] = collections.defaultdict(list)
+    for path in files:
+        scenario = Scenario.load(path)
+        started = time.perf_counter()
+        report = run_scenario(scenario, settings, model, voice=voice, **caller)
+        took = time.perf_counter() - started
+        ok = report["checks"]["passed"]
+        result["passed"].append(ok)
+        if not ok:
+            result["failed"].append((scenario.name, report["checks"]["failures"][:3]))
+        result["wrong_bookings"].extend(wrong_details(report))
+        result["handoffs"].append(report["handoff_reason"] if report["handoff"] else None)
+        result["corrections"].extend(c["field"] for c in report.get("corrections", []))
+        step = "opening"
+        for entry in report["transcript"]:
+            if entry["role"] == "caller":
+                heard = entry.get("heard", "")
+                result["wer", step].append(word_error_rate(entry["text"], heard))
+                result["first_word"].append(first_word_kept(entry["text"], heard))
+                result["pauses"].append(entry.get("pause_ms") or 0)
+                continue
+            step = entry["expecting"]
+            result["response_ms"].append(entry["latency_ms"])
+            for key in STAGES:
+                value = (entry.get("stages_ms") or {}).get(key)
+                if value is not None:
+                    result[key].append(value)
+            if entry.get("lead_in_ms") is not None:
+                result["onset_kept"].append(entry["lead_in_ms"] > 0)
+            if entry.get("fitted_choice"):
+                result["fitted"].append(entry["fitted_choice"])
+            if entry.get("repair"):
+                result["repairs"].append(entry["repair"])
+            if entry.get("confidence") is not None:
+                result["confidence"].append(entry["confidence"])
+        if report["outcome"] == "booked":  # greeting -> the booking's confirmation
+            result["time_to_book_s"].append(report["transcript"][-1].get("at_s"))
+        print(
+            f"  {'PASS' if ok else 'FAIL'} {scenario.name}: {report['outcome']}, "
+            f"{report['turns']} lines, {took:.0f} s"
+            + ("" if ok else f" -- {'; '.join(report['checks']['failures'][:2])}"),
+            flush=True,
+        )
+    return result
+
+
+def show(label: str, r: dict[str, Any]) -> None:
+    n, met = len(r["passed"]), sum(r["passed"])
+    print(f"\n== {label}: {met} of {n} scenarios met ({100 * met / max(n, 1):.0f}%)")
+    for name, failures in r["failed"]:
+        print(f"   failed {name}: {failures}")
+    print(
+        f"   bookings with a detail the caller did not give: {len(r['wrong_bookings'])}"
+        + (f" {r['wrong_bookings']}" if r["wrong_bookings"] else "")
+    )
+    kept = r["first_word"]
+    print(
+        f"   first word kept: {sum(kept)} of {len(kept)} caller lines "
+        f"(pause after the assistant stops: {min(r['pauses'], default=0)}-"
+        f"{max(r['pauses'], default=0)} ms)"
+    )
+    onset = r["onset_kept"]
+    print(f"   turns whose audio kept the caller's first sound: {sum(onset)} of {len(onset)}; "
+          f"closed answers fitted to a choice: {len(r['fitted'])}")
+    hand = collections.Counter(h for h in r["handoffs"] if h)
+    print(
+        f"   hand-offs: {sum(hand.values())} {dict(hand)}; read-back corrections by the "
+        f"caller: {dict(collections.Counter(r['corrections']))}"
+    )
+    print(f"   repairs used: {len(r['repairs'])} {dict(collections.Counter(r['repairs']))}")
+    steps = sorted(k[1] for k in r if isinstance(k, tuple))
+    print(
+        "   word error rate by step: "
+        + ", ".join(f"{s} {statistics.mean(r['wer', s]):.2f} (n={len(r['wer', s])})" for s in steps)
+    )
+    print(f"   {'figure':<22}{'p50':>8}{'p95':>8}{'mean':>8}")
+    for key in ("response_ms", *STAGES, "confidence", "time_to_book_s"):
+        values = [float(v) for v in r.get(key, []) if v is not None]
+        if values:
+            print(
+                f"   {key:<22}{pct(values, 0.5):>8.2f}{pct(values, 0.95):>8.2f}"
+                f"{statistics.mean(values):>8.2f}"
+            )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("target", nargs="?", type=Path, default=ROOT / "tests/scenarios/voice")
+    parser.add_argument("target", nargs="?", type=Path, default=SUITE)
     parser.add_argument("--llm", help="model name from the manifest")
-    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--caller-voice", default="espeak", help="comma list: espeak,neural")
+    parser.add_argument("--noise-snr-db", default="none", help="comma list, e.g. none,15")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     settings = load_settings()
     started = time.perf_counter()
@@ -47,38 +175,19 @@ def main() -> int:
         f"models loaded in {time.perf_counter() - started:.1f} s "
         f"(stt: {voice['stt'].name} {voice['stt'].model_name}; voice: {voice['tts'].voice})"
     )
-    rows: list[dict] = []
-    passed = total = 0
-    for _ in range(args.rounds):
-        for path in scenario_files(args.target):
-            scenario = Scenario.load(path)
-            report = run_scenario(scenario, settings, model, voice=voice)
-            total += 1
-            passed += report["checks"]["passed"]
-            replies = [t for t in report["transcript"] if t["role"] == "assistant"]
-            print(
-                f"{'PASS' if report['checks']['passed'] else 'FAIL'} {scenario.name}: "
-                f"{report['outcome']}, {len(replies)} replies, latency "
-                + " ".join(str(t["latency_ms"]) for t in replies)
-            )
-            for t in replies:
-                rows.append(
-                    {
-                        "response_ms": t["latency_ms"],
-                        **t.get("stages_ms", {}),
-                        "stt_rtf": t.get("stt_rtf"),
-                        "tts_rtf": t.get("tts_rtf"),
-                    }
-                )
-    print(f"\n{passed} of {total} spoken scenarios met their expectations; {len(rows)} replies")
-    print(f"{'figure':<22}{'p50':>8}{'p95':>8}{'mean':>8}")
-    for key in ("response_ms", *STAGES, "stt_rtf", "tts_rtf"):
-        values = [float(r[key]) for r in rows if r.get(key) is not None]
-        if values:
-            print(
-                f"{key:<22}{pct(values, 0.5):>8.2f}{pct(values, 0.95):>8.2f}"
-                f"{statistics.mean(values):>8.2f}"
-            )
+    files = suite_files(args.target)
+    results = {}
+    for name in args.caller_voice.split(","):
+        for snr_text in args.noise_snr_db.split(","):
+            snr = None if snr_text == "none" else float(snr_text)
+            label = f"{name} caller, " + ("no noise" if snr is None else f"noise at {snr:g} dB")
+            print(f"\n{label}: {len(files)} scenarios", flush=True)
+            results[label] = run_condition(files, settings, model, voice, name, snr, args.seed)
+    for label, r in results.items():
+        show(label, r)
+    if args.json:
+        plain = {label: {str(k): v for k, v in r.items()} for label, r in results.items()}
+        args.json.write_text(json.dumps(plain, indent=1), encoding="utf-8")
     return 0
 
 

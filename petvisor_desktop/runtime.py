@@ -8,11 +8,13 @@ it. Every public method returns at once; results arrive as `EngineEvent`s on wor
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,6 +44,22 @@ FIELD_WORDS = {
 }
 
 
+@dataclass(frozen=True)
+class Preloaded:
+    """What an Engine takes ready-made instead of loading it from the settings: the
+    simulator, the benchmarks and the tests load each model once for many conversations,
+    and play scenarios against a sandbox clinic with faults. The conversation path itself
+    is the app's."""
+
+    model: Any = None  # the language model
+    voice: dict[str, Any] = field(default_factory=dict)  # "vad", "stt", "tts"
+    history: Any = None  # an open History, closed by whoever opened it
+    faults: tuple[str, ...] = ()
+    blocked: tuple[Any, ...] = ()
+    sandbox_only: bool = False  # never a real clinic, whatever the settings say
+    listen_when_idle: bool = True  # kiosk: speech at the idle screen starts a conversation
+
+
 class EngineNotReady(RuntimeError):
     """A conversation was asked for before the components it needs are ready."""
 
@@ -60,7 +78,11 @@ class Engine:
         llm_name: str | None = None,
         source: Any = None,
         sink: Any = None,
+        preloaded: Preloaded | None = None,
     ) -> None:
+        """`source`/`sink` replace the configured audio devices and `preloaded` the heavy
+        parts (tests, the simulator and the benchmarks load each model once for many
+        conversations); everything else runs exactly as in the app."""
         if mode not in ("window", "kiosk"):
             raise ValueError(f"mode must be 'window' or 'kiosk'; got {mode!r}")
         self.settings = settings
@@ -76,6 +98,7 @@ class Engine:
         self.model: Any = None
         self.voice: Any = None  # the VoiceLoop when every voice component is ready
         self._source, self._sink = source, sink  # injected for tests and the simulator
+        self._preloaded = preloaded or Preloaded()
         self._stack = contextlib.ExitStack()
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="petvisor-engine")
         self._loader: threading.Thread | None = None
@@ -83,7 +106,7 @@ class Engine:
         self.ready = threading.Event()  # set when loading finished, whatever its result
         self.conversation: Conversation | None = None
         # Kiosk: between conversations the microphone stays open and speech starts one.
-        self.listens_when_idle = mode == "kiosk" and voice
+        self.listens_when_idle = mode == "kiosk" and voice and self._preloaded.listen_when_idle
 
     # -- loading ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -134,6 +157,9 @@ class Engine:
     def _load_history(self) -> str:
         from petvisor_desktop.history import History
 
+        if self._preloaded.history is not None:
+            self.history = self._preloaded.history  # its owner closes it
+            return "database ready (shared)"
         history, report = History.open_with_recovery(self.settings)
         self.history = history
         self._stack.callback(history.close)
@@ -144,7 +170,16 @@ class Engine:
     def _load_vetstoria(self) -> str:
         from petvisor_desktop.engine import booking_backend
 
-        self.backend = self._stack.enter_context(booking_backend(self.settings, now=self._now))
+        pre = self._preloaded
+        self.backend = self._stack.enter_context(
+            booking_backend(
+                self.settings,
+                now=self._now,
+                faults=pre.faults,
+                blocked=pre.blocked,
+                sandbox_only=pre.sandbox_only,
+            )
+        )
         if self.backend.sandbox is not None:
             return f"demo clinic (sandbox at {self.backend.sandbox.url})"
         return f"connected to {self.settings.vetstoria.base_url}"
@@ -152,7 +187,7 @@ class Engine:
     def _load_llm(self) -> str:
         from petvisor_desktop.engine import load_llm
 
-        self.model = load_llm(self.settings, self._llm_name)
+        self.model = self._preloaded.model or load_llm(self.settings, self._llm_name)
         return f"{self.model.path.name}" if hasattr(self.model, "path") else "loaded"
 
     def _warm(self) -> None:
@@ -168,9 +203,18 @@ class Engine:
         from petvisor_desktop.voice import loop as voice_loop
 
         parts: dict[str, Any] = {}
-        ok = self._step("vad", lambda: voice_loop.load_part("vad", self.settings, parts))
-        ok &= self._step("stt", lambda: voice_loop.load_part("stt", self.settings, parts))
-        ok &= self._step("tts", lambda: voice_loop.load_part("tts", self.settings, parts))
+        ok = True
+        for name in ("vad", "stt", "tts"):
+            model = self._preloaded.voice.get(name)
+            if model is not None:
+                parts[name] = model
+                if name == "vad":
+                    model.reset()  # a new conversation's audio: no state from the last one
+                self._component(name, "ready", "loaded (shared)")
+                continue
+            ok &= self._step(
+                name, functools.partial(voice_loop.load_part, name, self.settings, parts)
+            )
         ok &= self._step(
             "microphone",
             lambda: voice_loop.load_part("microphone", self.settings, parts, self._source),
@@ -280,6 +324,8 @@ class Engine:
             self.conversation.end("abandoned")
         if self._loader is not None:
             self._loader.join(timeout_s)
+        if self.voice is not None:
+            self.voice.close()  # no new turn reaches the worker once it is going away
         self._worker.shutdown(wait=True, cancel_futures=True)
         self._stack.close()
 
@@ -298,7 +344,8 @@ class Conversation:
     def start(self) -> Future[Any]:
         return self.engine.submit(lambda: self._open(greet=True))
 
-    def say(self, text: str) -> Future[Any]:
+    def say(self, text: str) -> Future[AssistantTurn | None]:
+        """Typed words, or a tapped choice (said as its words). The future holds the reply."""
         return self.engine.submit(lambda: self._respond(text))
 
     def confirm(self, yes: bool) -> Future[Any]:
@@ -314,6 +361,20 @@ class Conversation:
     def request_handoff(self) -> Future[Any]:
         said = "I'd like to talk to reception"
         return self.engine.submit(lambda: self._touch(lambda a: a.hand_off("person"), said))
+
+    def listening_for(self) -> Any:
+        """What the open question waits for (the voice loop fits recognition to it)."""
+        from petvisor_desktop.voice.loop import Listening, vocabulary_for
+
+        assistant = self.assistant
+        if assistant is None:
+            return Listening()
+        last = assistant.turns[-1] if assistant.turns else None
+        return Listening(
+            assistant.expecting,
+            tuple(vocabulary_for(assistant)),
+            tuple(getattr(last, "choices", ()) or ()),
+        )
 
     def talk_pressed(self) -> None:
         if self.engine.voice is not None:
@@ -353,7 +414,12 @@ class Conversation:
             self._emit(EventType.STATE, state="idle")
 
     def respond(
-        self, text: str, *, spoken: bool = False, foresight: Any = None
+        self,
+        text: str,
+        *,
+        spoken: bool = False,
+        foresight: Any = None,
+        confidence: float | None = None,
     ) -> AssistantTurn | None:
         """The caller's words (typed, touched, or recognised by the voice loop, which calls
         this on the worker). Returns the reply, or None once the conversation is over."""
@@ -362,7 +428,7 @@ class Conversation:
         self._emit(EventType.CALLER_FINAL, text=text, spoken=spoken)
         self._emit(EventType.STATE, state="thinking")
         try:
-            turn = self.assistant.respond(text)
+            turn = self.assistant.respond(text, foresight, confidence=confidence)
         except Exception as exc:
             log.exception("the assistant failed on a turn")
             self._emit(
@@ -377,12 +443,15 @@ class Conversation:
         self._reply(turn)
         return turn
 
-    def _respond(self, text: str) -> None:
+    def _respond(self, text: str) -> AssistantTurn | None:
+        if self.engine.voice is not None:
+            self.engine.voice.interrupt()  # typed or tapped: the caller has moved on
         turn = self.respond(text)
         if turn is not None and self.engine.voice is not None:
             self.engine.voice.speak(self, turn)
         elif turn is not None and not turn.done:
             self._emit(EventType.STATE, state="idle")
+        return turn
 
     def _touch(self, act: Callable[[Assistant], AssistantTurn], said: str) -> None:
         """A touch on the screen that the assistant answers (Change, Talk to reception);
@@ -403,6 +472,7 @@ class Conversation:
             EventType.ASSISTANT_REPLY,
             text=turn.text,
             expecting=turn.expecting,
+            choices=list(getattr(turn, "choices", ())),
             card=dict(turn.card),
             done=turn.done,
             outcome=turn.outcome,

@@ -4,17 +4,24 @@ result against the scenario's expectations. The sandbox's recorded bookings are 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import queue
+import random
 import re
-from collections.abc import Callable
+import tempfile
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from petvisor_desktop.dialog import normalize as n
 from petvisor_desktop.dialog.assistant import Assistant, AssistantTurn
-from petvisor_desktop.engine import booking_backend, new_assistant
+from petvisor_desktop.events import EngineEvent
+from petvisor_desktop.runtime import Conversation, Engine, Preloaded
 from petvisor_desktop.settings import Settings
 from vetstoria.sandbox import Blocked
 
@@ -85,22 +92,288 @@ class Scenario:
         )
 
 
+# -- The caller listening to the read-back ----------------------------------------------------
+
+MAX_CORRECTIONS = 3  # times the caller puts the same detail right before giving up on it
+_READ_BACK_RE = re.compile(r"\byour name is\b.*\bphone\b", re.I | re.S)
+# What comes before the value in an answer: "Her name's Pepper", "It's oh seven...".
+_LEAD_IN_RE = re.compile(
+    r"^\s*(?:(?:oh|well|yes|yeah|so|um|er|sure|ok|okay)\b[,\s]*)*"
+    r"(?:(?:her|his|its|my|the|our)\s+(?:(?:full|first|pet'?s|dog'?s|cat'?s|phone|mobile|e-?mail)"
+    r"\s+)?(?:name|number|surname|e-?mail(?:\s+address)?)\s*(?:is\b|['’]s\b)"
+    r"|it['’]?s\b|it\s+is\b|that['’]?s\b|this\s+is\b|i['’]?m\b)[,:\s]*",
+    re.I,
+)
+# A sentence end inside an answer ("Hugo. Also, ..."), not a trailing pause ("oh oh... nine").
+_SENTENCE_BREAK_RE = re.compile(r"(?<!\.)[.!?](?!\.)\s+[A-Z]")
+_CAPITALISED = frozenset(
+    {
+        *("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+        *("january", "february", "march", "april", "may", "june", "july", "august"),
+        *("september", "october", "november", "december"),
+    }
+)
+
+
+def is_read_back(text: str) -> bool:
+    """Whether the assistant's `text` reads the booking back (`Assistant._read_back`): it gives
+    the caller's name and phone number before asking to book."""
+    return bool(_READ_BACK_RE.search(text))
+
+
+def _name_key(text: str) -> str:
+    """A name as heard: case, apostrophes and hyphens do not sound ("O'Connor", "Shah-Patel")."""
+    text = re.sub(r"['’]", "", text.lower()).replace("-", " ")
+    return " ".join(re.findall(r"\w+", text))
+
+
+def _phone_key(text: str) -> str | None:
+    phone = n.parse_phone(text)
+    if phone is None:
+        return None
+    return "0" + phone[3:] if phone.startswith("+44") else phone.lstrip("+")
+
+
+def _contains_words(text: str, words: str) -> bool:
+    return f" {_name_key(words)} " in f" {_name_key(text)} "
+
+
+def read_back_details(text: str, today: date) -> dict[str, str]:
+    """What a read-back says, by meaning: "pet_name", "client_name" as said; "phone" as digits;
+    "email" as an address ("" when the read-back has none); "date" ISO; "time" "HH:MM". A
+    detail that cannot be found is left out, except the e-mail, whose absence is a detail."""
+    found: dict[str, str] = {}
+    parts = re.split(r"\byour name is\b", text, maxsplit=1, flags=re.I)
+    when_part, who_part = parts[0], parts[1] if len(parts) > 1 else ""
+    pet = re.search(r"^(.*?),\s*your\b", when_part, re.S)
+    rest = when_part
+    if pet is not None and re.search(r"\bfor\s", pet.group(1)):
+        found["pet_name"] = re.split(r"\bfor\s+", pet.group(1))[-1].strip()
+        rest = when_part[pet.end() :]
+    day = n.parse_date(rest, today)
+    if day is not None and day.day is not None:
+        found["date"] = day.day.isoformat()
+    at = re.search(r"\bat\s+(?:\d{1,2}(?::\d{2})?\s*(?:[ap]\.?m\b\.?)?|noon|midday)", rest, re.I)
+    spoken_time = n.parse_time(at.group()) if at else None
+    if spoken_time is not None:
+        found["time"] = spoken_time.strftime("%H:%M")
+    name = re.match(r"\s*(.+?)\s*,?\s*\bphone\b", who_part, re.S)
+    if name is not None:
+        found["client_name"] = name.group(1).strip(" ,")
+    phone = re.search(r"\bphone\b(.*)", who_part, re.S | re.I)
+    if phone is not None:
+        said = re.split(r",?\s*and\s+e-?mail\b|\.(?:\s|$)|\?", phone.group(1), maxsplit=1)[0]
+        found["phone"] = _phone_key(said) or said.strip(" ,")
+    email = re.search(r"\be-?mail\b(.*)", who_part, re.S | re.I)
+    if email is not None:
+        address = n.parse_email(email.group(1))
+        found["email"] = address or re.split(r"\.\s|\?", email.group(1))[0].strip()
+    elif who_part:
+        found["email"] = ""
+    return found
+
+
+def _entries(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def _value_said(entry: str) -> str:
+    return _LEAD_IN_RE.sub("", entry, count=1).strip().rstrip(".!?").strip()
+
+
+def _said(entries: list[str], means: Callable[[str], bool], max_words: int) -> str | None:
+    """The first answer that says the expected value plainly: one sentence, not a speech."""
+    for entry in entries:
+        value = _value_said(entry)
+        if (
+            value
+            and means(entry)
+            and not _SENTENCE_BREAK_RE.search(value)
+            and len(value.split()) <= max_words
+        ):
+            return value
+    return None
+
+
+def _lower_first(text: str) -> str:
+    first = text.split(maxsplit=1)[0] if text else ""
+    if first.lower().strip(",") in _CAPITALISED:
+        return text
+    return text[:1].lower() + text[1:]
+
+
 @dataclass
 class Caller:
-    """Answers what the assistant is waiting for from the scenario's `answers`."""
+    """Answers what the assistant is waiting for from the scenario's `answers`, and listens to
+    the read-back as a person would: a detail read back wrong is put right instead of the
+    scripted yes ("No, my number is ..."), in words taken from the caller's own answer."""
 
     scenario: Scenario
     used: dict[str, int] = field(default_factory=dict)
+    # Each read-back detail the caller put right: {"field", "read_back", "expected"}.
+    corrections: list[dict[str, str]] = field(default_factory=list)
+    _times_corrected: dict[str, int] = field(default_factory=dict, repr=False)
 
-    def answer(self, expecting: str) -> str:
+    def answer(self, expecting: str, reply_text: str = "") -> str:
+        """The caller's next line. At the read-back (`expecting` "confirm" and `reply_text`
+        reads the details back), a wrong detail gets a correction instead of a scripted yes;
+        a scripted correction or refusal is said as written. The same detail is corrected at
+        most MAX_CORRECTIONS times, then the script goes on."""
+        scripted = self._scripted(expecting)
+        if (
+            expecting == "confirm"
+            and is_read_back(reply_text)
+            and n.is_yes(scripted)
+            and not n.is_no(scripted)
+        ):
+            correction = self._correction(reply_text)
+            if correction:
+                return correction  # the scripted yes is still to come
+        if isinstance(self.scenario.answers.get(expecting), list):
+            self.used[expecting] = self.used.get(expecting, 0) + 1
+        return scripted
+
+    def _scripted(self, expecting: str) -> str:
         value = self.scenario.answers.get(expecting)
         if value is None:
             return self.scenario.fallback
         if isinstance(value, list):
-            index = self.used.get(expecting, 0)
-            self.used[expecting] = index + 1
-            return str(value[min(index, len(value) - 1)])
+            return str(value[min(self.used.get(expecting, 0), len(value) - 1)])
         return str(value)
+
+    def _today(self) -> date:
+        return datetime.fromisoformat(self.scenario.now).date()
+
+    def _wrong(self, heard: dict[str, str]) -> dict[str, tuple[str, str]]:
+        """{field: (what was read back, what the caller expects)} for each wrong detail."""
+        want = {
+            k: str(v)
+            for k, v in (self.scenario.expect.get("booking") or {}).items()
+            if v not in (None, "")
+        }
+        wrong: dict[str, tuple[str, str]] = {}
+        pet = heard.get("pet_name")
+        if "pet_name" in want and pet is not None and _name_key(pet) != _name_key(want["pet_name"]):
+            wrong["pet_name"] = (pet, want["pet_name"])
+        first, last = want.get("client_first_name"), want.get("client_last_name")
+        if (first or last) and "client_name" in heard:
+            name = _name_key(heard["client_name"])
+            first_ok = not first or f"{name} ".startswith(f"{_name_key(first)} ")
+            last_ok = not last or f" {name}".endswith(f" {_name_key(last)}")
+            if first and last and first_ok and last_ok:
+                first_ok = last_ok = name == _name_key(f"{first} {last}")
+            words = heard["client_name"].split()
+            split = len(first.split()) if first else 0
+            if first and not first_ok:
+                wrong["client_first_name"] = (" ".join(words[:split]), first)
+            if last and not last_ok:
+                wrong["client_last_name"] = (" ".join(words[split:]), last)
+        if "phone" in want and "phone" in heard and heard["phone"] != _phone_key(want["phone"]):
+            wrong["phone"] = (heard["phone"], want["phone"])
+        email = heard.get("email")
+        if "email" in want and email is not None and email.lower() != want["email"].strip().lower():
+            wrong["email"] = (email, want["email"])
+        if "date" in want and "date" in heard and heard["date"] != want["date"]:
+            wrong["date"] = (heard["date"], want["date"])
+        if "time" in want and "time" in heard and heard["time"] != want["time"]:
+            wrong["time"] = (heard["time"], want["time"])
+        if "part_of_day" in want and "time" in heard:
+            part = "morning" if int(heard["time"][:2]) < 12 else "afternoon"
+            if part != want["part_of_day"].lower():
+                wrong["part_of_day"] = (part, want["part_of_day"])
+        return wrong
+
+    def _correction(self, reply_text: str) -> str:
+        """The caller's correction of the read-back `reply_text`, or "" when it is right (or
+        every wrong detail has been corrected MAX_CORRECTIONS times already)."""
+        wrong = {
+            k: v
+            for k, v in self._wrong(read_back_details(reply_text, self._today())).items()
+            if self._times_corrected.get(k, 0) < MAX_CORRECTIONS
+        }
+        if not wrong:
+            return ""
+        pieces = self._pieces(wrong)
+        for key, (read, expected) in wrong.items():
+            self._times_corrected[key] = self._times_corrected.get(key, 0) + 1
+            self.corrections.append({"field": key, "read_back": read, "expected": expected})
+        return "No, " + ", and ".join(pieces) + "."
+
+    def _pieces(self, wrong: dict[str, tuple[str, str]]) -> list[str]:
+        """One clause per wrong item, in the caller's own words where an answer says it."""
+        answers, today = self.scenario.answers, self._today()
+        pieces: list[str] = []
+        if "pet_name" in wrong:
+            pet = wrong["pet_name"][1]
+            said = _said(
+                _entries(answers.get("pet_name")),
+                lambda s: _contains_words(s, pet),
+                len(pet.split()) + 6,
+            )
+            pieces.append(f"{self._pet_pronoun()} name is {said or pet}")
+        if {"client_first_name", "client_last_name"} & wrong.keys():
+            booking = self.scenario.expect.get("booking") or {}
+            full = " ".join(
+                str(booking[k]) for k in ("client_first_name", "client_last_name") if booking.get(k)
+            )
+            said = _said(
+                _entries(answers.get("client_name")),
+                lambda s: _contains_words(s, full),
+                len(full.split()) + 6,
+            )
+            pieces.append(f"my name is {said or full}")
+        if "phone" in wrong:
+            phone = wrong["phone"][1]
+            said = _said(
+                _entries(answers.get("phone")),
+                lambda s: _phone_key(s) == _phone_key(phone),
+                16,
+            )
+            pieces.append(f"my number is {_lower_first(said or n.format_phone_for_speech(phone))}")
+        if "email" in wrong:
+            email = wrong["email"][1].strip().lower()
+            said = _said(_entries(answers.get("email")), lambda s: n.parse_email(s) == email, 16)
+            pieces.append(f"my email is {_lower_first(said or n.format_email_for_speech(email))}")
+        when = [k for k in ("date", "part_of_day", "time") if k in wrong]
+        if when:
+            pieces.append(f"I wanted {self._when_said(set(when), today)}")
+        return pieces
+
+    def _pet_pronoun(self) -> str:
+        said = " ".join(
+            [*_entries(self.scenario.answers.get("pet_name")), self.scenario.opening]
+        ).lower()
+        for pronoun, cue in (("her", r"\b(she|her|hers)\b"), ("his", r"\b(he|his|him)\b")):
+            if re.search(cue, said):
+                return pronoun
+        return "my pet's"
+
+    def _when_said(self, wrong: set[str], today: date) -> str:
+        booking = self.scenario.expect.get("booking") or {}
+        answers = self.scenario.answers
+        pieces: list[str] = []
+        if wrong & {"date", "part_of_day"}:
+            day = booking.get("date")
+            part = booking.get("part_of_day")
+
+            def means(text: str) -> bool:
+                asked = n.parse_date(text, today)
+                if day and (asked is None or asked.day is None or asked.day.isoformat() != day):
+                    return False
+                return not part or n.parse_part_of_day(text) == part
+
+            said = _said(_entries(answers.get("date")), means, 12)
+            if said is None:
+                spoken = n.spoken_date(date.fromisoformat(day), today) if day else ""
+                said = " ".join(p for p in (spoken, f"in the {part}" if part else "") if p)
+            pieces.append(_lower_first(said))
+        if "time" in wrong:
+            at = datetime.strptime(str(booking["time"]), "%H:%M").time()
+            said = _said(_entries(answers.get("time")), lambda s: n.parse_time(s) == at, 8)
+            pieces.append(_lower_first(said or n.spoken_time(at)))
+        return " at ".join(p for p in pieces if p)
 
 
 def _booking_view(recorded: dict[str, Any]) -> dict[str, Any]:
@@ -169,110 +442,61 @@ def run_scenario(
     on_turn: Callable[[str, str], None] | None = None,
     voice: dict[str, Any] | None = None,
     devices: dict[str, Any] | None = None,
+    caller_voice: Callable[[str], tuple[Any, int]] | None = None,
+    pause_s: Callable[[], float] | None = None,
 ) -> dict[str, Any]:
-    """Play one scenario; return the report (shared/scenario-format.md). With `voice` (the
-    loaded VAD, recogniser and voice), every line goes through the audio path in real time
-    and each reply's `latency_ms` is end of caller speech -> first assistant audio. `devices`
-    (source, sink, say) replaces the file-backed microphone and recorder with real ones."""
-    clock_start = datetime.fromisoformat(scenario.now)
-    transcript: list[dict[str, Any]] = []
-    with booking_backend(
-        settings,
-        now=scenario.now,
-        faults=scenario.faults,
-        blocked=scenario.blocked,
-        sandbox_only=True,
-    ) as backend:
-        recorder = recorder_factory() if recorder_factory else None
-        conversation_id = recorder.start_conversation("simulate") if recorder else None
-        assistant = new_assistant(
-            settings,
-            backend,
-            model,
-            now=lambda: clock_start,
-            recorder=recorder,
-            conversation_id=conversation_id,
-        )
-        assistant.warm()  # as the app does at start-up, before anyone speaks
-        spoken = None
-        if voice is not None:
-            from petvisor_desktop.voice.caller import SpokenConversation
+    """Play one scenario through the app's own engine conversation (`runtime.Engine`, as
+    the kiosk runs it); return the report (shared/scenario-format.md).
 
-            spoken = SpokenConversation(voice, settings, assistant, **(devices or {}))
-            spoken.greet()
+    `recorder_factory` gives the history to record into; without it a temporary database
+    is used, never the clinic's. With `voice` (the loaded VAD, recogniser and voice), every
+    line is spoken into the engine's microphone in real time (`caller_voice` renders it,
+    espeak-ng by default; `pause_s` is the caller's pause after the assistant stops) and
+    each reply's `latency_ms` is end of caller speech -> first assistant audio. `devices`
+    (source, sink, say) replaces the file-backed microphone and recorder with real ones."""
+    with contextlib.ExitStack() as stack:
+        history = recorder_factory() if recorder_factory else stack.enter_context(_scratch())
+        events: queue.Queue[EngineEvent] = queue.Queue()
+        devices = devices or {}
+        source = sink = None
+        if voice is not None:
+            from petvisor_desktop.voice import audio
+
+            source = devices.get("source") or audio.PushSource()
+            sink = devices.get("sink") or audio.RecordingSink(realtime=True)
+        engine = Engine(
+            settings,
+            events.put,
+            now=scenario.now,
+            voice=voice is not None,
+            mode="kiosk",
+            source=source,
+            sink=sink,
+            preloaded=Preloaded(
+                model=model,
+                voice=voice or {},
+                history=history,
+                faults=scenario.faults,
+                blocked=scenario.blocked,
+                sandbox_only=True,
+                listen_when_idle=False,
+            ),
+        )
+        engine.start()
+        stack.callback(engine.shutdown)
+        engine.wait_ready()
+        if not (engine.can_listen() if voice is not None else engine.can_converse()):
+            broken = {k: v["detail"] for k, v in engine.components.items() if v["state"] != "ready"}
+            raise ScenarioError(f"{scenario.name}: the engine did not start: {broken}")
+        talk = engine.new_conversation()
         caller = Caller(scenario)
-        said = scenario.opening
-        turns = 0
-        for _ in range(scenario.max_turns):
-            turns += 1
-            transcript.append({"role": "caller", "text": said})
-            if on_turn:
-                on_turn("caller", said)
-            extra: dict[str, Any] = {}
-            if spoken is not None:
-                exchange = spoken.exchange(said)
-                transcript[-1]["heard"] = exchange.heard
-                if exchange.turn is None:  # nothing recognised: the caller says it again
-                    if on_turn:
-                        on_turn("assistant", "(no answer)")
-                    continue
-                turn: AssistantTurn = exchange.turn
-                figures = exchange.figures
-                extra = {
-                    "heard_by_caller": exchange.spoken,
-                    "stt_rtf": figures.get("stt_rtf"),
-                    "tts_rtf": figures.get("tts_rtf"),
-                    "stages_ms": {
-                        k: figures.get(k)
-                        for k in (
-                            "end_of_turn_ms",
-                            "stt_ms",
-                            "llm_first_token_ms",
-                            "llm_total_ms",
-                            "tts_first_chunk_ms",
-                        )
-                    },
-                }
-                latency = figures.get("response_ms", turn.total_ms)
-            else:
-                turn = assistant.respond(said)
-                latency = turn.total_ms
-            transcript.append(
-                {
-                    "role": "assistant",
-                    "text": turn.text,
-                    "expecting": turn.expecting,
-                    "latency_ms": round(latency),
-                    **extra,
-                    "llm_ms": round(turn.llm_ms),
-                    "tokens_in": turn.tokens_in,
-                    "tokens_out": turn.tokens_out,
-                    "grammar_ms": round(turn.grammar_ms, 1),
-                    "grounding_rejections": list(turn.grounding_rejections),
-                    "tool_calls": [
-                        {
-                            "name": c.name,
-                            "arguments": c.arguments,
-                            "status": c.status,
-                            "duration_ms": round(c.duration_ms, 1),
-                        }
-                        for c in turn.tool_calls
-                    ],
-                }
-            )
-            if on_turn:
-                on_turn("assistant", f"[{turn.expecting}] {turn.text}")
-            if turn.done:
-                break
-            said = caller.answer(turn.expecting)
-        if spoken is not None:
-            spoken.close()
-        if recorder and not assistant.done and conversation_id is not None:
-            recorder.end_conversation(
-                conversation_id, assistant.outcome or "abandoned", assistant.summary()
-            )
-        assert backend.sandbox is not None
-        bookings = backend.sandbox.bookings()
+        transcript = _play(
+            scenario, talk, caller, events, on_turn, voice, devices, caller_voice, pause_s
+        )
+        assistant = talk.assistant
+        assert assistant is not None and engine.backend.sandbox is not None
+        bookings = engine.backend.sandbox.bookings()
+        turns = sum(1 for e in transcript if e["role"] == "caller")
 
     outcome = assistant.outcome or "no_booking"
     failures: list[str] = []
@@ -306,7 +530,126 @@ def run_scenario(
         "handoff": outcome == "handoff",
         "handoff_reason": assistant.handoff_reason,
         "summary": assistant.summary(),
+        "corrections": list(caller.corrections),
         "checks": {"passed": not failures, "failures": failures},
+    }
+
+
+@contextlib.contextmanager
+def _scratch() -> Iterator[Any]:
+    """A history database of its own for a run that was given none: simulated callers never
+    land in the clinic's history."""
+    from petvisor_desktop.history import History
+
+    with tempfile.TemporaryDirectory(prefix="petvisor-sim-") as folder:
+        history = History.open(Path(folder) / "simulate.sqlite3")
+        try:
+            yield history
+        finally:
+            history.close()
+
+
+def _play(
+    scenario: Scenario,
+    talk: Conversation,
+    caller: Caller,
+    events: queue.Queue[EngineEvent],
+    on_turn: Callable[[str, str], None] | None,
+    voice: dict[str, Any] | None,
+    devices: dict[str, Any],
+    caller_voice: Callable[[str], tuple[Any, int]] | None,
+    pause_s: Callable[[], float] | None,
+) -> list[dict[str, Any]]:
+    """The caller's side of the conversation, typed or spoken; returns the transcript."""
+    transcript: list[dict[str, Any]] = []
+    spoken = None
+    if voice is not None:
+        from petvisor_desktop.voice.caller import SpokenCaller
+        from petvisor_desktop.voice.caller_voice import reply_pause_s, speak_with_espeak
+
+        if pause_s is None:
+            rng = random.Random(0)
+            pause_s = lambda: reply_pause_s(rng)  # noqa: E731 - a seeded default
+        spoken = SpokenCaller(
+            talk.engine,
+            events,
+            voice=caller_voice or speak_with_espeak,
+            pause_s=pause_s,
+            say=devices.get("say"),
+        )
+        spoken.greet(talk)
+    else:
+        talk.start().result()
+    said = scenario.opening
+    greeted = time.monotonic()
+    for _ in range(scenario.max_turns):
+        transcript.append({"role": "caller", "text": said})
+        if on_turn:
+            on_turn("caller", said)
+        extra: dict[str, Any] = {}
+        if spoken is not None:
+            exchange = spoken.exchange(said)
+            transcript[-1]["heard"] = exchange.heard
+            transcript[-1]["pause_ms"] = spoken.pauses_ms[-1]
+            if not exchange.turns:  # nothing recognised: the caller says it again
+                if on_turn:
+                    on_turn("assistant", "(no answer)")
+                continue
+            for early in exchange.turns[:-1]:  # the line was cut in two: two replies
+                transcript.append(_entry(early, early.total_ms, {}))
+            turn = exchange.turns[-1]
+            figures = exchange.figures
+            extra = {
+                "heard_by_caller": exchange.spoken,
+                "stt_rtf": figures.get("stt_rtf"),
+                "tts_rtf": figures.get("tts_rtf"),
+                "confidence": figures.get("confidence"),
+                "fitted_choice": figures.get("fitted_choice"),
+                "lead_in_ms": figures.get("lead_in_ms"),
+                "stages_ms": {k: figures.get(k) for k in STAGES},
+            }
+            latency = figures.get("response_ms", turn.total_ms)
+        else:
+            typed = talk.say(said).result()
+            if typed is None:
+                break
+            turn, latency = typed, typed.total_ms
+        transcript.append(_entry(turn, latency, extra))
+        transcript[-1]["at_s"] = round(time.monotonic() - greeted, 2)  # since the greeting
+        if on_turn:
+            on_turn("assistant", f"[{turn.expecting}] {turn.text}")
+        if turn.done:
+            break
+        said = caller.answer(turn.expecting, turn.text)
+    return transcript
+
+
+STAGES = ("end_of_turn_ms", "stt_ms", "llm_first_token_ms", "llm_total_ms", "tts_first_chunk_ms")
+
+
+def _entry(turn: AssistantTurn, latency: float, extra: dict[str, Any]) -> dict[str, Any]:
+    """One assistant reply in the report."""
+    return {
+        "role": "assistant",
+        "text": turn.text,
+        "expecting": turn.expecting,
+        "latency_ms": round(latency),
+        **extra,
+        "llm_ms": round(turn.llm_ms),
+        "tokens_in": turn.tokens_in,
+        "tokens_out": turn.tokens_out,
+        "grammar_ms": round(turn.grammar_ms, 1),
+        "grounding_rejections": list(turn.grounding_rejections),
+        "repair": getattr(turn, "repair", None),
+        "tool_calls": [
+            {
+                "name": c.name,
+                "arguments": c.arguments,
+                "status": c.status,
+                "duration_ms": round(c.duration_ms, 1),
+            }
+            for c in turn.tool_calls
+        ],
     }
 
 

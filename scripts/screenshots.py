@@ -119,19 +119,25 @@ BOOKED = (
     "You're booked: Biscuit will see Dr Amy Roberts on Wednesday the 25th of November at "
     "9am. Please arrive five minutes early. Is there anything else I can help with?"
 )
-# (what the caller said, the reply, what the reply asks for, the card after it)
-STEPS: list[tuple[str, str, str, dict[str, Any]]] = [
+VETS = ["Dr Amy Roberts", "Dr Michael Norman", "Whoever is free first"]
+TIMES = ["9am", "9:15am", "9:30am"]
+YES_NO = ["Yes", "No"]
+# (what the caller said, the reply, what the reply asks for, the card after it, the answers
+# offered to tap)
+STEPS: list[tuple[str, str, str, dict[str, Any], list[str]]] = [
     (
         "I'd like to book my dog in for a consultation",
         "Would you like to see Dr Amy Roberts or Dr Michael Norman, or whoever is free first?",
         "clinician",
         card(**_BASE),
+        VETS,
     ),
     (
         "Dr Roberts please",
         "What day would suit you, and do you prefer morning or afternoon?",
         "date",
         card(**_VET),
+        [],
     ),
     (
         "Wednesday morning",
@@ -139,19 +145,33 @@ STEPS: list[tuple[str, str, str, dict[str, Any]]] = [
         "would suit you?",
         "time",
         card(**_DAY),
+        TIMES,
     ),
-    ("The first one", "Lovely. What's your dog's name?", "pet_name", card(**_TIME)),
-    ("His name is Biscuit", "And your first and last name, please?", "client_name", card(**_PET)),
-    ("Sarah Connolly", "What's the best phone number to reach you?", "phone", card(**_NAME)),
+    ("The first one", "Lovely. What's your dog's name?", "pet_name", card(**_TIME), []),
+    (
+        "His name is Biscuit",
+        "And your first and last name, please?",
+        "client_name",
+        card(**_PET),
+        [],
+    ),
+    ("Sarah Connolly", "What's the best phone number to reach you?", "phone", card(**_NAME), []),
     (
         "07700 900222",
         "And your email address? You can say skip if you'd rather not.",
         "email",
         card(**_PHONE),
+        [],
     ),
-    ("No email thanks", READ_BACK, "confirm", card(**_PHONE)),
-    ("Yes, that's right", BOOKED, "anything_else", card(**_PHONE)),
-    ("No, that's all, bye", "You're welcome. Goodbye, and take care.", "none", card(**_PHONE)),
+    ("No email thanks", READ_BACK, "confirm", card(**_PHONE), YES_NO),
+    ("Yes, that's right", BOOKED, "anything_else", card(**_PHONE), YES_NO),
+    (
+        "No, that's all, bye",
+        "You're welcome. Goodbye, and take care.",
+        "none",
+        card(**_PHONE),
+        [],
+    ),
 ]
 
 
@@ -241,6 +261,7 @@ def reply(
         done=extra.get("done", False),
         outcome=extra.get("outcome"),
         read_back=extra.get("read_back", False),
+        choices=list(extra.get("choices", [])),
     )
 
 
@@ -292,7 +313,7 @@ def demo_history(path: Path) -> History:
         return cid
 
     lines: list[tuple[str, str, dict[str, float]]] = [("assistant", GREETING, {})]
-    for i, (said, answer, _expecting, _card) in enumerate(STEPS):
+    for i, (said, answer, _expecting, _card, _choices) in enumerate(STEPS):
         figures = {
             "response_ms": 610.0 + 47 * (i % 4) + 13 * i,
             "llm_first_token_ms": 170.0 + 23 * (i % 3),
@@ -405,13 +426,14 @@ def main() -> int:
     reply(bridge, GREETING, "anything_else", CARD_EMPTY)
 
     def step(index: int) -> None:
-        said, answer, expecting, values = STEPS[index]
+        said, answer, expecting, values, choices = STEPS[index]
         send(bridge, EventType.CALLER_FINAL, text=said)
         reply(
             bridge,
             answer,
             expecting,
             values,
+            choices=choices,
             read_back=expecting == "confirm",
             outcome="booked" if index >= 8 else None,
             done=index == 9,
@@ -426,7 +448,14 @@ def main() -> int:
     if wanted("kiosk_conversation"):
         shot(window, "kiosk_conversation", KIOSK_SIZE)
 
-    for index in range(2, 8):
+    # The times offered, to tap instead of saying.
+    step(2)
+    send(bridge, EventType.STATE, state="listening")
+    settle(100)
+    if wanted("kiosk_choices_times"):
+        shot(window, "kiosk_choices_times", KIOSK_SIZE)
+
+    for index in range(3, 8):
         step(index)
     send(bridge, EventType.STATE, state="listening")
     settle(100)
@@ -512,12 +541,28 @@ def main() -> int:
         talk = TalkWindow(bridge, settings)
         send(bridge, EventType.CONVERSATION_STARTED, conversation_id=9, mode="window")
         reply(bridge, GREETING, "anything_else", CARD_EMPTY)
-        for said, answer, expecting, values in STEPS[:4]:
+        for said, answer, expecting, values, choices in STEPS[:4]:
             send(bridge, EventType.CALLER_FINAL, text=said)
-            reply(bridge, answer, expecting, values)
+            reply(bridge, answer, expecting, values, choices=choices)
         send(bridge, EventType.STATE, state="speaking")
         settle(100)
         shot(talk, "window_ptt", WINDOW_SIZE)
+        talk.close_allowed = True
+        talk.close()
+
+    if wanted("window_choices"):
+        # The vets to choose from.
+        talk = TalkWindow(bridge, settings)
+        send(bridge, EventType.CONVERSATION_STARTED, conversation_id=10, mode="window")
+        reply(bridge, GREETING, "anything_else", CARD_EMPTY)
+        said, answer, expecting, values, choices = STEPS[0]
+        send(bridge, EventType.CALLER_FINAL, text=said)
+        reply(bridge, answer, expecting, values, choices=choices)
+        send(bridge, EventType.STATE, state="idle")
+        talk.resize(*WINDOW_SIZE)
+        talk.show()
+        settle(100)
+        shot(talk, "window_choices", WINDOW_SIZE)
         talk.close_allowed = True
         talk.close()
 

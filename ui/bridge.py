@@ -35,7 +35,8 @@ class EngineBridge(QObject):
     conversation_started = Signal(object)  # data: conversation_id, mode
     caller_partial = Signal(str)
     caller_final = Signal(str)
-    assistant_reply = Signal(object)  # data: text, expecting, card, done, outcome, read_back
+    # data: text, expecting, card, done, outcome, read_back, choices (answers to tap)
+    assistant_reply = Signal(object)
     assistant_spoken = Signal(object)  # data: text, interrupted
     barge_in = Signal(object)
     level_changed = Signal(float)  # rms_db

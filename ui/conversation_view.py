@@ -1,5 +1,6 @@
 """The conversation, as both windows show it: the assistant's state, captions of both sides
-(the caller's words appearing as they are recognised) and the booking card."""
+(the caller's words appearing as they are recognised), the answers to a closed question as
+buttons, and the booking card."""
 
 from __future__ import annotations
 
@@ -18,9 +19,13 @@ from PySide6.QtWidgets import (
 from ui import theme
 from ui.booking_card import BookingCard
 from ui.bridge import EngineBridge
+from ui.choices import ChoiceBar
 from ui.widgets import LevelMeter, NoticeBar, StateIndicator, button, label
 
 MAX_CAPTIONS = 40
+# The read-back's own buttons on the card ("Yes, book it", "No, change something") are its
+# yes and no: the same answers are not offered twice.
+_CARD_ANSWERS = frozenset({"yes", "no"})
 
 
 class Caption(QWidget):
@@ -188,10 +193,13 @@ class TypeBox(QFrame):
 
 
 class ConversationView(QWidget):
-    """State, captions and the booking card, wired to the bridge; touches on the card go
-    back to the bridge as intents."""
+    """State, captions, the answers to tap and the booking card, wired to the bridge;
+    touches on the answers and on the card go back to the bridge as intents. `touch`: a
+    touch screen (the kiosk), with answers for a finger; else a desktop window's mouse."""
 
-    def __init__(self, bridge: EngineBridge, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, bridge: EngineBridge, parent: QWidget | None = None, *, touch: bool = True
+    ) -> None:
         super().__init__(parent)
         self.bridge = bridge
         self.setObjectName("conversationView")
@@ -212,10 +220,23 @@ class ConversationView(QWidget):
         body = QHBoxLayout()
         body.setSpacing(18)
         self.captions = CaptionList(self)
+        # The answers sit under the captions, below the question they answer.
+        self.choices = ChoiceBar(
+            self,
+            hint="Tap an answer" if touch else "Click an answer",
+            size="big" if touch else "medium",
+        )
+        # In line with the captions' bubbles above.
+        self.choices.setContentsMargins(self.captions.column.contentsMargins())
         self.card = BookingCard(self)
-        body.addWidget(self.captions, 1)
+        talk = QVBoxLayout()
+        talk.setSpacing(12)
+        talk.addWidget(self.captions, 1)
+        talk.addWidget(self.choices, 0)
+        body.addLayout(talk, 1)
         body.addWidget(self.card, 0)
         outer.addLayout(body, 1)
+        self.choices.chosen.connect(self.on_choices_chosen)
         self.card.confirm_clicked.connect(self.on_card_confirm_clicked)
         self.card.correct_clicked.connect(self.on_card_correct_clicked)
         bridge.conversation_started.connect(self.on_bridge_conversation_started)
@@ -223,6 +244,7 @@ class ConversationView(QWidget):
         bridge.caller_final.connect(self.on_bridge_caller_final)
         bridge.assistant_reply.connect(self.on_bridge_assistant_reply)
         bridge.assistant_spoken.connect(self.on_bridge_assistant_spoken)
+        bridge.conversation_ended.connect(self.on_bridge_conversation_ended)
         bridge.level_changed.connect(self.level.set_db)
         bridge.error_occurred.connect(self.on_bridge_error_occurred)
         bridge.intent_refused.connect(self.on_bridge_intent_refused)
@@ -239,6 +261,7 @@ class ConversationView(QWidget):
     def clear(self) -> None:
         """Nothing of the last caller stays on screen."""
         self.captions.clear()
+        self.choices.clear()
         self.card.clear()
         self.notice.hide()
         self.level.set_db(-60.0)
@@ -257,6 +280,8 @@ class ConversationView(QWidget):
     def on_bridge_caller_final(self, text: str) -> None:
         self.notice.hide()
         self.captions.caller_final(text)
+        if text.strip():
+            self.choices.lock()  # answered by voice or typing: one answer per question
 
     @Slot(object)
     def on_bridge_assistant_reply(self, data: dict[str, Any]) -> None:
@@ -264,6 +289,14 @@ class ConversationView(QWidget):
         if text:
             self.captions.add_assistant(text)
         self.card.update_from(data)
+        choices = [] if data.get("done") else list(data.get("choices") or [])
+        if self.card.read_back:
+            choices = [c for c in choices if str(c).strip().lower() not in _CARD_ANSWERS]
+        self.choices.set_choices(choices)
+
+    @Slot(object)
+    def on_bridge_conversation_ended(self, _data: dict[str, Any]) -> None:
+        self.choices.clear()
 
     @Slot(object)
     def on_bridge_assistant_spoken(self, data: dict[str, Any]) -> None:
@@ -278,6 +311,7 @@ class ConversationView(QWidget):
     def on_bridge_error_occurred(self, data: dict[str, Any]) -> None:
         message = str(data.get("message") or "Something went wrong.")
         if data.get("recoverable", True):
+            self.choices.unlock()  # the turn failed: the question still stands
             self.notice.show_message(f"Sorry, that didn't work: {message} Please try again.")
         else:
             self.notice.show_message(
@@ -288,7 +322,13 @@ class ConversationView(QWidget):
     def on_bridge_intent_refused(self, message: str) -> None:
         self.notice.show_message(message, problem=True)
 
-    # ---- touches on the card --------------------------------------------------------------
+    # ---- touches on the answers and the card ----------------------------------------------
+
+    @Slot(str)
+    def on_choices_chosen(self, text: str) -> None:
+        # The same way as typed words: the engine captions it as what the caller said.
+        if not self.bridge.say(text):
+            self.choices.unlock()
 
     @Slot(bool)
     def on_card_confirm_clicked(self, yes: bool) -> None:

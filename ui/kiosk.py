@@ -388,6 +388,7 @@ class KioskWindow(QMainWindow):
         bottom.addStretch(0)
         bottom.addWidget(self.start_over)
         conv.addLayout(bottom)
+        self.view.choices.fallback_focus = self.type_box.edit
         self.rating_page = RatingPage()
         self.rating_page.rated.connect(self.on_rating_rated)
         self.rating_page.skipped.connect(self.clear)

@@ -70,7 +70,7 @@ class TalkWindow(QMainWindow):
         outer.addWidget(self.status_area)
         self.notice = NoticeBar(self, name="windowNotice")
         outer.addWidget(self.notice)
-        self.view = ConversationView(bridge)
+        self.view = ConversationView(bridge, touch=False)
         self.new_button = button(
             "New conversation",
             name="newConversation",
@@ -117,6 +117,7 @@ class TalkWindow(QMainWindow):
         bottom.addWidget(self.talk)
         bottom.addWidget(self.type_box, 1)
         outer.addLayout(bottom)
+        self.view.choices.fallback_focus = self.type_box.edit
         self.setCentralWidget(central)
         self.statusBar().showMessage("Starting up…")
 

@@ -122,6 +122,7 @@ QLabel[role="caption-partial"] {{
     padding: {x(10)}px {x(14)}px; font-size: {p(1.15)}pt; font-style: italic;
 }}
 QLabel[role="caption-who"] {{ color: {MUTED}; font-size: {p(0.85)}pt; font-weight: 700; }}
+QLabel[role="choice-hint"] {{ color: {MUTED}; font-size: {p(0.95)}pt; font-weight: 700; }}
 
 QFrame[role="card-row"] {{
     background: transparent; border: {x(2)}px solid transparent; border-radius: {x(6)}px;
@@ -151,6 +152,15 @@ QPushButton[kind="danger"] {{ background: {DANGER}; color: white; border-color: 
 QPushButton[kind="danger"]:hover {{ background: #7D1013; }}
 QPushButton[kind="primary"]:disabled, QPushButton[kind="confirm"]:disabled,
 QPushButton[kind="danger"]:disabled {{ background: #8A8A8A; color: white; border-color: #8A8A8A; }}
+/* An answer to tap: in the colours of the caller's own captions, which it becomes. */
+QPushButton[kind="choice"] {{
+    background: {CALLER_BG}; color: {TEXT}; border: {x(3)}px solid {PRIMARY}; font-weight: 700;
+}}
+QPushButton[kind="choice"]:hover {{ background: #D2E3FC; }}
+QPushButton[kind="choice"]:pressed {{ background: {PRIMARY}; color: white; }}
+QPushButton[kind="choice"]:disabled {{
+    background: #EDEDED; color: #5A5A5A; border-color: #8A8A8A;
+}}
 QPushButton[kind="big"] {{ font-size: {p(1.4)}pt; font-weight: 700; padding: {x(16)}px {x(28)}px; }}
 QPushButton[kind="star"] {{
     font-size: {p(1.8)}pt; font-weight: 700; min-width: {x(80)}px; min-height: {x(80)}px;
@@ -168,6 +178,9 @@ QPushButton[sizing="big"] {{
 QPushButton[sizing="huge"] {{
     font-size: {p(1.8)}pt; font-weight: 700; padding: {x(20)}px {x(40)}px;
     border-radius: {x(16)}px;
+}}
+QPushButton[sizing="medium"] {{
+    font-size: {p(1.15)}pt; font-weight: 700; padding: {x(10)}px {x(18)}px;
 }}
 QPushButton[sizing="small"] {{
     font-size: {p(0.85)}pt; padding: {x(4)}px {x(10)}px; min-height: 0;

@@ -31,6 +31,28 @@ def register(sub: Any) -> None:
     sim.add_argument(
         "--voice", action="store_true", help="speak the caller's lines through the audio path"
     )
+    sim.add_argument(
+        "--caller-voice",
+        choices=("espeak", "neural"),
+        default="espeak",
+        help="with --voice: espeak-ng (robotic, hard for the recogniser) or a natural neural "
+        "voice clearly unlike the assistant's",
+    )
+    sim.add_argument(
+        "--noise-snr-db",
+        type=float,
+        help="with --voice: clinic noise (barking, chatter, a fan) mixed into the caller's "
+        "audio at this signal-to-noise ratio",
+    )
+    sim.add_argument(
+        "--seed", type=int, default=0, help="with --voice: the caller's pauses and noise"
+    )
+    sim.add_argument(
+        "--db",
+        type=Path,
+        help="record the simulated calls into this history database (default: a temporary "
+        "one; never the clinic's history)",
+    )
     sim.set_defaults(handler=run_simulate)
 
 
@@ -119,7 +141,17 @@ def run_simulate(args: argparse.Namespace, settings: Settings) -> int:
         except (ModelError, VoiceError) as exc:
             print(f"petvisor-desktop: {getattr(exc, 'message', exc)}", file=sys.stderr)
             return 1
-    factory = _recorder_factory(settings)
+    caller: dict[str, Any] = {}
+    if voice is not None:
+        caller = spoken_caller(settings, voice, args.caller_voice, args.noise_snr_db, args.seed)
+    elif args.noise_snr_db is not None or args.caller_voice != "espeak":
+        print("petvisor-desktop: --caller-voice and --noise-snr-db need --voice", file=sys.stderr)
+        return 2
+    history = None
+    if args.db is not None:
+        from petvisor_desktop.history import History
+
+        history = History.open(args.db)
     passed = failed = 0
     reports = []
     for scenario in scenarios:
@@ -130,7 +162,13 @@ def run_simulate(args: argparse.Namespace, settings: Settings) -> int:
             else None
         )
         report = run_scenario(
-            scenario, settings, model, recorder_factory=factory, on_turn=echo, voice=voice
+            scenario,
+            settings,
+            model,
+            recorder_factory=(lambda: history) if history is not None else None,
+            on_turn=echo,
+            voice=voice,
+            **caller,
         )
         report["seconds"] = round(time.perf_counter() - started, 1)
         reports.append(report)
@@ -149,6 +187,30 @@ def run_simulate(args: argparse.Namespace, settings: Settings) -> int:
             )
             for failure in report["checks"]["failures"]:
                 print(f"     {failure}")
+    if history is not None:
+        history.close()
     if len(scenarios) > 1:
         print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
+
+
+def spoken_caller(
+    settings: Settings,
+    voice: dict[str, Any],
+    name: str = "espeak",
+    noise_snr_db: float | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """`run_scenario`'s caller options: how the lines sound and the pause before each (150
+    to 400 ms after the assistant stops, seeded)."""
+    import random
+
+    from petvisor_desktop.voice.caller import caller_lines
+    from petvisor_desktop.voice.caller_voice import CallerVoice, reply_pause_s
+
+    rng = random.Random(seed)
+    speaker = CallerVoice.load(name, settings, synthesizer=voice.get("tts"), seed=seed)
+    return {
+        "caller_voice": caller_lines(speaker, noise_snr_db, seed),
+        "pause_s": lambda: reply_pause_s(rng),
+    }

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from petvisor_desktop.dialog import grounding as g
 from petvisor_desktop.dialog import normalize as n
+from petvisor_desktop.dialog import repair as r
 from petvisor_desktop.dialog.tools import (
     ANYONE,
     Catalogue,
@@ -56,8 +57,6 @@ FORGETS = {
     "email": ("email",),
 }
 CHANGEABLE = tuple(FORGETS)
-# After this many replies in a row that ask the same thing again, a person takes over.
-MAX_MISSES = 3
 
 # What a reply waits for: each detail of the booking, then the read-back and the end.
 EXPECTING = (*CHANGEABLE, "confirm", "anything_else", "none")
@@ -97,7 +96,7 @@ _FIELDS_FOR = {
     "time": ("slot", "wanted_time"),
     "pet_name": ("pet_name",),
     "client_name": ("first_name", "last_name"),
-    "phone": ("phone",),
+    "phone": ("phone", "phone_problem"),
     "email": ("email", "email_declined"),
 }
 _ORDINALS = {
@@ -111,12 +110,15 @@ _ORDINALS = {
     "3rd": 2,
 }
 _LAST = re.compile(r"\b(last|latest)\b", re.I)
+# Words that show a number was meant as the caller's phone number, at any step.
+_PHONE_CUE = re.compile(r"\b(phone|number|mobile|landline|call me|ring me|contact)\b", re.I)
 # Words that may surround a phone number without adding anything to it.
 _PLAIN_ANSWER_WORDS = frozenset(
     {
         "my", "number", "is", "it's", "its", "it", "s", "the", "phone", "mobile", "oh", "o",
         "zero", "nought", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-        "double", "triple", "plus", "yes", "yeah", "sure", "ok", "okay", "that's", "that", "thats",
+        "double", "triple", "treble", "hundred", "plus", "yes", "yeah", "sure", "ok", "okay",
+        "that's", "that", "thats",
     }
 )  # fmt: skip
 
@@ -192,6 +194,9 @@ class AssistantTurn:
     done: bool = False
     outcome: str | None = None
     card: dict[str, Any] = field(default_factory=dict)
+    # The short answers to the question asked, to say or tap ("Cat", "9:15am", "Yes"); none
+    # for an open question (names, phone, e-mail, date). See repair.choices.
+    choices: tuple[str, ...] = ()
 
 
 @dataclass
@@ -246,7 +251,11 @@ class Assistant:
         min_lead_minutes: int = 30,
         hours: OpeningHours | None = None,
         emergency_phone: str | None = None,
+        phone_country: str = n.DEFAULT_PHONE_COUNTRY,
     ) -> None:
+        # Whose numbering plan a caller's phone number must fit (no clinic setting names a
+        # country yet, so the UK unless told otherwise).
+        self.phone_country = phone_country
         self.min_lead_minutes = min_lead_minutes  # no time offered that the caller cannot reach
         self.hours = hours or OpeningHours()  # none kept: reception is taken to be staffed
         self.emergency_phone = emergency_phone or clinic_phone
@@ -282,9 +291,13 @@ class Assistant:
         self._calls: list[ToolCallRecord] = []
         self._rejections: list[str] = []
         self._llm: dict[str, float] = {}
-        self._misses = 0  # replies in a row that asked the same thing again
+        # How a misheard answer is repaired (a narrower question, the phone in parts, a name
+        # spelled, a doubtful value read back), and how sure the recogniser was of this turn.
+        self.repair = r.Repair(self.phone_country)
+        self._confidence: float | None = None
         self._asked_what_to_change = False  # "What would you like to change?" was just asked
         self._preface = ""  # said before the next reply (a refusal of an off-task request)
+        self._phone_problems = 0  # numbers in a row that could not be a phone number
         self._on_file_email: str | None = None  # "" once looked up and nothing usable found
         self._today = self.now().date()
         self._prefix = [
@@ -342,11 +355,22 @@ class Assistant:
             tuple(self._offered_times()),
             self.state.proposed_type,
             self._today,
+            self.repair.key(),
         )
 
-    def respond(self, caller_text: str, foresight: Foresight | None = None) -> AssistantTurn:
-        """Take the caller's words; return the assistant's answer."""
+    def respond(
+        self,
+        caller_text: str,
+        foresight: Foresight | None = None,
+        *,
+        confidence: float | None = None,
+    ) -> AssistantTurn:
+        """Take the caller's words; return the assistant's answer. `confidence` is the
+        recogniser's for the utterance (0 to 1); None for typed or touched input, which is
+        trusted. A phone number, name or e-mail heard below `repair.LOW_CONFIDENCE` is read
+        back before it is used."""
         started = time.perf_counter()
+        self._confidence = confidence
         text = caller_text.strip()
         self._record_turn("caller", text, self.expecting)
         if self.done:
@@ -409,6 +433,7 @@ class Assistant:
             setattr(st, name, None)
         if field == "email":
             st.email_declined = False  # asked again, so it may be given this time
+        self.repair.reset()
         return self._advance(started, True)
 
     @property
@@ -422,11 +447,16 @@ class Assistant:
         with more in it (a correction, a question) goes to the model."""
         if handoff or g.detect_off_task(text):
             return False
+        if self.repair.wants_plain_answer(self.expecting, text):
+            return True  # a bare yes or no, a part of the phone number, spelled letters
+        if g.only_unanswerable_question(text):
+            return True  # "how much is it?": reception answers that; nothing to understand
         extra = [
             w for w in g.normalise_words(text) if w not in _PLAIN_ANSWER_WORDS and not w.isdigit()
         ]
         if self.expecting == "phone":
-            return n.parse_phone(text) is not None and not extra
+            # A number that cannot be right is questioned without the model, too.
+            return n.check_phone(text, self.phone_country) is not None and not extra
         if self.expecting == "email":
             return (
                 n.parse_email(text) is not None
@@ -624,9 +654,13 @@ class Assistant:
             if own & {w.lower() for w in re.split(r"[\s-]+", found["pet_name"])}:
                 self._reject("pet", found.pop("pet_name"))  # the caller's own name, not the pet's
 
-        phone = n.parse_phone(text)
-        if phone:
-            found["phone"] = phone
+        phone = n.check_phone(text, self.phone_country)
+        if phone is not None and phone.number:
+            found["phone"] = phone.number
+        elif phone is not None and (
+            self.expecting in ("phone", "confirm") or _PHONE_CUE.search(text)
+        ):
+            found["phone_problem"] = phone.problem  # "That sounded like 13 digits; ..."
         email = n.parse_email(text)
         if email:
             found["email"] = email
@@ -657,6 +691,11 @@ class Assistant:
 
     def _pick_offered(self, text: str, model_time: str | None) -> Slot | None:
         times = self._offered_times()
+        if g.detect_time_shift(text):
+            # "Have you got a later one?" asks for other times; it takes none of these.
+            if model_time:
+                self._reject("time", model_time)
+            return None
         said = n.parse_time(text)
         if said is not None:
             key = said.strftime("%H:%M")
@@ -674,6 +713,8 @@ class Assistant:
             and re.search(r"\b(that|one|yes|ok|fine)\b", lowered)
         ):
             return self.state.offered[times.index(model_time)]
+        if len(times) == 1 and said is None and n.is_yes(text):
+            return self.state.offered[0]  # "Would 3:45pm suit you?" "Yes, fine."
         if model_time:
             self._reject("time", model_time)
         return None
@@ -684,6 +725,17 @@ class Assistant:
     ) -> AssistantTurn:
         st = self.state
         lowered = text.lower()
+        unanswerable = g.detect_unanswerable_question(text) if handoff is None else None
+        if unanswerable:
+            # Prices, directions, medicines...: no facts here to answer from, so none are
+            # invented; the booking goes on where it was.
+            answer = self._cannot_answer(unanswerable)
+            if g.only_unanswerable_question(text):
+                self._calls.append(
+                    ToolCallRecord("cannot_answer", {"topic": unanswerable}, "rules", 0.0)
+                )
+                return self._reply(answer + self._ask_again(), self.expecting, started)
+            self._preface += answer
         if self.expecting == "anything_else":
             if handoff:
                 return self._handoff(handoff, started)
@@ -732,7 +784,32 @@ class Assistant:
             # An utterance carrying instructions gives only the answer that was asked for.
             allowed = _FIELDS_FOR.get(self.expecting, ())
             found = {k: v for k, v in found.items() if k in allowed}
+        found, turn = self._read_repair(text, found, started)
+        if turn is not None:
+            return turn
         changed = self._apply(found)
+        if self.repair.state.pending:
+            return self._advance(started, changed)  # heard with low confidence: check first
+
+        if found.get("phone_problem") and "phone" not in found:
+            # A number that cannot be one of the country's is said back as wrong, never taken.
+            if self.expecting == "confirm":
+                st.phone = None
+            if st.phone is None:
+                self._phone_problems += 1
+                if self._phone_problems == 1:
+                    return self._reply(
+                        found["phone_problem"] + " Could you say it again?", "phone", started
+                    )
+                # Wrong again: what was wrong, then the step's repair (a narrower question,
+                # and a person if that fails too), not the same question in a loop.
+                self._preface += found["phone_problem"] + " "
+                return self._advance(started, changed)
+        if st.phone is not None:
+            self._phone_problems = 0
+        turn = self._change_offered_times(text, found, started)
+        if turn is not None:
+            return turn
 
         if self.expecting == "email" and self._on_file_email and st.email is None:
             if n.is_yes(text):
@@ -754,6 +831,7 @@ class Assistant:
                 changed = True
             elif n.is_no(text):
                 st.proposed_type = None
+                changed = True  # an answer, not a miss: the open question follows
 
         if self.expecting == "confirm" and not changed:
             # Only a yes to the full read-back books; a yes to anything else reads it again.
@@ -763,7 +841,10 @@ class Assistant:
                 return self._advance(started, True)
             if (n.is_no(text) or tool == "answer") and not self._asked_what_to_change:
                 turn = self._reply(
-                    "Sorry about that. What would you like to change?", "confirm", started
+                    "Sorry about that. What would you like to change?",
+                    "confirm",
+                    started,
+                    choices=(),
                 )
                 self._asked_what_to_change = True
                 return turn
@@ -837,21 +918,39 @@ class Assistant:
         return changed
 
     def _advance(self, started: float, changed: bool) -> AssistantTurn:
-        """Ask for the next missing detail, check availability, or read back."""
+        """Ask for the next missing detail, check availability, or read back. An answer that
+        was not understood is not met with the same question again: the step's repair
+        (repair.py) asks a different one, and a person takes over only when that fails too."""
         st = self.state
-        prefix = "" if changed or self.expecting == "none" else "Sorry, I didn't quite get that. "
-        # Asking the same thing again and again helps nobody: an e-mail that cannot be caught
-        # is left off (reception can add it), and anything else goes to a person.
-        self._misses = 0 if prefix == "" else self._misses + 1
-        if self._misses >= 2 and self.expecting == "email" and st.email is None:
-            st.email_declined = True
-            self._misses = 0
-            self._preface = (
-                "I'm sorry, I'm struggling to catch the email address, so I'll leave it off; "
-                "reception can add it later. "
+        if self.repair.state.pending:
+            question = self.repair.confirm_question(st.species.lower() if st.species else "pet")
+            return self._reply(question, self.repair.pending_step, started)
+        prefix = ""
+        step = self._next_step()
+        if changed or self.expecting != step or (step == "time" and not st.offered):
+            self.repair.reset()
+        else:
+            miss = self.repair.miss(
+                step,
+                self._options(),
+                first_name_known=st.first_name is not None,
+                read_back_given=self._read_back_given,
             )
-        elif self._misses >= MAX_MISSES:
-            return self._handoff("not_understood", started)
+            if miss.handoff:
+                return self._handoff("not_understood", started)
+            if miss.question:
+                read_back_given = self._read_back_given
+                turn = self._reply(miss.question, step, started)
+                # Nothing changed since the full read-back, so a yes to "Shall I book it?" books.
+                self._read_back_given = read_back_given
+                return turn
+            if miss.leave_off:
+                st.email_declined = True
+                self._preface = (
+                    "I'm sorry, I'm struggling to catch the email address, so I'll leave it "
+                    "off; reception can add it later. "
+                )
+            prefix = miss.prefix
         if st.species is None:
             return self._reply(
                 prefix + "Is the appointment for a cat or a dog?", "species", started
@@ -859,9 +958,7 @@ class Assistant:
         if st.appointment_type is None:
             if st.proposed_type:
                 return self._reply(
-                    prefix + f"Would a {st.proposed_type.lower()} be right?",
-                    "appointment_type",
-                    started,
+                    prefix + r.type_question(st.proposed_type), "appointment_type", started
                 )
             options = _join_or([t.lower() for t in self.catalogue.appointment_types])
             return self._reply(
@@ -923,6 +1020,69 @@ class Assistant:
         self._read_back_given = True
         return turn
 
+    def _next_step(self) -> str:
+        """The step `_advance` asks about next (without its side effects)."""
+        st = self.state
+        for step, missing in (
+            ("species", st.species is None),
+            ("appointment_type", st.appointment_type is None),
+            ("clinician", st.clinician is None),
+            ("date", st.day is None),
+            ("time", st.slot is None),
+            ("pet_name", st.pet_name is None),
+            ("client_name", st.first_name is None or st.last_name is None),
+            ("phone", st.phone is None),
+            ("email", st.email is None and not st.email_declined),
+        ):
+            if missing:
+                return step
+        return "confirm"
+
+    def _spoken_times(self) -> list[str]:
+        """The offered times as the caller hears them ("9:15am")."""
+        return [n.spoken_time(s.start.astimezone(self.tz).time()) for s in self.state.offered]
+
+    def _options(self) -> r.StepOptions:
+        return r.StepOptions(
+            species=self.catalogue.species,
+            appointment_types=self.catalogue.appointment_types,
+            clinicians=self.catalogue.clinicians,
+            times=tuple(self._spoken_times()),
+            proposed_type=self.state.proposed_type,
+        )
+
+    def _choices(self, expecting: str) -> tuple[str, ...]:
+        """What the caller can say or tap to answer the question now asked (repair.choices)."""
+        on_file = expecting == "email" and bool(self._on_file_email) and self.state.email is None
+        yes_no = self.repair.asks_yes_no or on_file or self._pending_retry
+        return r.choices(expecting, self._options(), yes_no=yes_no)
+
+    def _read_repair(
+        self, text: str, found: dict[str, Any], started: float
+    ) -> tuple[dict[str, Any], AssistantTurn | None]:
+        """The repair's reading of an answer (repair.py): a yes to the option put to the
+        caller, spelled letters, a part of the phone number, a value heard with low confidence
+        held back until confirmed. A reply when the repair goes on with nothing to apply."""
+        st = self.state
+        taken = self.repair.take(
+            self.expecting,
+            text,
+            found,
+            low_confidence=self._confidence is not None and self._confidence < r.LOW_CONFIDENCE,
+            current={key: getattr(st, key) for key in r.FREE_TEXT},
+            options=self._options(),
+        )
+        for key in taken.forget:
+            setattr(st, key, None)  # the caller said it was misheard: asked again
+        found = taken.found
+        spoken = found.pop("time", None)
+        times = self._spoken_times()
+        if spoken in times:
+            found["slot"] = st.offered[times.index(spoken)]
+        if taken.reply:
+            return found, self._reply(taken.reply, self.expecting, started)
+        return found, None
+
     def _on(self, day: date) -> str:
         """'today', 'tomorrow', or 'on Thursday the 26th of November'."""
         spoken = n.spoken_date(day, self._today)
@@ -943,8 +1103,34 @@ class Assistant:
         ).lower() == (st.last_name or "").lower()
         return record.email if same else ""
 
+    def _cannot_answer(self, topic: str) -> str:
+        """What is said to a question there are no facts for here (see
+        `grounding.detect_unanswerable_question` for the topics)."""
+        what = "questions about medicines" if topic == "medicines" else topic
+        if self._reception_open():
+            return f"I'm afraid I can't help with {what} here, but reception can. "
+        again = self.hours.when_open_again(self.now())
+        when = f" when we open again {again}" if again else ""
+        return (
+            f"I'm afraid I can't help with {what} here, but reception can: please call "
+            f"{self.clinic_phone}{when}. "
+        )
+
+    def _ask_again(self) -> str:
+        """The current question once more, after something else was answered: the times
+        themselves when times were offered."""
+        if self.expecting == "time" and self.state.offered:
+            return self._offer_sentence()
+        if self.expecting == "anything_else":
+            return "Is there anything else I can help with?"
+        return self._question()
+
     def _question(self) -> str:
-        """The question for what we are waiting for, without side effects."""
+        """The question for what we are waiting for, without side effects (the repair's own
+        when one is under way)."""
+        repairing = self.repair.last_question(self.expecting)
+        if repairing:
+            return repairing
         questions = {
             "species": "Is the appointment for a cat or a dog?",
             "appointment_type": "What kind of appointment do you need?",
@@ -1003,10 +1189,7 @@ class Assistant:
 
     def _spread(self, slots: list[Slot]) -> list[Slot]:
         """The earliest free times, one per start time (either clinician), up to OFFER_COUNT."""
-        seen: dict[datetime, Slot] = {}
-        for slot in sorted(slots, key=lambda s: s.start):
-            seen.setdefault(slot.start, slot)
-        return list(seen.values())[:OFFER_COUNT]
+        return _one_per_start(slots)[:OFFER_COUNT]
 
     def _offer_times(self, started: float, note: str = "") -> AssistantTurn:
         st = self.state
@@ -1090,6 +1273,96 @@ class Assistant:
             f"Sorry, {n.spoken_time(wanted)} isn't free. " + self._offer_sentence(), "time", started
         )
 
+    def _change_offered_times(
+        self, text: str, found: dict[str, Any], started: float
+    ) -> AssistantTurn | None:
+        """A caller who was offered times asks for others: another part of the day ("anything
+        in the morning?"), "anything later/earlier?", "the next day". None when they did not
+        (a new day or vet has already cleared the offer, and the next step offers again)."""
+        st = self.state
+        if (
+            self.expecting != "time"
+            or not st.offered
+            or st.slot is not None
+            or "slot" in found
+            or found.get("wanted_time") is not None
+        ):
+            return None
+        if found.get("part_of_day") and not all(self._fits_part(s) for s in st.offered):
+            st.offered = []  # offered for another part of the day: offer this one instead
+            return None
+        shift = g.detect_time_shift(text)
+        if shift is None:
+            return None
+        self.repair.reset()  # understood: no miss to count at this step
+        day = st.offered[0].start.astimezone(self.tz).date()
+        if shift in ("next_day", "previous_day"):
+            return self._offer_other_day(day, shift == "next_day", started)
+        return self._offer_later_or_earlier(day, shift == "later", started)
+
+    def _offer_later_or_earlier(self, day: date, later: bool, started: float) -> AssistantTurn:
+        """The free times of `day` next after (or before) the ones offered; when there are
+        none, that truthfully, with the latest (earliest) time and another day to try."""
+        st = self.state
+        try:
+            slots = _one_per_start(self._search(day, 1, part_filter=False))
+        except VetstoriaError as exc:
+            return self._booking_system_down(exc, started)
+        if later:
+            edge = st.offered[-1].start
+            more = [s for s in slots if s.start > edge][:OFFER_COUNT]
+        else:
+            edge = st.offered[0].start
+            more = [s for s in slots if s.start < edge][-OFFER_COUNT:]
+        if more:
+            st.offered = more
+            if not all(self._fits_part(s) for s in more):
+                st.part_of_day = None  # the caller has moved past the part of day they gave
+            return self._reply(self._offer_sentence(), "time", started)
+        if not slots:
+            st.offered = []
+            return self._offer_times(started)
+        end = slots[-1] if later else slots[0]
+        st.offered = [end]
+        on = self._on(day)
+        when = n.spoken_time(end.start.astimezone(self.tz).time())
+        word = "later" if later else "earlier"
+        who = "" if st.clinician in (None, ANYONE) else f" for {st.clinician}"
+        other = self._other_weekday(day, forward=later)
+        another = (
+            f"shall I look at {n.spoken_date(other, self._today)}"
+            if other is not None
+            else "would another day be better"
+        )
+        return self._reply(
+            f"I'm afraid there's nothing {word}{who} {on}: {when} is the "
+            f"{'latest' if later else 'earliest'}. Would {when} suit you, or {another}?",
+            "time",
+            started,
+        )
+
+    def _offer_other_day(self, day: date, forward: bool, started: float) -> AssistantTurn:
+        """Times on the weekday after (or before) the one offered."""
+        st = self.state
+        other = self._other_weekday(day, forward)
+        if other is None:
+            return self._reply(
+                f"I'm afraid I can only look from today onwards. {self._offer_sentence()}",
+                "time",
+                started,
+            )
+        st.day, st.slot, st.offered = other, None, []
+        return self._offer_times(started)
+
+    def _other_weekday(self, day: date, forward: bool) -> date | None:
+        """The weekday after (before) `day`, the clinic being closed at weekends; None before
+        today."""
+        step = timedelta(days=1 if forward else -1)
+        other = day + step
+        while other.weekday() >= 5:
+            other += step
+        return other if other >= self._today else None
+
     def _search_others(self, day: date) -> list[Slot]:
         st = self.state
         wanted = st.clinician
@@ -1120,7 +1393,7 @@ class Assistant:
         vet = self.schedule_names.get(st.slot.schedule_id, "the vet")
         email = f", and email {n.format_email_for_speech(st.email)}" if st.email else ""
         return (
-            f"Let me check I have everything right. {_appointment_phrase(st.appointment_type)} for "
+            f"Let me check I have everything right. {r.type_phrase(st.appointment_type)} for "
             f"{st.pet_name}, your {st.species.lower()}, with {vet} "
             f"{self._on(when.date())} at {n.spoken_time(when.time())}. "
             f"Your name is {st.first_name} {st.last_name}, "
@@ -1311,9 +1584,16 @@ class Assistant:
 
     # -- records -------------------------------------------------------------------------
     def _reply(
-        self, text: str, expecting: str, started: float, done: bool = False
+        self,
+        text: str,
+        expecting: str,
+        started: float,
+        done: bool = False,
+        choices: tuple[str, ...] | None = None,
     ) -> AssistantTurn:
         assert expecting in EXPECTING
+        if choices is None:
+            choices = () if done else self._choices(expecting)
         self.expecting = expecting
         self._read_back_given = False  # set again by the caller of _reply for the read-back
         self._asked_what_to_change = False  # likewise
@@ -1338,6 +1618,7 @@ class Assistant:
             done=self.done,
             outcome=self.outcome,
             card=self.state.card(self.tz),
+            choices=choices,
         )
         self.turns.append(turn)
         turn_id = self._record_turn("assistant", text, expecting, turn)
@@ -1425,7 +1706,22 @@ class Assistant:
                 f"at {st.slot.start.isoformat()}"
             )
         elif self.outcome == "handoff":
+            # What the caller got through before the hand-off, so that the staff need not
+            # ask it all again (the card on the screen keeps it too).
+            given = ", ".join(
+                f"{k} {v}"
+                for k, v in (
+                    ("clinician", st.clinician if st.clinician != ANYONE else None),
+                    ("time", st.slot.start.isoformat() if st.slot else None),
+                    ("pet", st.pet_name),
+                    ("client", " ".join(p for p in (st.first_name, st.last_name) if p)),
+                    ("phone", st.phone),
+                    ("email", st.email),
+                )
+                if v
+            )
             result = f"handed to reception ({self.handoff_reason})"
+            result += f"; details given: {given}" if given else ""
         else:
             result = "nothing booked"
         prefs = (
@@ -1441,20 +1737,20 @@ def _mentions_existing_booking(text: str) -> bool:
     return bool(re.search(r"\b(my|existing|current)\s+(appointment|booking)\b", text, re.I))
 
 
+def _one_per_start(slots: list[Slot]) -> list[Slot]:
+    """Free times in order, one slot per start time (either clinician)."""
+    seen: dict[datetime, Slot] = {}
+    for slot in sorted(slots, key=lambda s: s.start):
+        seen.setdefault(slot.start, slot)
+    return list(seen.values())
+
+
 def _ms(t0: float) -> float:
     return (time.perf_counter() - t0) * 1000
 
 
 def _upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-def _appointment_phrase(name: str) -> str:
-    """'A consultation', 'A nurse appointment', 'An appointment for vaccinations'."""
-    lowered = name.lower()
-    if lowered.endswith("s") and "appointment" not in lowered:
-        return f"An appointment for {lowered}"
-    return f"An {lowered}" if lowered[:1] in "aeiou" else f"A {lowered}"
 
 
 def _join_or(items: list[str]) -> str:

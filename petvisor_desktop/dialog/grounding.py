@@ -53,8 +53,11 @@ __all__ = [
     "detect_off_task",
     "detect_other_species",
     "detect_species",
+    "detect_time_shift",
+    "detect_unanswerable_question",
     "name_grounded",
     "normalise_words",
+    "only_unanswerable_question",
     "species_grounded",
 ]
 
@@ -116,7 +119,7 @@ def _spelled_runs(words: Sequence[str]) -> list[str]:
     while i < len(words):
         word = words[i]
         nxt = words[i + 1] if i + 1 < len(words) else ""
-        if word in ("double", "triple") and len(nxt) == 1 and nxt.isalpha():
+        if word in ("double", "triple", "treble") and len(nxt) == 1 and nxt.isalpha():
             current += nxt * (2 if word == "double" else 3)
             i += 2
             continue
@@ -1061,14 +1064,198 @@ _HOURS_ONLY_WORDS = frozenset(
 
 
 def detect_hours_question(utterance: str) -> bool:
-    """The caller asks when the clinic is open ("what time do you close on Saturday?")."""
-    return bool(_HOURS_QUESTION.search(" ".join(normalise_words(utterance))))
+    """The caller asks when the clinic is open ("what time do you close on Saturday?").
+
+    Not when they ask about another branch: the settings hold this clinic's hours only.
+    """
+    joined = " ".join(normalise_words(utterance))
+    return bool(_HOURS_QUESTION.search(joined)) and not _BRANCH.search(joined)
 
 
 def only_about_hours(utterance: str) -> bool:
     """An hours question and nothing else: no animal, vet, name or number in it."""
     words = normalise_words(utterance)
     return detect_hours_question(utterance) and all(w in _HOURS_ONLY_WORDS for w in words)
+
+
+# Questions the assistant has no facts for: it says so and reception answers them. Matched on
+# normalise_words output joined by spaces ("where's" -> "where", "can't" -> "cant").
+_BRANCH = re.compile(
+    r"\b(?:other|another|different|your other|the other|sister) (?:branch|branches|clinic|clinics|"
+    r"surgery|surgeries|practice|practices|site|sites)\b"
+    r"|\b(?:your|the) \w+ branch\b|\bbranches\b"
+)
+_UNANSWERABLE: Mapping[str, re.Pattern[str]] = {
+    "prices": re.compile(
+        r"\bhow much\b(?! (?:should|can|do) (?:i|we) give)"
+        # Not the bare word: "Hannah Price" is a name. A price asked about comes with "the",
+        # "your", "what" or a verb.
+        r"|\b(?:what|whats|what is|what are) (?:the |your )?(?:price|prices|cost|costs|fee|fees|"
+        r"charge|charges|rate|rates)\b"
+        r"|\b(?:the|your|any) (?:price|prices|pricing|cost|costs|fee|fees)\b"
+        r"|\b(?:does|do|will|would|did) (?:it|that|this|they|one|an? \w+|the \w+) cost\b"
+        r"|\b(?:price list|pricing|expensive|cheap|cheaper|costly|affordable)\b"
+        r"|\b(?:what|how much) (?:do|would|will|does) (?:you|it|that) charge\b|\bdo you charge\b"
+        r"|\b(?:is|are) there (?:a |any )?(?:fee|fees|charge|charges|cost|costs)\b"
+        r"|\b(?:pay|payment|paying) (?:by|with|in|for|plan|plans|upfront|up front)\b"
+        r"|\b(?:take|accept|do you do) (?:insurance|cards?|cash|payment|pet plans?)\b"
+    ),
+    "directions": re.compile(
+        r"\bwhere (?:are|r) (?:you|they|the vets?)\b"
+        r"|\bwhere (?:is|are)? ?(?:the|your) (?:clinic|surgery|practice|vets?|building|entrance)\b"
+        r"|\bhow (?:do|can|would|will|should) (?:i|we) (?:get|find|reach) "
+        r"(?:there|to you|you|here|to the (?:clinic|surgery|practice|vets?))\b"
+        r"|\bdirections?\b"
+        r"|\b(?:your|the clinics?|the surgerys?|the practices?) (?:address|postcode|location)\b"
+        r"|\bthe (?:address|postcode)\b"
+        r"|\bwhat (?:is|s) (?:the|your) (?:address|postcode)\b"
+        r"|\bhow far\b|\bis it far\b|\bwhere (?:are|r|is) (?:you|it|the clinic) (?:based|located)\b"
+        r"|\b(?:which|what) (?:bus|train|station|street|road)\b"
+    ),
+    "parking": re.compile(
+        r"\bparking\b|\bcar park\b|\b(?:where|can|could) (?:do |can |should )?(?:i|we) park\b"
+        r"|\bpark (?:there|outside|nearby|near|at|on site)\b"
+    ),
+    "other branches": _BRANCH,
+    "medicines": re.compile(
+        r"\b(?:can|could|should|do) (?:i|we) give (?:him|her|them|it|my|the|a|an|some)\b"
+        r"|\bwhat (?:can|could|should) (?:i|we) give\b"
+        r"|\bis (?:it|\w+) (?:safe|ok|okay|alright|all right) "
+        r"(?:to give|for (?:him|her|them|my|a|an|cats?|dogs?) to (?:have|eat|take))\b"
+        r"|\b(?:dose|doses|dosage)\b"
+        r"|\bhow (?:much|many) (?:\w+ )?(?:should|can|do) (?:i|we) give\b"
+        r"|\bwhat (?:medicine|medicines|medication|tablets|painkillers?) (?:should|can|do|could)\b"
+    ),
+}
+# Words that move a booking on (a day, a part of the day, a time, a vet): an utterance with one
+# of them is never only a question.
+_BOOKING_WORDS = frozenset(
+    (
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "mondays",
+        "tuesdays", "wednesdays", "thursdays", "fridays", "saturdays", "sundays", "today",
+        "tomorrow", "tonight", "morning", "afternoon", "evening", "mornings", "afternoons", "am",
+        "pm", "next", "week", "weekend", "oclock", "half", "quarter", "one", "two", "three",
+        "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "twenty",
+        "thirty", "forty", "fifty", "oh", "noon", "midday", "lunchtime", "dr", "doctor", "name",
+        "called", "named", "earliest", "latest", "soonest",
+    )
+)  # fmt: skip
+# Words that may surround such a question without asking for anything else. Appointment and
+# animal words are allowed ("how much is a dog vaccination?" books nothing).
+_QUESTION_ONLY_WORDS = (_HOURS_ONLY_WORDS - _BOOKING_WORDS) | frozenset(
+    (
+        "how", "much", "many", "price", "prices", "pricing", "priced", "cost", "costs", "costing",
+        "fee", "fees", "charge", "charges", "expensive", "cheap", "cheaper", "pay", "payment",
+        "paying", "by", "with", "card", "cards", "cash", "insurance", "take", "accept", "plan",
+        "plans", "pet", "where", "whereabouts", "get", "find", "reach", "to", "directions",
+        "direction", "address", "postcode", "location", "which", "bus", "train", "station",
+        "street", "road", "parking", "park", "car", "near", "nearby", "outside", "site", "other",
+        "another", "different", "branch", "branches", "surgery", "surgeries", "practice",
+        "practices", "sister", "vets", "vet", "would", "will", "should", "be", "that", "this", "an",
+        "usually", "roughly", "about", "one", "there", "here", "any", "do", "know", "want",
+        "wanted", "like", "id", "first", "before", "book", "booking", "appointment", "appointments",
+        "visit", "consultation", "consultations", "vaccination", "vaccinations", "vaccine",
+        "vaccines", "jab", "jabs", "booster", "boosters", "dental", "nurse", "check", "up",
+        "checkup", "neutering", "spaying", "microchip", "microchipping", "dog", "dogs", "cat",
+        "cats", "puppy", "kitten", "my", "his", "her", "its", "them", "they", "their", "if", "is",
+        "does", "did", "anything", "quick", "question", "also", "actually", "way", "the", "from",
+        "based", "located", "exactly", "far", "walk", "walking", "distance", "drive", "it", "i",
+        "me", "can", "could", "you", "your", "what", "whats", "a", "of", "for", "and", "or",
+        "go", "going", "gonna", "we", "on", "well", "then", "now", "please", "sorry", "so",
+    )
+)  # fmt: skip
+
+
+def detect_unanswerable_question(utterance: str) -> str | None:
+    """What the caller asks that the assistant has no facts for: "prices", "directions",
+    "parking", "other branches" or "medicines"; None when there is no such question.
+
+    The clinic's own opening hours are not in this list: they are answered from the settings
+    (`detect_hours_question`).
+    """
+    joined = " ".join(normalise_words(utterance))
+    for topic, pattern in _UNANSWERABLE.items():
+        if pattern.search(joined):
+            return topic
+    return None
+
+
+def only_unanswerable_question(utterance: str) -> bool:
+    """Such a question and nothing else: no day, time, vet, name or number that moves the
+    booking on (an animal or appointment type named in the question is allowed).
+
+    A medicine's or a town's name is part of the question ("can I give him Metacam?", "is
+    your Leeds branch open?"), so those questions may hold words of their own; the other
+    sentences said with them may not.
+    """
+    topic = detect_unanswerable_question(utterance)
+    if topic is None:
+        return False
+    lenient = topic in ("medicines", "other branches")
+    for sentence in re.split(r"[.?!;]+", utterance):
+        words = normalise_words(sentence)
+        if lenient and _UNANSWERABLE[topic].search(" ".join(words)):
+            continue
+        if not all(w in _QUESTION_ONLY_WORDS and not _moves_booking(w) for w in words):
+            return False
+    return True
+
+
+def _moves_booking(word: str) -> bool:
+    return word in _BOOKING_WORDS or any(c.isdigit() for c in word)
+
+
+# "Anything later?" while times are offered: other times of that day, or another day. Matched on
+# normalise_words output joined by spaces.
+_SHIFT_END = r"(?: please| then| if possible| if you can| if you have one)?"
+_TIME_SHIFTS: Sequence[tuple[str, re.Pattern[str]]] = (
+    (
+        "next_day",
+        re.compile(
+            r"\b(?:the )?(?:next|following) day\b|\bthe day after\b(?! tomorrow)"
+            r"|\b(?:another|a different|other) day\b|\blater (?:in|on in|this) (?:the )?week\b"
+        ),
+    ),
+    (
+        "previous_day",
+        re.compile(r"\bthe day before\b|\ban earlier day\b|\bearlier (?:in|this) (?:the )?week\b"),
+    ),
+    (
+        "later",
+        re.compile(
+            r"\b(?:anything|something|any|nothing|none|one|ones|time|times|slot|slots|appointment|"
+            r"bit|little|slightly|much|few|you got|you have|there) (?:a (?:bit|little) )?later\b"
+            r"|\blater (?:one|ones|time|times|slot|slots|appointment|on|than (?:that|those|\w+)|"
+            r"that day|in the day|today|in the (?:morning|afternoon))\b"
+            rf"|^(?:\w+ )?later{_SHIFT_END}$"
+        ),
+    ),
+    (
+        "earlier",
+        re.compile(
+            r"\b(?:anything|something|any|nothing|none|one|ones|time|times|slot|slots|appointment|"
+            r"bit|little|slightly|much|few|you got|you have|there) (?:a (?:bit|little) )?"
+            r"(?:earlier|sooner)\b"
+            r"|\b(?:earlier|sooner) (?:one|ones|time|times|slot|slots|appointment|on|than (?:that|"
+            r"those|\w+)|that day|in the day|today|in the (?:morning|afternoon))\b"
+            rf"|^(?:\w+ )?(?:earlier|sooner){_SHIFT_END}$"
+        ),
+    ),
+)
+
+
+def detect_time_shift(utterance: str) -> str | None:
+    """What a caller who was offered times asks for instead: "later" ("anything later?", "a
+    bit later"), "earlier" ("anything earlier?", "sooner"), "next_day" ("the next day",
+    "another day") or "previous_day" ("the day before"); None for anything else.
+
+    Only the question counts, not an account ("I'll call back later", "she was sick earlier").
+    """
+    joined = " ".join(normalise_words(utterance))
+    for shift, pattern in _TIME_SHIFTS:
+        if pattern.search(joined):
+            return shift
+    return None
 
 
 _OFF_TASK = (

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from typing import Literal
 
 __all__ = [
+    "DEFAULT_PHONE_COUNTRY",
+    "PHONE_PLANS",
     "DateAsk",
+    "PhoneCheck",
+    "PhonePlan",
+    "check_phone",
     "format_email_for_speech",
     "format_phone_for_speech",
     "is_no",
@@ -73,7 +78,7 @@ _TENS = {
     "ninety": 90,
 }
 _OH = frozenset({"oh", "o"})
-_REPEAT = {"double": 2, "triple": 3}
+_REPEAT = {"double": 2, "triple": 3, "treble": 3}
 _SCALES = {"hundred": 100, "thousand": 1000}
 # Words speech recognisers write instead of a digit. Only trusted inside a long digit run.
 _HOMOPHONES = {"to": "2", "too": "2", "for": "4", "fore": "4", "won": "1", "ate": "8"}
@@ -169,8 +174,15 @@ def _read_pieces(words: Sequence[str]) -> list[_Piece]:
         nxt = _neighbour(words, i, 1)
         if word in _REPEAT and nxt is not None and (digit := digit_at(nxt)) is not None:
             text = str(digit) * _REPEAT[word]
-            pieces.append(_Piece(i, nxt, text, repeated=True, word=f"{word} {words[nxt]}"))
-            i = nxt + 1
+            last = nxt
+            scale_at = _neighbour(words, nxt, 1)
+            if digit and scale_at is not None and words[scale_at] in _SCALES:
+                # "double seven hundred": 7700, a group of a phone number said as a number.
+                text += "0" * (len(str(_SCALES[words[scale_at]])) - 1)
+                last = scale_at
+            spoken = " ".join(words[i : last + 1])
+            pieces.append(_Piece(i, last, text, repeated=True, word=spoken))
+            i = last + 1
             continue
         if word.isdigit():
             pieces.append(_Piece(i, i, word, typed=True, word=word))
@@ -261,57 +273,204 @@ def words_to_digits(text: str) -> str:
 # Phone numbers
 # --------------------------------------------------------------------------------------------
 
-_PHONE_MIN_DIGITS = 10
-_PHONE_MAX_DIGITS = 13
 _PHONE_RUN_RE = re.compile(r"(?:\+\s*)?\(?\d(?:[\s().,\-]*\d)*")
+# Fewer digits than this is some other figure (a time, a date, an age), not a try at a number.
+_PHONE_ATTEMPT_DIGITS = 7
+_PHONE_MAX_RUN_DIGITS = 20
+_ISO_DATE_RE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
 
 
-def _phone_candidate(chunk: str) -> str | None:
-    digits = re.sub(r"\D", "", chunk)
-    if not _PHONE_MIN_DIGITS <= len(digits) <= _PHONE_MAX_DIGITS:
-        return None
-    return ("+" if chunk.lstrip().startswith("+") else "") + digits
+@dataclass(frozen=True)
+class PhonePlan:
+    """How one country's phone numbers look, as the clinic stores them: national form, digits
+    only ("07700900456").
 
-
-def _looks_national(candidate: str) -> bool:
-    return candidate.startswith(("0", "+"))
-
-
-def _phone_from_run(run: str) -> str | None:
-    """Best phone number inside one stretch of digits and separators."""
-    whole = _phone_candidate(run)
-    if whole is not None and _looks_national(whole):
-        return whole
-    # A pause (comma, full stop) may separate the number from an unrelated figure before or
-    # after it ("at 2, 07700 900456"): try every stretch of whole groups, longest first.
-    groups = re.split(r"[.,]", run)
-    best: str | None = None
-    for i in range(len(groups)):
-        for j in range(i + 1, len(groups) + 1):
-            candidate = _phone_candidate(",".join(groups[i:j]))
-            if candidate is None or not _looks_national(candidate):
-                continue
-            if best is None or len(candidate) > len(best):
-                best = candidate
-    return best or whole
-
-
-def parse_phone(text: str) -> str | None:
-    """A phone number from spoken or typed text, as digits with an optional leading "+".
-
-    "Oh seven seven zero zero, nine double oh, four five six" -> "07700900456". Only 10 to 13
-    digits count as a phone number; anything else is None. "+44 (0)20 ..." drops the "(0)".
+    `lengths` maps the digit after the trunk prefix ("7" in "07...") to the national lengths
+    allowed (none: no number starts so); any other digit allows `usual`, the length said in an
+    explanation.
     """
+
+    country: str  # ISO 3166 code
+    name: str  # as spoken: "UK"
+    calling_code: str  # "44"
+    trunk: str  # "0"
+    usual: int
+    lengths: Mapping[str, tuple[int, ...]]
+    mobile_prefix: str = ""
+
+    def allowed(self, national: str) -> tuple[int, ...]:
+        after = national[len(self.trunk) : len(self.trunk) + 1]
+        return self.lengths.get(after, (self.usual,))
+
+
+# Ofcom's numbering plan: 02, 03, 07 and 09 numbers have 11 digits with the 0; some 01 area
+# codes and 0800 freephone numbers have 10. 04 and 06 are not in use.
+_UK = PhonePlan(
+    country="GB",
+    name="UK",
+    calling_code="44",
+    trunk="0",
+    usual=11,
+    lengths={"1": (10, 11), "8": (10, 11), "4": (), "6": (), "0": ()},
+    mobile_prefix="07",
+)
+# No clinic setting names a country yet (settings.ClinicSettings has none), so the UK is the
+# default everywhere; a clinic elsewhere needs its plan here and the country passed in.
+DEFAULT_PHONE_COUNTRY = "GB"
+PHONE_PLANS: Mapping[str, PhonePlan] = {"GB": _UK}
+
+
+@dataclass(frozen=True)
+class PhoneCheck:
+    """A phone number heard in the caller's words, plausible or not.
+
+    `number` is the national form when it can be a number of the clinic's country, else None
+    and `problem` says, in a sentence the caller can act on, what is wrong with what was heard
+    ("That sounded like 13 digits; UK numbers have 11.").
+    """
+
+    heard: str  # the digits as heard, with "+" when a country code was said
+    number: str | None = None
+    problem: str | None = None
+
+
+def _plan(country: str) -> PhonePlan:
+    try:
+        return PHONE_PLANS[country.upper()]
+    except KeyError:
+        raise ValueError(f"no phone numbering plan for country {country!r}") from None
+
+
+def _national(heard: str, plan: PhonePlan) -> tuple[str | None, bool]:
+    """The national form of a heard number, and whether it came with a country code.
+
+    "+44 7700..." / "0044 7700..." / "+44 (0)7700..." -> "07700..."; another country's code
+    gives None. 12 digits starting "44" without the plus are the same as "+44" when nothing
+    else can be meant (no national number starts with the country code).
+    """
+    digits = heard.lstrip("+")
+    international = plan.trunk * 2  # "00", the prefix for calling abroad
+    if heard.startswith("+"):
+        rest = digits
+    elif digits.startswith(international):
+        rest = digits[len(international) :]
+    elif (
+        digits.startswith(plan.calling_code)
+        and not digits.startswith(plan.trunk)
+        and len(digits) == len(plan.calling_code) + plan.usual - len(plan.trunk)
+    ):
+        rest = digits
+    else:
+        return digits, False
+    if not rest.startswith(plan.calling_code):
+        return None, True
+    rest = rest[len(plan.calling_code) :]
+    if rest.startswith(plan.trunk):
+        rest = rest[len(plan.trunk) :]  # "+44 (0)20 ...": the 0 is said but not dialled
+    return plan.trunk + rest, True
+
+
+def _phone_problem(national: str | None, coded: bool, plan: PhonePlan) -> str | None:
+    """What is wrong with a heard number, or None when it can be one of `plan`'s numbers."""
+    if national is None:
+        return (
+            f"That sounded like a number from outside the {plan.name}; I can only take a "
+            f"{plan.name} number here."
+        )
+    if not national.startswith(plan.trunk):
+        trunk = plan.trunk
+        return f"That number didn't start with {trunk}; {plan.name} numbers start with {trunk}."
+    allowed = plan.allowed(national)
+    if len(national) in allowed:
+        return None
+    if not allowed:
+        return f"{plan.name} numbers don't start with {national[:2]}."
+    too_long = len(national) > max(allowed)
+    if too_long:
+        allowed = (max(allowed),)  # "UK numbers have 11", not "10 or 11"
+    if coded:
+        said = len(national) - len(plan.trunk)
+        after = " or ".join(str(n - len(plan.trunk)) for n in allowed)
+        return (
+            f"That sounded like {said} digits after the {plan.calling_code}; "
+            f"{plan.name} numbers have {after} after it."
+        )
+    mobile = not too_long and bool(plan.mobile_prefix) and national.startswith(plan.mobile_prefix)
+    whose = f"{plan.name} mobile numbers" if mobile else f"{plan.name} numbers"
+    usual = " or ".join(str(n) for n in allowed)
+    return f"That sounded like {len(national)} digits; {whose} have {usual}."
+
+
+def _check_heard(heard: str, plan: PhonePlan) -> PhoneCheck:
+    national, coded = _national(heard, plan)
+    problem = _phone_problem(national, coded, plan)
+    return PhoneCheck(heard, None if problem else national, problem)
+
+
+def _heard(chunk: str) -> str:
+    return ("+" if chunk.lstrip().startswith("+") else "") + re.sub(r"\D", "", chunk)
+
+
+def _longer(found: PhoneCheck | None, other: PhoneCheck) -> PhoneCheck:
+    return other if found is None or len(other.heard) > len(found.heard) else found
+
+
+def _check_run(run: str, plan: PhonePlan) -> PhoneCheck | None:
+    """The phone number in one stretch of digits and separators, plausible or not."""
+    heard = _heard(run)
+    if not _PHONE_ATTEMPT_DIGITS <= len(heard.lstrip("+")) <= _PHONE_MAX_RUN_DIGITS:
+        return None
+    whole = _check_heard(heard, plan)
+    if whole.number is not None or heard.startswith(("+", plan.trunk)):
+        # Said from its start ("0..." or "+44..."): extra or missing digits are the caller's
+        # or the recogniser's slip, and asked about, never cut off to fit.
+        return whole
+    # A figure before the number, after a pause ("after 2, 07700 900456"): the longest stretch
+    # of whole groups that is a number.
+    groups = re.split(r"[.,]", run)
+    best: PhoneCheck | None = None  # the longest stretch that is a number
+    started: PhoneCheck | None = None  # else the longest said from a number's start
+    for i in range(1, len(groups)):
+        for j in range(len(groups), i, -1):
+            part = _check_heard(_heard(",".join(groups[i:j])), plan)
+            if part.number is not None:
+                best = _longer(best, part)
+            elif len(part.heard) >= _PHONE_ATTEMPT_DIGITS and part.heard[0] in ("+", plan.trunk):
+                started = _longer(started, part)
+    return best or started or whole
+
+
+def check_phone(text: str, country: str = DEFAULT_PHONE_COUNTRY) -> PhoneCheck | None:
+    """The phone number in spoken or typed text, checked against the country's numbering.
+
+    None when nothing like a phone number was said (fewer than 7 digits in a row). Spoken
+    forms: "oh" and "nought" for 0, "double"/"treble"/"triple", numbers in groups ("oh seven
+    seven hundred, nine hundred, four five six"), digits mixed with numerals, "plus four four".
+    A country code is turned into the national form ("+44 7700 900456", "0044 7700 900456"
+    and "+44 (0)7700 900456" -> "07700900456"); a number that cannot be one of that country's
+    (13 digits, no leading 0, another country's code) comes back with `problem` set.
+    """
+    plan = _plan(country)
     converted = words_to_digits(text)
     converted = re.sub(r"(?i)\bplus\s*(?=\d)", "+", converted)
-    converted = re.sub(r"\+\s*44\s*\(\s*0\s*\)", "+44", converted)
+    first: PhoneCheck | None = None
     for match in _PHONE_RUN_RE.finditer(converted):
-        phone = _phone_from_run(match.group())
-        if phone is not None:
-            if phone.startswith("+440"):
-                phone = "+44" + phone[4:]
-            return phone
-    return None
+        if _ISO_DATE_RE.fullmatch(match.group()):
+            continue
+        check = _check_run(match.group(), plan)
+        if check is not None and check.number is not None:
+            return check
+        first = first or check
+    return first
+
+
+def parse_phone(text: str, country: str = DEFAULT_PHONE_COUNTRY) -> str | None:
+    """A phone number from spoken or typed text in the national form the clinic stores:
+    "Oh seven seven zero zero, nine double oh, four five six" -> "07700900456",
+    "+44 7700 900456" -> "07700900456". None when there is none or it cannot be a number of
+    `country` (see `check_phone`, which says why)."""
+    check = check_phone(text, country)
+    return check.number if check is not None else None
 
 
 def _group_sizes(count: int) -> list[int]:

@@ -106,6 +106,7 @@ class Transcript:
     finalize_ms: float  # from finish() called to the text ready
     compute_ms: float  # all recogniser time spent on this utterance
     confidence: float | None = None
+    fitted_choice: str | None = None  # a closed question's answer that replaced a misheard text
 
 
 class TranscriptionStream(Protocol):
@@ -125,10 +126,11 @@ class Transcriber(Protocol):
     model_name: str
 
     def stream(
-        self, vocabulary: Sequence[str] = (), expecting: str = "none"
+        self, vocabulary: Sequence[str] = (), expecting: str = "none", choices: Sequence[str] = ()
     ) -> TranscriptionStream:
         """Open a stream biased towards `vocabulary` (clinic names, types, species and
-        the words of the current step, `expecting` as in the scenario format)."""
+        the words of the current step, `expecting` as in the scenario format) and fitted
+        to `choices`, the answers of a closed question (see `voice.fit`)."""
         ...
 
 

@@ -1,16 +1,13 @@
-"""The simulated caller's voice: scenario lines spoken by espeak-ng (a voice unlike the
-assistant's) into a live microphone, through the whole voice loop, in real time."""
+"""The simulated caller talking to the app's own engine conversation: each scenario line
+(rendered by `caller_voice`, with clinic noise if asked) goes into the engine's microphone in
+real time, through the voice loop the kiosk runs."""
 
 from __future__ import annotations
 
-import io
 import logging
 import queue
-import shutil
-import subprocess
 import time
-import wave
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,155 +19,154 @@ from petvisor_desktop.voice.base import AudioError
 
 log = logging.getLogger(__name__)
 
-CALLER_VOICE = "en-us+m7"  # espeak-ng; the assistant is Piper's joe. Whisper tiny.en
-# understood this variant best of those tried (WER 0.41 on scenario lines, against 0.93 for
-# en-us+f3 and 0.51 for en-gb-x-rp), though every espeak voice is hard for it.
-CALLER_WPM = 140
-PAUSE_BEFORE_S = 0.4  # a caller draws breath after the assistant stops
-SETTLE_S = 1.0  # quiet this long after a reply: no second reply is coming
 
-
-def speak_with_espeak(text: str, voice: str = CALLER_VOICE, wpm: int = CALLER_WPM) -> tuple[
-    np.ndarray, int
-]:
-    """Audio of `text` from espeak-ng, as float32 mono and its rate."""
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        raise AudioError("espeak-missing", "espeak-ng is not installed (apt install espeak-ng)")
-    result = subprocess.run(
-        [exe, "-v", voice, "-s", str(wpm), "--stdout", text],
-        capture_output=True,
-        check=False,
-        timeout=60,
-    )
-    if result.returncode != 0 or not result.stdout:
-        raise AudioError("espeak-failed", f"espeak-ng could not speak {text!r}: "
-                         f"{result.stderr.decode(errors='replace').strip()}")
-    with wave.open(io.BytesIO(result.stdout)) as wav:
-        rate = wav.getframerate()
-        raw = wav.readframes(wav.getnframes())
-    samples = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
-    return samples, rate
+REPLY_SETTLE_S = 1.0  # quiet this long after a reply: no second reply is coming
+LEAD_IN_S = 0.02  # of the synthetic voice's leading silence kept: the pause is the caller's
 
 
 @dataclass
 class Exchange:
     """One caller line and what came of it."""
 
-    turn: Any  # the AssistantTurn, or None when the assistant did not answer
+    turns: list[Any]  # the AssistantTurns it led to (two when the line was cut in two)
     heard: str  # what the recogniser made of the caller's line
-    figures: dict[str, Any]  # the reply's latency figures from the loop
-    spoken: str  # what the caller heard of the reply
+    figures: dict[str, Any]  # the last reply's figures from the voice loop
+    spoken: str  # what the caller heard of the last reply
+
+    @property
+    def turn(self) -> Any:
+        return self.turns[-1] if self.turns else None
 
 
-class _SimTalker:
-    def __init__(self, assistant: Any, replies: queue.Queue[tuple[str, Any]]) -> None:
-        self.assistant = assistant
-        self._replies = replies
-
-    def respond(self, text: str, *, spoken: bool = False, foresight: Any = None) -> Any:
-        turn = self.assistant.respond(text, foresight)
-        self._replies.put((text, turn))
-        return turn
+def trim_lead_in(samples: np.ndarray, rate: int, threshold: float = 0.01) -> np.ndarray:
+    """Drop a synthetic voice's leading silence (espeak-ng starts with ~0.1 s of it), so that
+    the pause before the caller's first sound is exactly the one the caller chose."""
+    loud = np.flatnonzero(np.abs(samples) > threshold)
+    if not len(loud):
+        return samples
+    return samples[max(0, int(loud[0]) - int(LEAD_IN_S * rate)) :]
 
 
-class SpokenConversation:
-    """A scenario's conversation over the voice loop, one caller line at a time."""
+class SpokenCaller:
+    """A scenario's caller talking to the app's own engine conversation: each line goes into
+    the engine's microphone in real time, through the voice loop the kiosk runs, and what
+    comes back is read from the engine's events, as the kiosk's screen reads them."""
 
     def __init__(
         self,
-        models: dict[str, Any],
-        settings: Settings,
-        assistant: Any,
+        engine: Any,
+        events: queue.Queue[EngineEvent],
         *,
-        source: Any = None,
-        sink: Any = None,
-        say: Any = None,
+        voice: Callable[[str], tuple[np.ndarray, int]],
+        pause_s: Callable[[], float],
+        say: Callable[[np.ndarray, int], None] | None = None,
     ) -> None:
-        """`source`/`sink` default to a live file-backed microphone and a real-time recorder;
-        give real devices (and `say`, which puts the caller's audio in the room) to run the
-        same conversation through the sound server."""
-        from petvisor_desktop.voice import audio
-        from petvisor_desktop.voice.loop import VoiceLoop
+        """`voice` renders a line (noise included), `pause_s` is the pause the caller leaves
+        after the assistant stops, `say` puts audio in the room (default: the engine's
+        file-backed microphone)."""
+        if engine.voice is None:
+            raise AudioError("no-voice", "the engine's voice loop is not running")
+        self.engine = engine
+        self.loop = engine.voice
+        self._events = events
+        self._voice = voice
+        self._pause_s = pause_s
+        self._say = say or self.loop.source.feed
+        self.talk: Any = None
+        self.pauses_ms: list[float] = []
 
-        self.source = source if source is not None else audio.PushSource()
-        self.sink = sink if sink is not None else audio.RecordingSink(realtime=True)
-        self._say = say or self.source.feed
-        self.source.start()
-        self.sink.start()
-        self._events: queue.Queue[EngineEvent] = queue.Queue()
-        self._replies: queue.Queue[tuple[str, Any]] = queue.Queue()
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="petvisor-sim")
-        models["vad"].reset()
-        self.loop = VoiceLoop(
-            {**models, "source": self.source, "sink": self.sink},
-            settings,
-            self._events.put,
-            mode="kiosk",
-            executor=self._executor,
-        )
-        self.talker = _SimTalker(assistant, self._replies)
-
-    def greet(self) -> str:
-        self.talker.assistant.greet()
-        self.loop.begin(self.talker)
-        return self._until_spoken(30.0) or ""
+    def greet(self, talk: Any) -> str:
+        """Open the conversation; returns what the caller heard of the greeting."""
+        self.talk = talk
+        talk.start()
+        greeting = self._until(EventType.ASSISTANT_REPLY, 60.0)
+        text = str(greeting.data["text"]) if greeting is not None else ""
+        return self._until_spoken(60.0, text) or ""
 
     def exchange(self, said: str) -> Exchange:
-        self._settle()
-        samples, rate = speak_with_espeak(said)
-        time.sleep(PAUSE_BEFORE_S)
+        assert self.talk is not None and self.talk.assistant is not None
+        before = len(self.talk.assistant.turns)
+        samples, rate = self._voice(said)
+        samples = trim_lead_in(samples, rate)
+        quiet_at = self._settle()
+        pause = self._pause_s()
+        time.sleep(max(0.0, quiet_at + pause - time.monotonic()))
+        self.pauses_ms.append(round((time.monotonic() - quiet_at) * 1000))
         self._say(samples, rate)
-        timeout_s = len(samples) / rate + 30.0
-        try:
-            heard, turn = self._replies.get(timeout=timeout_s)
-        except queue.Empty:
-            return Exchange(None, "", {}, "")
-        spoken = self._until_spoken(60.0, turn.text) or ""
+        heard: list[str] = []
+        reply = self._until(EventType.ASSISTANT_REPLY, len(samples) / rate + 30.0, heard)
+        if reply is None:
+            return Exchange([], " | ".join(heard), {}, "")
+        spoken = self._until_spoken(60.0, str(reply.data["text"]), heard) or ""
         # A line the VAD cut in two gets two replies: the caller answers the last one.
+        while (more := self._until(EventType.ASSISTANT_REPLY, REPLY_SETTLE_S, heard)) is not None:
+            spoken = self._until_spoken(60.0, str(more.data["text"]), heard) or ""
+        turns = list(self.talk.assistant.turns[before:])
+        figures = self.loop.turn_figures[-1] if self.loop.turn_figures else {}
+        return Exchange(turns, " | ".join(heard), figures, spoken)
+
+    def _settle(self) -> float:
+        """Wait until the assistant has finished speaking (the speaker has played out);
+        returns when it went quiet. Events of earlier turns are passed over."""
+        deadline = time.monotonic() + 60.0
+        while (self.loop.speaking or self.loop.sink.busy) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        quiet_at = time.monotonic()
         while True:
             try:
-                more, turn = self._replies.get(timeout=SETTLE_S)
+                self._events.get_nowait()
             except queue.Empty:
-                break
-            heard = f"{heard} | {more}"
-            spoken = self._until_spoken(60.0, turn.text) or ""
-        figures = self.loop.turn_figures[-1] if self.loop.turn_figures else {}
-        return Exchange(turn, heard, figures, spoken)
+                return quiet_at
 
-    def _settle(self) -> None:
-        """Before the caller speaks: the assistant has finished, and nothing said earlier is
-        still waiting to be read."""
-        deadline = time.monotonic() + 60.0
-        while (self.loop._speaking or self.sink.busy) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        for q in (self._events, self._replies):
-            while True:
-                try:
-                    q.get_nowait()
-                except queue.Empty:
-                    break
-
-    def _until_spoken(self, timeout_s: float, text: str | None = None) -> str | None:
-        """What the caller heard of the reply `text`; events of other replies are passed
-        over."""
+    def _until(
+        self, kind: EventType, timeout_s: float, heard: list[str] | None = None
+    ) -> EngineEvent | None:
         deadline = time.monotonic() + timeout_s
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
+        while (left := deadline - time.monotonic()) > 0:
             try:
                 event = self._events.get(timeout=left)
             except queue.Empty:
                 return None
-            if event.type == EventType.ASSISTANT_SPOKEN and (
-                text is None or event.data.get("reply") == text
-            ):
-                return str(event.data.get("text", ""))
+            if heard is not None and event.type == EventType.CALLER_FINAL:
+                heard.append(str(event.data.get("text", "")))
+            if event.type == kind:
+                return event
+        return None
 
-    def close(self) -> None:
-        self.loop.close()
-        self._executor.shutdown(wait=True)
+    def _until_spoken(
+        self, timeout_s: float, text: str, heard: list[str] | None = None
+    ) -> str | None:
+        """What the caller heard of the reply `text`."""
+        deadline = time.monotonic() + timeout_s
+        while (left := deadline - time.monotonic()) > 0:
+            event = self._until(EventType.ASSISTANT_SPOKEN, left, heard)
+            if event is None:
+                return None
+            if event.data.get("reply") == text:
+                return str(event.data.get("text", ""))
+        return None
+
+
+def caller_lines(
+    voice: Any, noise_snr_db: float | None = None, seed: int = 0
+) -> Callable[[str], tuple[np.ndarray, int]]:
+    """The simulated caller's lines: `voice` (a `CallerVoice`) says each, with clinic noise
+    (barking, chatter, a fan; seeded) mixed in at `noise_snr_db` when given."""
+    from petvisor_desktop.voice.caller_voice import clinic_noise, mix_at_snr
+
+    lines = 0
+
+    def render(text: str) -> tuple[np.ndarray, int]:
+        nonlocal lines
+        samples, rate = voice.speak(text)
+        samples = trim_lead_in(samples, rate)  # the pause before it is the caller's own
+        if noise_snr_db is None:
+            return samples, rate
+        lines += 1
+        noise = clinic_noise(len(samples) / rate, rate, seed * 1000 + lines)
+        return mix_at_snr(samples, noise[: len(samples)], noise_snr_db), rate
+
+    return render
 
 
 def load_voice_models(settings: Settings) -> dict[str, Any]:

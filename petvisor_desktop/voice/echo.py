@@ -422,7 +422,7 @@ class EchoGuard:
         echo_margin_db: float = 8.0,
         suppress_db: float = 12.0,
         text_window_s: float = 10.0,
-        echo_tail_s: float = 0.8,
+        echo_tail_s: float = 0.12,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.canceller = EchoCanceller(taps=taps, block=FRAME_SAMPLES // 2, mu=mu)
@@ -465,6 +465,7 @@ class EchoGuard:
         self.frames = 0
         self.echo_only_frames = 0
         self._said: deque[_Said] = deque()
+        self._quiet_at: float | None = None  # when the speaker last went quiet
 
     # -- clock ----------------------------------------------------------------------------
     def _index(self, t: float) -> int:
@@ -805,6 +806,15 @@ class EchoGuard:
         with self._text_lock:
             self._said.append(_Said(words, start, start + length))
 
+    def note_playback_end(self, t: float | None = None) -> None:
+        """The speaker went quiet at `t` (monotonic; now by default): a reply finished
+        playing or was cut off. What was said ends there, whatever the words' estimate."""
+        end = self.clock() if t is None else t
+        with self._text_lock:
+            for said in self._said:
+                said.ended = max(said.started, min(said.ended, end))
+            self._quiet_at = end
+
     def is_echo(self, transcript: str, started_at: float | None = None) -> bool:
         """Whether `transcript` is the assistant's own recent speech heard back: one stretch
         of what it said in the last `text_window_s` accounts, in order, for every word of a
@@ -830,9 +840,16 @@ class EchoGuard:
         if started_at is not None:
             latest = max(said, key=lambda s: s.started)
             quiet_from = max(s.ended for s in said)  # estimated from the words
+            if self._quiet_at is not None and self._quiet_at >= latest.started:
+                quiet_from = self._quiet_at  # the speaker's own report of going quiet
             heard_until = self._last_ref_active
             if heard_until is not None and heard_until >= latest.started:
-                quiet_from = heard_until  # measured: the last frame the reference was live
+                # Measured at the microphone: the last frame the delayed reference was live.
+                quiet_from = max(quiet_from, heard_until)
+            # An echo begins while its reference plays; speech that began after the speaker
+            # went quiet (plus the room's short ring) is the caller's, however much it
+            # repeats the assistant. People answer within 200-300 ms, so this margin must
+            # stay well below that.
             if started_at > quiet_from + self.echo_tail_s:
                 return False
         elif len(heard) < 3:

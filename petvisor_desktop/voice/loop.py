@@ -54,7 +54,11 @@ STEP_WORDS = {
     "email": ["at", "dot", "com", "co", "uk", "gmail", "skip", "don't have one"],
 }
 LEVEL_EVERY_S = 0.1
-ECHO_TAIL_S = 0.8
+# The canceller keeps running this long after playback, for the echo still on its way (the
+# echo path's delay is at most 0.3 s). It does not make the loop deaf: a frame counts as
+# echo only while the delayed reference is live at the microphone, and a caller who answers
+# at once keeps every word (tests/voice/test_prompt_answers.py).
+ECHO_TAIL_S = 0.4
 # Silero hears speech at any level, so what is left of the assistant's own voice after echo
 # cancellation still looks like speech. During playback a frame counts towards barge-in only
 # when it stands this far above the loud end (75th percentile) of the last second of cleaned
@@ -73,12 +77,30 @@ SPECULATE_AFTER_MS = 160
 SYNTH_CACHE_SENTENCES = 256
 
 
+@dataclass(frozen=True)
+class Listening:
+    """What the conversation waits for, to fit recognition to it."""
+
+    expecting: str = "none"  # the open question's step, as in the scenario format
+    vocabulary: tuple[str, ...] = ()  # the clinic's names and the step's words
+    choices: tuple[str, ...] = ()  # a closed question's answers (empty at an open one)
+
+
 class Talker(Protocol):
-    """What the loop converses with: the runtime's Conversation, or the simulator's."""
+    """What the loop converses with: the runtime's Conversation."""
 
     assistant: Any
 
-    def respond(self, text: str, *, spoken: bool = False, foresight: Any = None) -> Any: ...
+    def listening_for(self) -> Listening: ...
+
+    def respond(
+        self,
+        text: str,
+        *,
+        spoken: bool = False,
+        foresight: Any = None,
+        confidence: float | None = None,
+    ) -> Any: ...
 
 
 def load_part(name: str, settings: Settings, parts: dict[str, Any], injected: Any = None) -> str:
@@ -132,6 +154,9 @@ class Utterance:
     speculative: Any = None  # a Future of the transcript decoded during the end silence
     stt_rtf: float | None = None  # recogniser compute time / audio time
     speech_start_t: float | None = None  # when the caller began (the echo guard uses it)
+    confidence: float | None = None  # the recogniser's, in [0, 1]
+    fitted_choice: str | None = None  # a closed question's answer that replaced the free text
+    lead_in_ms: float = 0.0  # quiet audio kept before the caller's first sound (0: cut off)
 
 
 @dataclass
@@ -193,7 +218,7 @@ class VoiceLoop:
         self._closed = threading.Event()
         self._turn_q: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stream: Any = None
-        self._stream_args: tuple[list[str], str] = ([], "none")
+        self._hints = Listening()
         self._turn_frames: list[np.ndarray] = []
         self._silent_frames = 0
         self._speculation: Any = None
@@ -239,6 +264,11 @@ class VoiceLoop:
               stt_ms: float | None = None) -> None:
         self._turn_q.put(("speak", (talker, turn, utterance, stt_ms)))
 
+    @property
+    def speaking(self) -> bool:
+        """A reply is being synthesised or played."""
+        return self._speaking
+
     def push_to_talk(self, held: bool) -> None:
         self._ptt_held = held
         if held:
@@ -263,6 +293,8 @@ class VoiceLoop:
             self._listening.set()
 
     def close(self) -> None:
+        if self._closed.is_set():
+            return
         self.stop_conversation()
         self._closed.set()
         self._turn_q.put(("close", None))
@@ -363,10 +395,7 @@ class VoiceLoop:
         self._silent_frames += 1
         if self._silent_frames == max(1, SPECULATE_AFTER_MS // FRAME_MS):
             frames = list(self._turn_frames)
-            vocabulary, expecting = self._stream_args
-            self._speculation = self._speculator.submit(
-                self._think_ahead, frames, vocabulary, expecting
-            )
+            self._speculation = self._speculator.submit(self._think_ahead, frames, self._hints)
 
     def _check_barge_in(self, p: float, frame: np.ndarray, t: float) -> None:
         """The caller is speaking over the assistant: stop after `min_barge_in_ms` of speech
@@ -397,10 +426,9 @@ class VoiceLoop:
 
     def _open_stream(self, frames: tuple[np.ndarray, ...]) -> None:
         talker = self._talker
-        assistant = talker.assistant if talker else None
-        expecting = getattr(assistant, "expecting", "none")
-        self._stream_args = (vocabulary_for(assistant), expecting)
-        self._stream = self.stt.stream(self._stream_args[0], expecting=expecting)
+        self._hints = hints = talker.listening_for() if talker is not None else Listening()
+        expecting = hints.expecting
+        self._stream = _open(self.stt, hints)
         self._turn_frames = []
         self._silent_frames = 0
         self._speculation = None
@@ -435,16 +463,18 @@ class VoiceLoop:
                     audio_s=len(event.audio) / 16000 if event.audio is not None else 0.0,
                     speculative=self._speculation,
                     speech_start_t=event.speech_start_t,
+                    lead_in_ms=lead_in_ms(self._turn_frames),
                 ),
             )
         )
 
-    def _think_ahead(
-        self, frames: list[np.ndarray], vocabulary: list[str], expecting: str
-    ) -> tuple[Any, Any]:
+    def _think_ahead(self, frames: list[np.ndarray], hints: Listening) -> tuple[Any, Any]:
         """During the end-of-turn silence: the transcript so far, and what the model makes
         of it, so both are ready (or nearly) when the turn is declared over."""
-        transcript = _transcribe(self.stt, frames, vocabulary, expecting)
+        stream = _open(self.stt, hints)
+        for frame in frames:
+            stream.accept(frame)
+        transcript = stream.finish()
         talker = self._talker
         assistant = talker.assistant if talker is not None else None
         foresight = None
@@ -497,6 +527,8 @@ class VoiceLoop:
         # reported in the LLM figures).
         foresight = ahead.result() if ahead is not None else None
         utterance.stt_rtf = transcript.compute_ms / 1000 / max(transcript.audio_s, 1e-3)
+        utterance.confidence = transcript.confidence
+        utterance.fitted_choice = transcript.fitted_choice
         text = transcript.text.strip()
         talker = self._talker
         if talker is None:
@@ -510,7 +542,13 @@ class VoiceLoop:
             log.info("discarded a transcript that matched the assistant's own speech")
             self._emit(EventType.STATE, state="listening")
             return
-        future = self._executor.submit(talker.respond, text, spoken=True, foresight=foresight)
+        future = self._executor.submit(
+            talker.respond,
+            text,
+            spoken=True,
+            foresight=foresight,
+            confidence=transcript.confidence,
+        )
         turn = future.result()
         if turn is not None:
             self._speak(talker, turn, utterance, stt_ms)
@@ -577,6 +615,8 @@ class VoiceLoop:
                 self.sink.drain(0.05)
         finally:
             self._speaking = False
+            if self.echo is not None:
+                self.echo.note_playback_end(time.monotonic())
         interrupted = self._cancel_speech.is_set()
         played_s = self.sink.played_s
         heard = spoken.heard(played_s) if interrupted else turn.text
@@ -609,7 +649,10 @@ class VoiceLoop:
         self.turn_figures.append(
             {**figures, "llm_first_token_ms": turn.llm_first_token_ms,
              "llm_total_ms": turn.llm_ms, "interrupted": interrupted,
-             "stt_rtf": utterance.stt_rtf if utterance else None, "tts_rtf": tts_rtf}
+             "stt_rtf": utterance.stt_rtf if utterance else None, "tts_rtf": tts_rtf,
+             "confidence": utterance.confidence if utterance else None,
+             "fitted_choice": utterance.fitted_choice if utterance else None,
+             "lead_in_ms": utterance.lead_in_ms if utterance else None}
         )
         self._emit(EventType.TURN_METRICS, **figures, llm_first_token_ms=turn.llm_first_token_ms,
                    llm_total_ms=turn.llm_ms, spoken=True)
@@ -622,11 +665,20 @@ class VoiceLoop:
             )
 
 
-def _transcribe(stt: Any, frames: list[np.ndarray], vocabulary: list[str], expecting: str) -> Any:
-    stream = stt.stream(vocabulary, expecting=expecting)
-    for frame in frames:
-        stream.accept(frame)
-    return stream.finish()
+def lead_in_ms(frames: list[np.ndarray], below_peak_db: float = 35.0) -> float:
+    """How much audio the turn keeps before the caller's first sound: the frames before the
+    first one within `below_peak_db` of the turn's loudest. 0 means the turn begins in the
+    middle of a sound, i.e. its start was cut off."""
+    if not frames:
+        return 0.0
+    levels = [float(np.mean(np.square(f, dtype=np.float64))) + 1e-12 for f in frames]
+    floor = max(levels) * 10 ** (-below_peak_db / 10)
+    first = next(i for i, level in enumerate(levels) if level >= floor)
+    return float(first * FRAME_MS)
+
+
+def _open(stt: Any, hints: Listening) -> Any:
+    return stt.stream(hints.vocabulary, expecting=hints.expecting, choices=hints.choices)
 
 
 def vocabulary_for(assistant: Any) -> list[str]:
@@ -670,6 +722,9 @@ class _EchoAdapter:
             return stats.frames >= 32
         return stats.erle_db is not None and stats.erle_db >= ECHO_TRAINED_DB
 
+
+    def note_playback_end(self, t: float) -> None:
+        self.guard.note_playback_end(t)
 
     def is_echo(self, text: str, started_at: float | None = None) -> bool:
         return bool(self.guard.is_echo(text, started_at))

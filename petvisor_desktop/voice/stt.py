@@ -240,10 +240,12 @@ class VoskTranscriber:
             return None
         return [*phrases, "[unk]"] if self.has_unk else phrases
 
-    def stream(self, vocabulary: Sequence[str] = (), expecting: str = "none") -> VoskStream:
+    def stream(
+        self, vocabulary: Sequence[str] = (), expecting: str = "none", choices: Sequence[str] = ()
+    ) -> VoskStream:
         import vosk
 
-        grammar = self.grammar_for(vocabulary, expecting)
+        grammar = self.grammar_for([*vocabulary, *choices], expecting)
         only = grammar is not None and self.grammar_mode == "only"
         # Word confidences come from MBR decoding; path scores (to compare the two
         # recognisers) from n-best mode. Alongside a grammar we need scores.
@@ -432,6 +434,7 @@ class WhisperTranscriber:
         self.beam_size = beam_size
         self.language = language
         self._partials: ThreadPoolExecutor | None = None
+        self._scorer: Any = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -481,9 +484,20 @@ class WhisperTranscriber:
             language = "en"  # English-only checkpoints have no other language token
         return cls(model, name, model_dir, language=language, **options)
 
-    def stream(self, vocabulary: Sequence[str] = (), expecting: str = "none") -> WhisperStream:
-        prompt = whisper_prompt(vocabulary) if self.bias != "none" else ""
-        return WhisperStream(self, prompt)
+    def stream(
+        self, vocabulary: Sequence[str] = (), expecting: str = "none", choices: Sequence[str] = ()
+    ) -> WhisperStream:
+        prompt = whisper_prompt([*choices, *vocabulary]) if self.bias != "none" else ""
+        return WhisperStream(self, prompt, tuple(choices))
+
+    def choice_scorer(self) -> Any:
+        """Scores transcripts against audio (see `fit`); made on first use."""
+        with self._lock:
+            if self._scorer is None:
+                from petvisor_desktop.voice.fit import ChoiceScorer
+
+                self._scorer = ChoiceScorer(self.model, self.language)
+            return self._scorer
 
     def close(self) -> None:
         """Stop the partial-decode worker (waits for a decode in progress)."""
@@ -561,9 +575,12 @@ def _is_no_speech(segment: Any) -> bool:
 class WhisperStream:
     """Buffers one utterance; `finish()` decodes it with the vocabulary as the prompt."""
 
-    def __init__(self, owner: WhisperTranscriber, prompt: str) -> None:
+    def __init__(
+        self, owner: WhisperTranscriber, prompt: str, choices: tuple[str, ...] = ()
+    ) -> None:
         self._owner = owner
         self.prompt = prompt
+        self.choices = choices  # the closed question's answers: see `fit`
         self._chunks: list[np.ndarray] = []
         self._samples = 0
         self._since_partial = 0
@@ -624,6 +641,12 @@ class WhisperStream:
         started = time.perf_counter()
         audio = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
         text, conf = self._owner.decode(audio, self.prompt)
+        choice = None
+        if self.choices and text:
+            from petvisor_desktop.voice.fit import fit_to_choices
+
+            fitted = fit_to_choices(self._owner.choice_scorer(), audio, text, conf, self.choices)
+            text, conf, choice = fitted.text, fitted.confidence, fitted.choice
         finalize_s = time.perf_counter() - started
         with self._lock:
             compute_s = self._compute_s
@@ -633,6 +656,7 @@ class WhisperStream:
             finalize_ms=finalize_s * 1000,
             compute_ms=(compute_s + finalize_s) * 1000,
             confidence=conf,
+            fitted_choice=choice,
         )
 
 

@@ -7,7 +7,9 @@ from datetime import date, time
 import pytest
 
 from petvisor_desktop.dialog.normalize import (
+    DEFAULT_PHONE_COUNTRY,
     DateAsk,
+    check_phone,
     format_email_for_speech,
     format_phone_for_speech,
     is_no,
@@ -78,12 +80,12 @@ def test_words_to_digits_keeps_words_and_typed_digits(text: str, expected: str) 
         ("oh seven seven double oh, nine double oh, three four five", "07700900345"),
         ("It's oh seven seven oh oh... nine oh oh... one three five", "07700900135"),
         ("my number is 07700 900123", "07700900123"),
-        ("+44 7700 900456", "+447700900456"),
+        ("+44 7700 900456", "07700900456"),
         ("020 7946 0018", "02079460018"),
         ("it's 020-7946-0018 thanks", "02079460018"),
         ("(020) 7946 0018", "02079460018"),
-        ("+44 (0)20 7946 0018", "+442079460018"),
-        ("plus four four seven seven double oh nine double oh four five six", "+447700900456"),
+        ("+44 (0)20 7946 0018", "02079460018"),
+        ("plus four four seven seven double oh nine double oh four five six", "07700900456"),
         ("No, the phone number is wrong, it's 07700 900789", "07700900789"),
         ("call me after 2, 07700 900456", "07700900456"),
         ("oh seven seven hundred nine hundred four five six", "07700900456"),
@@ -95,12 +97,115 @@ def test_parse_phone(text: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # "double", "treble", "triple"; "oh" and "nought" for zero
+        ("oh seven seven oh oh, nine treble oh, four five", "07700900045"),
+        ("oh seven seven oh oh nine triple oh four five", "07700900045"),
+        ("nought seven seven double nought, nine double nought, four five six", "07700900456"),
+        ("o seven seven o o nine o o four five six", "07700900456"),
+        # numbers said in groups, as people read them off a card
+        ("oh seven seven hundred, nine hundred, four five six", "07700900456"),
+        ("oh double seven hundred, nine hundred, four five six", "07700900456"),
+        ("oh two oh, seventy nine forty six, double oh eighteen", "02079460018"),
+        ("oh one six three two, nine six oh, one two three", "01632960123"),
+        # spoken digits mixed with numerals
+        ("07700 nine hundred four five six", "07700900456"),
+        ("0 7 7 0 0 9 0 0 three three three", "07700900333"),
+        ("oh 7700 900 four five six", "07700900456"),
+        ("O7700 900456", "07700900456"),  # a letter O typed for the zero
+        # the country code, in every form, becomes the national number the clinic stores
+        ("+44 7700 900456", "07700900456"),
+        ("+447700900456", "07700900456"),
+        ("0044 7700 900456", "07700900456"),
+        ("00 44 7700 900456", "07700900456"),
+        ("+44 (0)7700 900456", "07700900456"),
+        ("+44 07700 900456", "07700900456"),
+        ("plus four four, seven seven oh oh, nine oh oh, four five six", "07700900456"),
+        ("plus forty four seven seven double oh nine double oh four five six", "07700900456"),
+        ("double oh four four seven seven oh oh nine oh oh four five six", "07700900456"),
+        ("44 7700 900456", "07700900456"),  # no UK number starts with 44: the code, unsaid plus
+        # ten-digit numbers exist for some 01 areas and 0800
+        ("01632 96012", "0163296012"),
+        ("oh eight hundred, one two three, four five six", "0800123456"),
+    ],
+)
+def test_parse_phone_british_idioms(text: str, expected: str) -> None:
+    assert parse_phone(text) == expected
+    assert parse_phone(text, country="GB") == expected
+    check = check_phone(text)
+    assert check is not None and check.number == expected and check.problem is None
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("07700 900456 12", "That sounded like 13 digits; UK numbers have 11."),
+        (
+            "oh seven seven oh oh, nine oh oh, four five six, one two",
+            "That sounded like 13 digits; UK numbers have 11.",
+        ),
+        ("0770090045612", "That sounded like 13 digits; UK numbers have 11."),
+        ("077009004567", "That sounded like 12 digits; UK numbers have 11."),
+        ("0770 090045", "That sounded like 10 digits; UK mobile numbers have 11."),
+        ("020 7946 001", "That sounded like 10 digits; UK numbers have 11."),
+        (
+            "oh seven seven oh oh nine oh oh four",
+            "That sounded like 9 digits; UK mobile numbers have 11.",
+        ),
+        ("01632 9601", "That sounded like 9 digits; UK numbers have 10 or 11."),
+        ("7700 900456", "That number didn't start with 0; UK numbers start with 0."),
+        (
+            "seven seven oh oh nine oh oh four five six",
+            "That number didn't start with 0; UK numbers start with 0.",
+        ),
+        ("0400 123 4567", "UK numbers don't start with 04."),
+        (
+            "+44 7700 9004567",
+            "That sounded like 11 digits after the 44; UK numbers have 10 after it.",
+        ),
+        (
+            "+33 1 23 45 67 89",
+            "That sounded like a number from outside the UK; I can only take a UK number here.",
+        ),
+        (
+            "0033 1 23 45 67 89",
+            "That sounded like a number from outside the UK; I can only take a UK number here.",
+        ),
+    ],
+)
+def test_implausible_phone_numbers_are_questioned_not_taken(text: str, problem: str) -> None:
+    assert parse_phone(text) is None
+    check = check_phone(text)
+    assert check is not None
+    assert check.number is None
+    assert check.problem == problem
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["at 10:30 please", "I have 2 dogs", "on 2026-11-26", "the 26th of November", "about 3 times"],
+)
+def test_other_figures_are_not_phone_numbers(text: str) -> None:
+    assert check_phone(text) is None
+
+
+def test_phone_country_is_a_parameter() -> None:
+    assert DEFAULT_PHONE_COUNTRY == "GB"
+    assert parse_phone("07700 900456", country="gb") == "07700900456"
+    with pytest.raises(ValueError, match="no phone numbering plan"):
+        parse_phone("07700 900456", country="XX")
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "I don't have a phone",
         "oh seven seven oh oh",  # too short
         "12345",
         "07700 900456 123456",  # too long
+        "07700 900456 12",  # 13 digits: questioned, never taken
+        "+44 7700 900456 7",
         "it's one two three four five six seven eight nine one two three four five",
         "",
     ],

@@ -1,5 +1,6 @@
 """Fixtures for the window tests: Qt offscreen, an in-memory keychain (never the developer's
-real one), settings pointed into tmp_path, and a real History."""
+real one), settings pointed into tmp_path, a real History, and a real engine with the small
+language model for the end-to-end tests (one per test module)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +19,19 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
+from PySide6.QtCore import Qt
 
 from petvisor_desktop.events import EngineEvent, EventType
 from petvisor_desktop.history import History
+from petvisor_desktop.runtime import Engine
 from petvisor_desktop.settings import Settings
+from ui.bridge import EngineBridge
 
 QUICK_LLM = "qwen2.5-coder-0.5b-instruct-q4_k_m"
 NOW = "2026-11-23T09:00"
 STAFF_EMAIL = "nurse@clinic.example"
 STAFF_PIN = "4826"
+REPLY_MS = 180_000  # the small model on a busy two-core machine
 
 
 class MemoryKeyring(KeyringBackend):
@@ -105,3 +111,64 @@ def all_ready(bridge: Any, qtbot: Any, *, voice: bool = False) -> None:
             state=state,
             detail="ok" if voice else "voice is off: type instead",
         )
+
+
+class Relay:
+    """The engine's event callback, pointed at each test's own bridge."""
+
+    def __init__(self) -> None:
+        self.target: Callable[[EngineEvent], None] | None = None
+
+    def __call__(self, event: EngineEvent) -> None:
+        target = self.target
+        if target is not None:
+            target(event)
+
+
+@dataclass
+class Live:
+    engine: Engine
+    bridge: EngineBridge
+    settings: Settings
+
+
+@pytest.fixture(scope="module")
+def running_engine(
+    qapp: Any, settings: Settings, tmp_path_factory: pytest.TempPathFactory, require_model: Any
+) -> Iterator[tuple[Engine, Relay, Settings]]:
+    require_model("llm", QUICK_LLM)
+    folder: Path = tmp_path_factory.mktemp("ui-engine")
+    storage = dataclasses.replace(
+        settings.storage, db_path=folder / "petvisor.sqlite3", backup_dir=folder / "backups"
+    )
+    models = dataclasses.replace(settings.models, llm=QUICK_LLM)
+    test_settings = dataclasses.replace(settings, storage=storage, models=models)
+    relay = Relay()
+    engine = Engine(test_settings, relay, now=NOW, voice=False, mode="kiosk")
+    engine.start()
+    assert engine.wait_ready(600)
+    assert engine.can_converse(), engine.components
+    yield engine, relay, test_settings
+    engine.shutdown()
+
+
+@pytest.fixture
+def live(running_engine: tuple[Engine, Relay, Settings], qtbot: Any) -> Iterator[Live]:
+    engine, relay, settings = running_engine
+    bridge = EngineBridge()
+    relay.target = bridge.on_engine_event
+    bridge.attach(engine)
+    yield Live(engine, bridge, settings)
+    relay.target = None
+    conversation = engine.conversation
+    if conversation is not None and not conversation.ended:
+        conversation.end("abandoned").result(60)
+
+
+def type_line(qtbot: Any, bridge: EngineBridge, edit: Any, text: str) -> dict[str, Any]:
+    """Type a line and press Enter, as a caller would; returns the assistant's reply."""
+    qtbot.keyClicks(edit, text)
+    with qtbot.waitSignal(bridge.assistant_reply, timeout=REPLY_MS) as reply:
+        qtbot.keyClick(edit, Qt.Key.Key_Return)
+    data: dict[str, Any] = reply.args[0]
+    return data

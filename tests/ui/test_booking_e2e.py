@@ -5,27 +5,18 @@ window's space bar and "Talk to reception"."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
 
-from petvisor_desktop.events import EngineEvent
-from petvisor_desktop.runtime import Engine
-from petvisor_desktop.settings import Settings
-from tests.ui.conftest import NOW, QUICK_LLM
+from tests.ui.conftest import REPLY_MS, Live, type_line
 from ui.admin.history_browser import HistoryBrowser
-from ui.bridge import EngineBridge
 from ui.kiosk import KioskWindow
 from ui.talk_window import TalkWindow
 
 pytestmark = [pytest.mark.qt, pytest.mark.llm, pytest.mark.slow]
 
-REPLY_MS = 180_000  # the small model on a busy two-core machine
 LINES = [
     "I'd like to book my dog in for a consultation",
     "Dr Roberts please",
@@ -36,67 +27,6 @@ LINES = [
     "07700 900222",
     "No email thanks",
 ]
-
-
-class Relay:
-    """The engine's event callback, pointed at each test's own bridge."""
-
-    def __init__(self) -> None:
-        self.target: Callable[[EngineEvent], None] | None = None
-
-    def __call__(self, event: EngineEvent) -> None:
-        target = self.target
-        if target is not None:
-            target(event)
-
-
-@dataclass
-class Live:
-    engine: Engine
-    bridge: EngineBridge
-    settings: Settings
-
-
-@pytest.fixture(scope="module")
-def running_engine(
-    qapp: Any, settings: Settings, tmp_path_factory: pytest.TempPathFactory, require_model: Any
-) -> Iterator[tuple[Engine, Relay, Settings]]:
-    require_model("llm", QUICK_LLM)
-    folder: Path = tmp_path_factory.mktemp("ui-engine")
-    storage = dataclasses.replace(
-        settings.storage, db_path=folder / "petvisor.sqlite3", backup_dir=folder / "backups"
-    )
-    models = dataclasses.replace(settings.models, llm=QUICK_LLM)
-    test_settings = dataclasses.replace(settings, storage=storage, models=models)
-    relay = Relay()
-    engine = Engine(test_settings, relay, now=NOW, voice=False, mode="kiosk")
-    engine.start()
-    assert engine.wait_ready(600)
-    assert engine.can_converse(), engine.components
-    yield engine, relay, test_settings
-    engine.shutdown()
-
-
-@pytest.fixture
-def live(running_engine: tuple[Engine, Relay, Settings], qtbot: Any) -> Iterator[Live]:
-    engine, relay, settings = running_engine
-    bridge = EngineBridge()
-    relay.target = bridge.on_engine_event
-    bridge.attach(engine)
-    yield Live(engine, bridge, settings)
-    relay.target = None
-    conversation = engine.conversation
-    if conversation is not None and not conversation.ended:
-        conversation.end("abandoned").result(60)
-
-
-def type_line(qtbot: Any, bridge: EngineBridge, edit: Any, text: str) -> dict[str, Any]:
-    """Type a line and press Enter, as a caller would; returns the assistant's reply."""
-    qtbot.keyClicks(edit, text)
-    with qtbot.waitSignal(bridge.assistant_reply, timeout=REPLY_MS) as reply:
-        qtbot.keyClick(edit, Qt.Key.Key_Return)
-    data: dict[str, Any] = reply.args[0]
-    return data
 
 
 def test_a_booking_typed_and_touched_in_the_kiosk(live: Live, qtbot: Any) -> None:

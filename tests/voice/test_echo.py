@@ -588,3 +588,26 @@ def test_espeak_assistant_voice() -> None:
     assert run.erle_db(echo) >= 15.0
     caller_frames = _caller_frames(run)
     assert 1.0 - run.echo_only[caller_frames].mean() >= 0.90
+
+
+def test_a_prompt_answer_that_repeats_an_offered_option_is_kept(
+    talked: tuple[EchoGuard, Clock],
+) -> None:
+    """People answer 200-300 ms after the question ends, often in its own words."""
+    guard, clock = talked
+    guard.note_playback_end(clock.t)
+    assert not guard.is_echo("whoever is free first", started_at=clock.t + 0.15)
+    # The same words heard while the speaker still played are its echo.
+    assert guard.is_echo("whoever is free first", started_at=clock.t - 0.5)
+
+
+def test_the_speakers_own_end_replaces_the_estimate_from_the_words() -> None:
+    """A reply estimated (from its words) to last longer than it played: the caller who
+    answers right after the real end is not taken for the assistant."""
+    clock = Clock()
+    guard = EchoGuard(clock=clock)
+    guard.note_spoken("Would you like to see Dr Amy Roberts or Dr Michael Norman, or whoever "
+                      "is free first?")
+    clock.t += 3.0  # it played in 3 s; 17 words at 2.5 a second were estimated as 6.8 s
+    guard.note_playback_end(clock.t)
+    assert not guard.is_echo("Doctor Michael Norman please", started_at=clock.t + 0.2)

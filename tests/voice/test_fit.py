@@ -1,0 +1,83 @@
+"""Recognition fitted to a closed question (voice/fit.py): the text rules, and Whisper
+tiny.en scoring the choices against real audio (espeak-ng and Piper speech)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import speech_util as su
+
+from petvisor_desktop.voice.fit import _substituted, fit_to_choices, names_a_choice
+from petvisor_desktop.voice.stt import WhisperTranscriber
+
+VETS = ("Dr Amy Roberts", "Dr Michael Norman", "Whoever is free first")
+TIMES = ("9:00am", "9:15am", "11:30am")
+
+
+def test_a_free_text_that_names_a_choice_is_left_alone() -> None:
+    assert names_a_choice("Doctor Roberts please", VETS)
+    assert names_a_choice("roberts", VETS)
+    assert names_a_choice("nine fifteen please", TIMES)
+    assert names_a_choice("9.15 a.m.", TIMES)
+    assert names_a_choice("Yes, that's right", ("Yes", "No"))
+    assert not names_a_choice("she's a cap", ("Cat", "Dog"))
+    assert not names_a_choice("nine fifty", TIMES)
+
+
+def test_the_choice_replaces_the_misheard_span_and_keeps_the_carrier_words() -> None:
+    assert _substituted("She's a cap.", "Cat") == "She's a Cat."
+    assert _substituted("Doctor Robbins please", "Dr Amy Roberts") == "Dr Amy Roberts please"
+    assert _substituted("", "Dog") == "Dog"
+    assert _substituted("mmm", "Whoever is free first") == "Whoever is free first"
+
+
+@pytest.fixture(scope="module")
+def whisper(require_model) -> WhisperTranscriber:
+    model = require_model("stt-whisper", "faster-whisper-tiny.en")
+    return WhisperTranscriber.load(model.path, model_name=model.spec.name)
+
+
+@pytest.mark.models
+@pytest.mark.skipif(not su.have_espeak(), reason="espeak-ng is not installed")
+def test_a_misheard_closed_answer_is_fitted_to_the_choice_the_audio_says(
+    whisper: WhisperTranscriber,
+) -> None:
+    scorer = whisper.choice_scorer()
+    cases = [
+        ("She's a cat", "She's a cap", ("Cat", "Dog"), "Cat"),
+        ("Doctor Norman please", "Doctor Gorman please", VETS, "Dr Michael Norman"),
+        ("A vaccination", "A vacation", ("Consultation", "Vaccination", "Dental"), "Vaccination"),
+    ]
+    for said, misheard, choices, want in cases:
+        audio = su.espeak(said, voice="en-us+m7", speed=140)
+        fitted = fit_to_choices(scorer, audio, misheard, 0.4, choices)
+        assert fitted.choice == want, (said, fitted)
+        assert fitted.confidence is not None and 0 < fitted.confidence <= 1
+
+
+@pytest.mark.models
+@pytest.mark.skipif(not su.have_espeak(), reason="espeak-ng is not installed")
+def test_an_answer_off_the_list_stays_free(whisper: WhisperTranscriber) -> None:
+    """A correction at a yes/no question, or another day at the time question, is not
+    forced into a choice."""
+    scorer = whisper.choice_scorer()
+    for said, choices in [
+        ("Wait, I said Thursday", ("Yes", "No")),
+        ("What about Friday instead", TIMES),
+    ]:
+        audio = su.espeak(said, voice="en-us+m7", speed=140)
+        text, conf = whisper.decode(audio)
+        fitted = fit_to_choices(scorer, audio, text, conf, choices)
+        assert fitted.choice is None and fitted.text == text, (said, fitted)
+
+
+@pytest.mark.models
+def test_the_stream_fits_at_a_closed_step_only(whisper: WhisperTranscriber) -> None:
+    audio = su.piper("Whoever is free first.")
+    if audio is None or not len(audio):
+        pytest.skip("the Piper voice is not installed")
+    closed = whisper.stream(["Dr Amy Roberts"], expecting="clinician", choices=VETS)
+    for start in range(0, len(audio), 512):
+        closed.accept(np.asarray(audio[start : start + 512], dtype=np.float32))
+    result = closed.finish()
+    assert names_a_choice(result.text, VETS), result
