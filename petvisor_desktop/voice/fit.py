@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 # A choice is taken when its transcript is at most this much less likely (mean log
 # probability per token) than the free one, and this much more likely than any other choice.
-WITHIN_FREE = 0.6
+WITHIN_FREE = 1.0
 OVER_OTHERS = 0.7
 _FILLERS = {"am", "pm", "please", "the", "a", "an"}
 

@@ -40,19 +40,6 @@ END_SILENCE_SCALE = {
     "phone": 1.4,
     "email": 1.4,
 }
-# Words the recogniser should expect at each step, besides the clinic's own names.
-STEP_WORDS = {
-    "confirm": ["yes", "no", "that's right", "correct", "change", "wrong"],
-    "anything_else": ["no", "that's all", "thank you", "bye"],
-    "species": ["cat", "dog", "kitten", "puppy"],
-    "clinician": ["anyone", "whoever is free first", "no preference", "doctor"],
-    "appointment_type": ["consultation", "vaccination", "check-up"],
-    "date": ["today", "tomorrow", "monday", "tuesday", "wednesday", "thursday", "friday",
-             "morning", "afternoon", "next week"],
-    "time": ["first", "second", "last", "earliest", "one", "that one"],
-    "phone": ["oh", "zero", "double"],
-    "email": ["at", "dot", "com", "co", "uk", "gmail", "skip", "don't have one"],
-}
 LEVEL_EVERY_S = 0.1
 # The canceller keeps running this long after playback, for the echo still on its way (the
 # echo path's delay is at most 0.3 s). It does not make the loop deaf: a frame counts as
@@ -110,8 +97,9 @@ def load_part(name: str, settings: Settings, parts: dict[str, Any], injected: An
     if name == "vad":
         from petvisor_desktop.voice.vad import SileroVad
 
-        installed = modelstore.find_role("vad", settings.models.vad_model,
-                                         settings.models.search_path())
+        installed = modelstore.find_role(
+            "vad", settings.models.vad_model, settings.models.search_path()
+        )
         parts["vad"] = SileroVad.load(installed.file())
         return installed.spec.name
     if name == "stt":
@@ -130,16 +118,22 @@ def load_part(name: str, settings: Settings, parts: dict[str, Any], injected: An
         source = injected if injected is not None else audio.open_source(settings.audio)
         source.start()
         parts["source"] = source
-        return str(getattr(source, "description", None) or settings.audio.input_device
-                   or "system default microphone")
+        return str(
+            getattr(source, "description", None)
+            or settings.audio.input_device
+            or "system default microphone"
+        )
     if name == "speaker":
         from petvisor_desktop.voice import audio
 
         sink = injected if injected is not None else audio.open_sink(settings.audio)
         sink.start()
         parts["sink"] = sink
-        return str(getattr(sink, "description", None) or settings.audio.output_device
-                   or "system default speaker")
+        return str(
+            getattr(sink, "description", None)
+            or settings.audio.output_device
+            or "system default speaker"
+        )
     raise ValueError(f"unknown voice component {name!r}")
 
 
@@ -234,10 +228,10 @@ class VoiceLoop:
         self._residual_db: deque[float] = deque(maxlen=RESIDUAL_FRAMES)
         self._synth_cache: OrderedDict[str, list[tuple[np.ndarray, int]]] = OrderedDict()
         self.turn_figures: list[dict[str, Any]] = []  # every spoken reply's figures
-        self._capture = threading.Thread(target=self._capture_loop, name="petvisor-capture",
-                                         daemon=True)
-        self._turns = threading.Thread(target=self._turn_loop, name="petvisor-turns",
-                                       daemon=True)
+        self._capture = threading.Thread(
+            target=self._capture_loop, name="petvisor-capture", daemon=True
+        )
+        self._turns = threading.Thread(target=self._turn_loop, name="petvisor-turns", daemon=True)
         self._capture.start()
         self._turns.start()
 
@@ -260,8 +254,13 @@ class VoiceLoop:
         if self._talker is None:
             self._listening.set()
 
-    def speak(self, talker: Talker, turn: Any, utterance: Utterance | None = None,
-              stt_ms: float | None = None) -> None:
+    def speak(
+        self,
+        talker: Talker,
+        turn: Any,
+        utterance: Utterance | None = None,
+        stt_ms: float | None = None,
+    ) -> None:
         self._turn_q.put(("speak", (talker, turn, utterance, stt_ms)))
 
     @property
@@ -323,14 +322,20 @@ class VoiceLoop:
             try:
                 self._on_frame(frame, t)
             except VoiceError as exc:
-                self._emit(EventType.ERROR, stage=exc.stage, code=exc.code, message=exc.message,
-                           recoverable=exc.recoverable)
+                self._emit(
+                    EventType.ERROR,
+                    stage=exc.stage,
+                    code=exc.code,
+                    message=exc.message,
+                    recoverable=exc.recoverable,
+                )
             except Exception:
                 log.exception("voice capture failed on a frame")
 
     def _device_lost(self, exc: AudioError) -> None:
-        self._emit(EventType.ERROR, stage="audio", code=exc.code, message=exc.message,
-                   recoverable=True)
+        self._emit(
+            EventType.ERROR, stage="audio", code=exc.code, message=exc.message, recoverable=True
+        )
         self._emit(EventType.STATE, state="unavailable")
         recover = getattr(self.source, "recover", None)
         if recover is None:
@@ -500,8 +505,13 @@ class VoiceLoop:
                 elif kind == "release":
                     self._on_release(item)
             except VoiceError as exc:
-                self._emit(EventType.ERROR, stage=exc.stage, code=exc.code, message=exc.message,
-                           recoverable=exc.recoverable)
+                self._emit(
+                    EventType.ERROR,
+                    stage=exc.stage,
+                    code=exc.code,
+                    message=exc.message,
+                    recoverable=exc.recoverable,
+                )
             except Exception:
                 log.exception("voice turn failed")
 
@@ -574,8 +584,13 @@ class VoiceLoop:
                 while len(self._synth_cache) > SYNTH_CACHE_SENTENCES:
                     self._synth_cache.popitem(last=False)
 
-    def _speak(self, talker: Talker, turn: Any, utterance: Utterance | None = None,
-               stt_ms: float | None = None) -> None:
+    def _speak(
+        self,
+        talker: Talker,
+        turn: Any,
+        utterance: Utterance | None = None,
+        stt_ms: float | None = None,
+    ) -> None:
         self._cancel_speech.clear()
         self._barged = False
         self._barge_frames = 0
@@ -632,9 +647,17 @@ class VoiceLoop:
         else:
             self._emit(EventType.STATE, state="idle")
 
-    def _record(self, talker: Talker, turn: Any, utterance: Utterance | None,
-                stt_ms: float | None, first_chunk_ms: float | None, heard: str,
-                interrupted: bool, tts_rtf: float | None = None) -> None:
+    def _record(
+        self,
+        talker: Talker,
+        turn: Any,
+        utterance: Utterance | None,
+        stt_ms: float | None,
+        first_chunk_ms: float | None,
+        heard: str,
+        interrupted: bool,
+        tts_rtf: float | None = None,
+    ) -> None:
         started_at = self.sink.started_at
         figures: dict[str, float] = {}
         if utterance is not None:
@@ -647,22 +670,30 @@ class VoiceLoop:
             figures["tts_first_chunk_ms"] = first_chunk_ms
         figures = {k: round(max(0.0, v), 1) for k, v in figures.items()}
         self.turn_figures.append(
-            {**figures, "llm_first_token_ms": turn.llm_first_token_ms,
-             "llm_total_ms": turn.llm_ms, "interrupted": interrupted,
-             "stt_rtf": utterance.stt_rtf if utterance else None, "tts_rtf": tts_rtf,
-             "confidence": utterance.confidence if utterance else None,
-             "fitted_choice": utterance.fitted_choice if utterance else None,
-             "lead_in_ms": utterance.lead_in_ms if utterance else None}
+            {
+                **figures,
+                "llm_first_token_ms": turn.llm_first_token_ms,
+                "llm_total_ms": turn.llm_ms,
+                "interrupted": interrupted,
+                "stt_rtf": utterance.stt_rtf if utterance else None,
+                "tts_rtf": tts_rtf,
+                "confidence": utterance.confidence if utterance else None,
+                "fitted_choice": utterance.fitted_choice if utterance else None,
+                "lead_in_ms": utterance.lead_in_ms if utterance else None,
+            }
         )
-        self._emit(EventType.TURN_METRICS, **figures, llm_first_token_ms=turn.llm_first_token_ms,
-                   llm_total_ms=turn.llm_ms, spoken=True)
+        self._emit(
+            EventType.TURN_METRICS,
+            **figures,
+            llm_first_token_ms=turn.llm_first_token_ms,
+            llm_total_ms=turn.llm_ms,
+            spoken=True,
+        )
         assistant = talker.assistant
         recorder = getattr(assistant, "recorder", None)
         turn_id = getattr(assistant, "last_turn_id", None)
         if recorder is not None and turn_id is not None and hasattr(recorder, "update_turn"):
-            recorder.update_turn(
-                turn_id, latency=figures, text=heard if interrupted else None
-            )
+            recorder.update_turn(turn_id, latency=figures, text=heard if interrupted else None)
 
 
 def lead_in_ms(frames: list[np.ndarray], below_peak_db: float = 35.0) -> float:
@@ -682,13 +713,16 @@ def _open(stt: Any, hints: Listening) -> Any:
 
 
 def vocabulary_for(assistant: Any) -> list[str]:
-    """The clinic's live names and the words of the current step, for recogniser biasing."""
+    """The clinic's live names, for recogniser biasing. A step's own words are not added:
+    Whisper reads its prompt as the text before the audio, and a prompt ending "... first,
+    second, last, one, that one" made tiny.en skip the same words at the start of the answer
+    ("The second one, please" -> "please."; phone digits after "oh, zero, double"). Vosk's
+    grammar has each step's phrases itself (`stt.STOCK_PHRASES`)."""
     if assistant is None:
         return []
     words: list[str] = []
     for names in (assistant.species_ids, assistant.type_ids, assistant.schedule_ids):
         words.extend(str(n) for n in names)
-    words.extend(STEP_WORDS.get(assistant.expecting, []))
     return words
 
 
@@ -721,7 +755,6 @@ class _EchoAdapter:
         if stats.delay_ms is None:
             return stats.frames >= 32
         return stats.erle_db is not None and stats.erle_db >= ECHO_TRAINED_DB
-
 
     def note_playback_end(self, t: float) -> None:
         self.guard.note_playback_end(t)

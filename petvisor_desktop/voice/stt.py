@@ -114,6 +114,18 @@ def build_grammar(
     return usable or None
 
 
+# Whisper reads its prompt as the text before the audio. At the phone step a sentence in the
+# form the answer takes keeps the digits as words (tiny.en on
+# espeak's "Oh seven seven double oh, nine double oh, four five six": "Rose, and" with the
+# clinic's names as the prompt, every word right with this one). It must not end in words
+# the answer starts with: a list ending "oh, zero, double" lost the caller's first "oh", and
+# an e-mail example ("jane dot smith at example dot com") turned "james dot okafor at example
+# dot com" into "jane dot com.", so the e-mail step keeps the clinic's names.
+STEP_PROMPTS = {
+    "phone": "Numbers are written out in words: zero seven seven double oh, nine hundred.",
+}
+
+
 def whisper_prompt(vocabulary: Sequence[str], max_chars: int = 400) -> str:
     """The clinic's words as a Whisper prompt ("Dr Amy Roberts, Dr Michael Norman, Cat, ...").
     Whisper keeps at most 223 prompt tokens; 400 characters stay well inside that."""
@@ -487,8 +499,11 @@ class WhisperTranscriber:
     def stream(
         self, vocabulary: Sequence[str] = (), expecting: str = "none", choices: Sequence[str] = ()
     ) -> WhisperStream:
-        prompt = whisper_prompt([*choices, *vocabulary]) if self.bias != "none" else ""
-        return WhisperStream(self, prompt, tuple(choices))
+        # The choices stay out of the prompt: a prompt that starts with "12pm, 12:15pm, Yes,
+        # No" made tiny.en drop the words before them ("The second one, please" -> "please.").
+        # They are fitted after the free decode instead (`fit`).
+        prompt = STEP_PROMPTS.get(expecting) or whisper_prompt(vocabulary)
+        return WhisperStream(self, prompt if self.bias != "none" else "", tuple(choices))
 
     def choice_scorer(self) -> Any:
         """Scores transcripts against audio (see `fit`); made on first use."""

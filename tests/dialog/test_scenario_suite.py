@@ -15,7 +15,7 @@ from petvisor_desktop.settings import Settings
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 # 50 conversations with the 1.5B model: about 5 minutes on an idle 2-core PC, far more on a
 # busy one; the per-test limit would cut the shared fixture off.
-pytestmark = [pytest.mark.llm, pytest.mark.slow, pytest.mark.timeout(2400)]
+pytestmark = [pytest.mark.llm, pytest.mark.slow, pytest.mark.timeout(3600)]
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +149,16 @@ def test_returning_caller_is_offered_their_email_only_when_the_name_matches(
         **stranger.answers,
         "client_name": "Olivia Grant",
         "email": "olivia at example dot com",
+    }
+    # The simulated caller checks the read-back against what it expects to be booked.
+    stranger.expect = {
+        **stranger.expect,
+        "booking": {
+            **stranger.expect["booking"],
+            "client_first_name": "Olivia",
+            "client_last_name": "Grant",
+            "email": "olivia@example.com",
+        },
     }
     third = run_scenario(stranger, settings, model, recorder_factory=lambda: history)
     said = " ".join(e["text"] for e in third["transcript"] if e["role"] == "assistant")
