@@ -53,27 +53,6 @@ def test_a_spoken_booking_in_real_time(
     assert any("max" in h.lower() for h in heard), heard
 
 
-def test_a_spoken_booking_by_the_neural_caller_in_clinic_noise(
-    settings: Settings, require_model: Any, voice_models: dict[str, Any]
-) -> None:
-    """The natural caller voice at 15 dB SNR (barking, chatter, a fan), answering 150-400 ms
-    after the assistant stops, through the app's own engine conversation."""
-    from petvisor_desktop.commands.chat import spoken_caller
-
-    scenario = Scenario.load(VOICE_SCENARIOS / "cat-vaccination-spoken.json")
-    caller = spoken_caller(settings, voice_models, "neural", 15.0, seed=3)
-    report = run_scenario(
-        scenario, settings, _llm(settings, require_model), voice=voice_models, **caller
-    )
-    heard = [(t["text"], t.get("heard")) for t in report["transcript"] if t["role"] == "caller"]
-    assert report["checks"]["passed"], (report["checks"]["failures"], heard)
-    pauses = [t["pause_ms"] for t in report["transcript"] if t["role"] == "caller"]
-    assert all(140 <= p <= 460 for p in pauses), pauses
-    replies = [t for t in report["transcript"] if t["role"] == "assistant"]
-    # Every turn kept the audio before the caller's first sound.
-    assert all(t["lead_in_ms"] for t in replies if "lead_in_ms" in t), replies
-
-
 class Events:
     def __init__(self) -> None:
         self.q: queue.Queue[EngineEvent] = queue.Queue()
