@@ -640,7 +640,7 @@ def _entry(turn: AssistantTurn, latency: float, extra: dict[str, Any]) -> dict[s
         "tokens_out": turn.tokens_out,
         "grammar_ms": round(turn.grammar_ms, 1),
         "grounding_rejections": list(turn.grounding_rejections),
-        "repair": getattr(turn, "repair", None),
+        "repair": turn.repair,
         "tool_calls": [
             {
                 "name": c.name,

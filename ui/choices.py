@@ -144,7 +144,8 @@ class ChoiceBar(QFrame):
             b.setToolTip(f"Answer “{text}”")
             b.setEnabled(True)
             b.show()
-        for b in self.buttons[len(shown) :]:
+        for index, b in enumerate(self.buttons[len(shown) :], start=len(shown)):
+            b.setAccessibleName(f"Answer {index + 1}")
             b.hide()
         if shown:
             self.show()
@@ -192,6 +193,7 @@ class ChoiceBar(QFrame):
         b.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         b.clicked.connect(lambda _=False, i=index: self.on_button_clicked(i))
         b.installEventFilter(self)
+        b.setAccessibleName(f"Answer {index + 1}")  # until it is given an answer's words
         b.hide()
         self.flow.addWidget(b)
         if self.buttons:

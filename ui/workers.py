@@ -8,14 +8,50 @@ from collections.abc import Callable
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import (
+    QCoreApplication,
+    QDeadlineTimer,
+    QObject,
+    Qt,
+    QThread,
+    QThreadPool,
+    QTimer,
+    Signal,
+    Slot,
+)
 
 log = logging.getLogger(__name__)
 
 _pool: QThreadPool | None = None
-# Tasks not yet reported, kept alive here: a task's signals object must outlive the queued
-# delivery of its result to the GUI thread.
-_running: set[Task] = set()
+# Tasks not yet reported, by id, kept alive here: a task's signals object must outlive the
+# queued delivery of its result to the GUI thread, and the task itself its worker's return.
+_running: dict[int, Task] = {}
+RELEASE_RETRY_MS = 20
+
+
+def _release(task_id: int, seen_returned: bool = False) -> None:
+    """Drop the GUI thread's hold on a reported task, so that it is freed here, on the GUI
+    thread. Its worker emits the result just before returning, and lets go of the task a
+    moment after marking it returned; the release waits for both."""
+    task = _running.get(task_id)
+    if task is None:
+        return
+    if task.returned and seen_returned:
+        del _running[task_id]
+        return
+    returned = task.returned
+    QTimer.singleShot(RELEASE_RETRY_MS, lambda: _release(task_id, returned))
+
+
+def settle(timeout_ms: int = 10_000) -> bool:
+    """Wait for the pool's work to finish and every reported task to be released (tests,
+    and the app as it closes). True when nothing is left."""
+    deadline = QDeadlineTimer(timeout_ms)
+    pool().waitForDone(timeout_ms)
+    while _running and not deadline.hasExpired():
+        QCoreApplication.processEvents()
+        QThread.msleep(5)
+    return not _running
 
 
 def pool() -> QThreadPool:
@@ -43,7 +79,10 @@ class TaskSignals(QObject):
 
     def __init__(self, task: Task) -> None:
         super().__init__()
-        self._task = task
+        # Not a reference to the task: the pair would be a reference cycle, freed by the
+        # garbage collector on whichever thread happens to run it (a voice thread, say)
+        # instead of here on the GUI thread.
+        self._task_id = id(task)
         self.context: QObject | None = None
         self._finished_x.connect(self.on_worker_finished, Qt.ConnectionType.QueuedConnection)
         self._failed_x.connect(self.on_worker_failed, Qt.ConnectionType.QueuedConnection)
@@ -60,7 +99,7 @@ class TaskSignals(QObject):
             if self._wanted():
                 self.finished.emit(result)
         finally:
-            _running.discard(self._task)
+            _release(self._task_id)
 
     @Slot(object)
     def on_worker_failed(self, exc: Any) -> None:
@@ -68,7 +107,7 @@ class TaskSignals(QObject):
             if self._wanted():
                 self.failed.emit(exc)
         finally:
-            _running.discard(self._task)
+            _release(self._task_id)
 
     @Slot(object)
     def on_worker_progress(self, value: Any) -> None:
@@ -76,19 +115,26 @@ class TaskSignals(QObject):
             self.progress.emit(value)
 
 
-class Task(QRunnable):
+class Task:
     """One call of `fn(*args)` on the pool. With `with_progress`, `fn` is also given a
-    `progress=` callable that reports through the `progress` signal."""
+    `progress=` callable that reports through the `progress` signal. Not a QRunnable: the
+    pool would keep a QRunnable (and its arguments and result) for as long as it lives; it
+    lets go of a plain callable once it has run."""
 
     def __init__(self, fn: Callable[..., Any], *args: Any, with_progress: bool = False) -> None:
-        super().__init__()
-        self.setAutoDelete(False)
         self.fn = fn
         self.args = args
         self.with_progress = with_progress
+        self.returned = False  # set by the worker as its last step
         self.signals = TaskSignals(self)
 
     def run(self) -> None:
+        try:
+            self._call()
+        finally:
+            self.returned = True
+
+    def _call(self) -> None:
         try:
             if self.with_progress:
                 result = self.fn(*self.args, progress=self.signals._progress_x.emit)
@@ -124,6 +170,6 @@ def run_in_background(
         task.signals.failed.connect(lambda exc: log.warning("%s failed: %s", name, exc))
     if on_progress is not None:
         task.signals.progress.connect(on_progress)
-    _running.add(task)
-    pool().start(task)
+    _running[id(task)] = task
+    pool().start(task.run)
     return task

@@ -197,6 +197,9 @@ class AssistantTurn:
     # The short answers to the question asked, to say or tap ("Cat", "9:15am", "Yes"); none
     # for an open question (names, phone, e-mail, date). See repair.choices.
     choices: tuple[str, ...] = ()
+    # The repair this reply is (repair.Repair.kind: "species:propose", "phone:parts",
+    # "pet_name:spell", "phone:confirm-heard"...), or None for an ordinary reply.
+    repair: str | None = None
 
 
 @dataclass
@@ -924,7 +927,8 @@ class Assistant:
         st = self.state
         if self.repair.state.pending:
             question = self.repair.confirm_question(st.species.lower() if st.species else "pet")
-            return self._reply(question, self.repair.pending_step, started)
+            step = self.repair.pending_step
+            return self._reply(question, step, started, repair=f"{step}:confirm-heard")
         prefix = ""
         step = self._next_step()
         if changed or self.expecting != step or (step == "time" and not st.offered):
@@ -940,7 +944,7 @@ class Assistant:
                 return self._handoff("not_understood", started)
             if miss.question:
                 read_back_given = self._read_back_given
-                turn = self._reply(miss.question, step, started)
+                turn = self._reply(miss.question, step, started, repair=miss.kind)
                 # Nothing changed since the full read-back, so a yes to "Shall I book it?" books.
                 self._read_back_given = read_back_given
                 return turn
@@ -1590,6 +1594,7 @@ class Assistant:
         started: float,
         done: bool = False,
         choices: tuple[str, ...] | None = None,
+        repair: str | None = None,
     ) -> AssistantTurn:
         assert expecting in EXPECTING
         if choices is None:
@@ -1619,6 +1624,7 @@ class Assistant:
             outcome=self.outcome,
             card=self.state.card(self.tz),
             choices=choices,
+            repair=repair,
         )
         self.turns.append(turn)
         turn_id = self._record_turn("assistant", text, expecting, turn)

@@ -268,6 +268,7 @@ class Miss:
     prefix: str = ""
     leave_off: bool = False
     handoff: bool = False
+    kind: str | None = None  # which repair `question` is: "<step>:<mode>" ("phone:parts")
 
 
 @dataclass(frozen=True)
@@ -504,7 +505,7 @@ class Repair:
         if not question:
             return Miss(prefix=SORRY_USUAL)
         s.question = re.sub(r"^Sorry[^.]*\. ", "", question)
-        return Miss(question=question)
+        return Miss(question=question, kind=f"{step}:{s.mode or 'again'}")
 
     def _repair_question(
         self,

@@ -171,6 +171,7 @@ def test_a_closed_step_missed_again_is_put_as_just_yes_or_no_then_goes_to_a_pers
         "Sorry, I didn't catch that. Is it a dog? You can also tap Dog or Cat on the screen."
     )
     assert first.choices == ("Dog", "Cat", "Yes", "No")
+    assert first.repair == "species:propose"  # the turn says which repair it is
     second = assistant.respond("sorry, what was that?")
     assert second.text.startswith("Sorry, I still didn't catch that. Just yes or no, please:")
     assert not second.done
@@ -213,6 +214,7 @@ def test_a_phone_number_not_caught_is_taken_in_parts_that_make_up_the_read_back(
     assert parts.text == (
         "Sorry, I didn't catch the number. Let's take it in parts: the first five digits?"
     )
+    assert parts.repair == "phone:parts"
     again = assistant.respond("hang on")  # the second miss: still in parts, not a hand-off
     assert again.text == "Sorry, I still didn't catch that. Just the first five digits, please."
     assert not again.done and again.expecting == "phone"
@@ -239,8 +241,9 @@ def test_a_misheard_name_is_asked_to_be_spelled_and_the_letters_give_it(
         "Sorry, I didn't catch the name. Could you spell that for me, letter by letter?"
     )
     assert spell.expecting == "pet_name" and spell.choices == ()
+    assert spell.repair == "pet_name:spell"
     named = assistant.respond("M I T T E N S")
-    assert named.card["pet_name"] == "Mittens"
+    assert named.card["pet_name"] == "Mittens" and named.repair is None
     assert named.expecting == "client_name"
 
     own = assistant.respond("sorry, what?")

@@ -10,6 +10,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import dataclasses
+import gc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,18 @@ class MemoryKeyring(KeyringBackend):
         if (service, username) not in self.store:
             raise PasswordDeleteError("not stored")
         del self.store[(service, username)]
+
+
+@pytest.fixture(autouse=True)
+def settled_qt(qapp: Any) -> Iterator[None]:
+    """After each window test: the background tasks finished and released, and Qt objects
+    left in reference cycles freed now, on this (the GUI) thread, rather than later by a
+    garbage-collector pass on some other test's worker thread."""
+    yield
+    from ui import workers
+
+    workers.settle()
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,9 @@ check what the screen shows for each event; the end-to-end tests use the real en
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from PySide6.QtWidgets import QApplication
 
 from petvisor_desktop.events import EngineEvent, EventType
 from tests.ui.conftest import all_ready, feed
+from ui import workers
 from ui.booking_card import BookingCard, format_value
 from ui.bridge import EngineBridge
 from ui.conversation_view import ConversationView
@@ -54,6 +57,32 @@ def test_events_from_an_engine_thread_arrive_on_the_gui_thread(
     with qtbot.waitSignal(bridge.assistant_reply, timeout=5000):
         threading.Thread(target=engine_worker).start()
     assert seen == [("Hello", True)]
+
+
+def test_a_background_task_is_freed_on_the_gui_thread_once_reported(qtbot: Any) -> None:
+    """A finished task is released by the GUI thread, not left in a reference cycle for
+    the garbage collector to free on whatever thread it runs on (a voice thread deleting
+    Qt objects crashes the app)."""
+    freed_on: list[bool] = []
+    gui = QApplication.instance().thread()  # type: ignore[union-attr]
+    done = threading.Event()
+
+    def work() -> int:
+        done.wait(5)
+        return 42
+
+    gc.disable()  # only reference counting may free it
+    try:
+        task = workers.run_in_background(work)
+        weakref.finalize(task, lambda: freed_on.append(QThread.currentThread() is gui))
+        with qtbot.waitSignal(task.signals.finished, timeout=5000) as got:
+            done.set()
+        assert got.args == [42]
+        del task
+        assert workers.settle(5000)
+        assert freed_on == [True]
+    finally:
+        gc.enable()
 
 
 def test_the_card_fills_in_and_highlights_what_is_asked(qtbot: Any) -> None:
