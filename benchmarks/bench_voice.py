@@ -135,8 +135,10 @@ def show(label: str, r: dict[str, Any]) -> None:
         f"{max(r['pauses'], default=0)} ms)"
     )
     onset = r["onset_kept"]
-    print(f"   turns whose audio kept the caller's first sound: {sum(onset)} of {len(onset)}; "
-          f"closed answers fitted to a choice: {len(r['fitted'])}")
+    print(
+        f"   turns whose audio kept the caller's first sound: {sum(onset)} of {len(onset)}; "
+        f"closed answers fitted to a choice: {len(r['fitted'])}"
+    )
     hand = collections.Counter(h for h in r["handoffs"] if h)
     print(
         f"   hand-offs: {sum(hand.values())} {dict(hand)}; read-back corrections by the "

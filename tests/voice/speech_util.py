@@ -153,4 +153,3 @@ def click(seconds: float = 0.1, seed: int = 4) -> np.ndarray:
     env = (1 - np.exp(-t / 0.003)) * np.exp(-t / (seconds / 3))
     x = x * env
     return (0.5 * x / np.abs(x).max()).astype(np.float32)
-

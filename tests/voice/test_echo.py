@@ -606,8 +606,9 @@ def test_the_speakers_own_end_replaces_the_estimate_from_the_words() -> None:
     answers right after the real end is not taken for the assistant."""
     clock = Clock()
     guard = EchoGuard(clock=clock)
-    guard.note_spoken("Would you like to see Dr Amy Roberts or Dr Michael Norman, or whoever "
-                      "is free first?")
+    guard.note_spoken(
+        "Would you like to see Dr Amy Roberts or Dr Michael Norman, or whoever is free first?"
+    )
     clock.t += 3.0  # it played in 3 s; 17 words at 2.5 a second were estimated as 6.8 s
     guard.note_playback_end(clock.t)
     assert not guard.is_echo("Doctor Michael Norman please", started_at=clock.t + 0.2)
