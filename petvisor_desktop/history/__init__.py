@@ -40,8 +40,8 @@ from petvisor_desktop.history.records import (
     ToolCallRecord,
     VerifyResult,
 )
-from petvisor_desktop.history.recovery import open_with_recovery
-from petvisor_desktop.history.store import DEFAULT_RETENTION_DAYS, History
+from petvisor_desktop.history.retention import DEFAULT_RETENTION_DAYS
+from petvisor_desktop.history.store import History, open_with_recovery
 
 __all__ = [
     "BOOKING_STATUSES",

@@ -1,0 +1,108 @@
+"""The history's SQLite file as `History` uses it: the connection settings, one connection
+per thread, and the transactions every part of `History` writes and reads in.
+
+Every call is one short transaction, so a crash loses at most the turn being written. The
+file runs in WAL mode: readers (the admin screens, another process) never wait for the
+writer and never see half a write. Within a process, writes are serialised by a lock and start
+with `BEGIN IMMEDIATE`, so two writers never deadlock on a lock upgrade; other processes wait
+up to the busy timeout. Each thread gets its own SQLite connection (peewee's thread-local
+connections); `close()` closes all of them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import peewee as pw
+
+from petvisor_desktop.history.errors import HistoryError, RecordNotFound
+from petvisor_desktop.history.models import Conversation
+
+BUSY_TIMEOUT_S = 10
+
+# Connection settings. synchronous=FULL: a committed turn survives a power cut, not only a
+# crash of the app; at a few writes per minute the fsync costs nothing noticeable.
+# secure_delete: blanked personal text is overwritten in the file, not left in free space.
+_PRAGMAS = (
+    ("journal_mode", "wal"),
+    ("foreign_keys", 1),
+    ("synchronous", "full"),
+    ("secure_delete", 1),
+)
+
+
+class Database(pw.SqliteDatabase):
+    """A SqliteDatabase that remembers the connection of every thread, so that `close_all`
+    can close them all (peewee's own `close()` only closes the calling thread's)."""
+
+    def __init__(self, path: Path) -> None:
+        self._opened: list[tuple[threading.Thread, sqlite3.Connection]] = []
+        self._opened_lock = threading.Lock()
+        super().__init__(
+            str(path),
+            pragmas=list(_PRAGMAS),
+            timeout=BUSY_TIMEOUT_S,
+            # Closing happens from whichever thread calls History.close().
+            check_same_thread=False,
+        )
+
+    def _connect(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection = super()._connect()  # type: ignore[misc]
+        with self._opened_lock:
+            still: list[tuple[threading.Thread, sqlite3.Connection]] = []
+            for thread, old in self._opened:
+                if thread.is_alive():
+                    still.append((thread, old))
+                else:
+                    old.close()  # its thread is gone, nobody else can be using it
+            still.append((threading.current_thread(), conn))
+            self._opened = still
+        return conn
+
+    def close_all(self) -> None:
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for _thread, conn in opened:
+            conn.close()
+
+
+class DatabaseAccess:
+    """What every part of `History` shares: the open database, the write lock, and the two
+    kinds of transaction. `History.__init__` sets the attributes."""
+
+    _db: Database
+    _write_lock: threading.Lock
+    _closed: bool
+
+    def _conn(self) -> sqlite3.Connection:
+        self._ensure_open()
+        conn: sqlite3.Connection = self._db.connection()
+        return conn
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            raise HistoryError("closed", "the history database has been closed")
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        self._ensure_open()
+        with self._write_lock, self._db.atomic("IMMEDIATE"):
+            yield
+
+    @contextmanager
+    def _read(self) -> Iterator[None]:
+        # A read transaction, so that a multi-query read sees one consistent snapshot.
+        self._ensure_open()
+        with self._db.atomic():
+            yield
+
+    def _require_conversation(self, conversation_id: int) -> Conversation:
+        row = Conversation.select().where(Conversation.id == conversation_id).bind(self._db).first()
+        if row is None:
+            raise RecordNotFound(f"no conversation {conversation_id}")
+        assert isinstance(row, Conversation)
+        return row
