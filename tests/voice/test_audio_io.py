@@ -1,5 +1,7 @@
 """Audio I/O without a sound server: the streaming resampler and framer the microphone uses,
-WAV reading, the WAV/pushed-audio sources and the recording sink."""
+WAV reading, the WAV/pushed-audio sources and the recording sink. The stand-ins keep time on
+a ManualClock, so their pacing is checked exactly and without sleeping; one test each checks
+that they keep real time by default."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from manual_clock import ManualClock
 
 from petvisor_desktop.voice import audio
 from petvisor_desktop.voice.audio import (
@@ -219,30 +222,34 @@ def test_missing_file_is_a_bad_audio_error(tmp_path: Path) -> None:
 def test_wav_source_paces_at_real_time(tmp_path: Path) -> None:
     seconds = 1.0
     path = write_pcm16(tmp_path / "tone.wav", sine(500, seconds, SR)[:, None], SR)
-    source = WavFileSource(path, realtime=True)
+    clock = ManualClock()
+    source = WavFileSource(path, realtime=True, clock=clock, wait=clock.wait)
     source.start()
-    t0 = time.monotonic()
-    arrivals = []
+    t0 = clock()
+    arrivals, stamps = [], []
     with pytest.raises(EOFError):
         while True:
             if source.read(1.0) is not None:
-                arrivals.append(time.monotonic() - t0)
+                arrivals.append(clock() - t0)
+                stamps.append(source.last_frame_time)
     frames = int(np.ceil(seconds * SR / FRAME_SAMPLES))
     assert len(arrivals) == frames
-    # Frame k is released at (k+1) * 32 ms: neither early nor drifting late.
+    # Frame k is released at (k+1) * 32 ms, neither early nor drifting late, and stamped so.
     due = (np.arange(frames) + 1) * FRAME_SAMPLES / SR
-    lateness = np.array(arrivals) - due
-    assert lateness.min() > -0.002
-    assert np.median(lateness) < 0.02
-    assert arrivals[-1] == pytest.approx(due[-1], abs=0.15)
+    np.testing.assert_allclose(arrivals, due, atol=1e-9)
+    np.testing.assert_allclose(np.array(stamps) - t0, due, atol=1e-9)
 
 
 def test_wav_source_read_times_out_with_none_before_a_frame_is_due(tmp_path: Path) -> None:
     path = write_pcm16(tmp_path / "tone.wav", sine(500, 0.5, SR)[:, None], SR)
-    source = WavFileSource(path, realtime=True)
+    clock = ManualClock()
+    source = WavFileSource(path, realtime=True, clock=clock, wait=clock.wait)
     source.start()
+    t0 = clock()
     assert source.read(0.005) is None  # the first frame is due 32 ms after start
+    assert clock() - t0 == pytest.approx(0.005)
     assert source.read(0.2) is not None
+    assert clock() - t0 == pytest.approx(FRAME_SAMPLES / SR)
 
 
 def test_wav_source_loops(tmp_path: Path) -> None:
@@ -253,8 +260,10 @@ def test_wav_source_loops(tmp_path: Path) -> None:
 
 
 def test_push_source_is_a_live_microphone_with_silence_between_lines() -> None:
-    source = PushSource(realtime=True)
+    clock = ManualClock()
+    source = PushSource(realtime=True, clock=clock, wait=clock.wait)
     source.start()
+    t0 = clock()
     speech = sine(300, 0.2, 22_050, 0.5)
     got: list[np.ndarray] = []
     first = [source.read(0.5) for _ in range(3)]  # nothing fed yet: silence, paced
@@ -269,9 +278,19 @@ def test_push_source_is_a_live_microphone_with_silence_between_lines() -> None:
     # 0.2 s of speech came out, then silence again.
     assert (loud[-1] - loud[0]) / SR == pytest.approx(0.2, abs=0.01)
     assert not y[loud[-1] + 20 :].any()
+    assert clock() - t0 == pytest.approx(15 * FRAME_SAMPLES / SR)  # one frame every 32 ms
     source.end_input()
     with pytest.raises(EOFError):
         source.read(0.5)
+
+
+def test_push_source_keeps_real_time_by_default() -> None:
+    source = PushSource()
+    source.start()
+    t0 = time.monotonic()
+    for _ in range(3):
+        assert source.read(0.5) is not None
+    assert time.monotonic() - t0 >= 3 * FRAME_SAMPLES / SR - 0.002
 
 
 def test_push_source_without_idle_silence_waits_for_input() -> None:
@@ -286,51 +305,64 @@ def test_push_source_without_idle_silence_waits_for_input() -> None:
 
 
 def test_recording_sink_plays_at_real_time_and_interrupts_within_a_tick() -> None:
-    sink = RecordingSink(realtime=True)
+    tick = 0.01
+    clock = ManualClock(threads=1)  # the sink's clock thread
+    sink = RecordingSink(realtime=True, tick_ms=10, clock=clock, wait=clock.wait)
     sink.start()
     try:
+        clock.settle()  # the clock thread has taken its first (silent) tick
         sink.begin_utterance()
         assert sink.started_at is None and sink.played_s == 0.0
-        t_play = time.monotonic()
+        t_play = clock()
         sink.play(sine(440, 2.0, 22_050), 22_050)
         assert sink.busy
-        time.sleep(0.4)
-        assert sink.started_at is not None
-        assert 0.0 <= sink.started_at - t_play < 0.05
-        t_int = time.monotonic()
+        clock.advance(0.4)
+        assert sink.started_at == pytest.approx(t_play + tick)  # from the next tick on
+        t_int = clock()
         played = sink.interrupt()
-        assert played == pytest.approx(t_int - sink.started_at, abs=0.05)
+        assert played == pytest.approx(t_int - sink.started_at, abs=tick + 1e-6)
         assert sink.drain(0.2), "still busy 200 ms after interrupt()"
+        assert clock() - t_int <= tick + 1e-6  # silent from the next tick
         after = sink.played_s
-        assert after - played <= 0.011  # at most the one tick under way
+        assert after == played  # interrupted between ticks: nothing more was taken
         assert len(sink.recording()) == pytest.approx(after * SR, abs=2)
-        time.sleep(0.1)
+        clock.advance(0.1)
         assert sink.played_s == after  # nothing more came out
         first, since = sink.playback_since(sink.started_at - 0.1)
         assert first is not None
         onset = first + np.flatnonzero(np.abs(since) > 0.1)[0] / SR
-        # The ring dates samples by counting back from the newest tick, so the clock
-        # thread's wake-up jitter on a busy machine shows up here: allow about a tick.
-        assert onset == pytest.approx(sink.started_at, abs=0.015)
+        assert onset == pytest.approx(sink.started_at, abs=0.001)
         echo = sink.recent_playback(1.0)
         assert len(echo) == SR
         # The last second holds what was played, then the silence since the interrupt
         # (and silence from before the sink started: the length is always the same).
         loud = np.flatnonzero(np.abs(echo) > 0.1)
         assert (loud[-1] - loud[0]) / SR == pytest.approx(after, abs=0.01)
-        assert (len(echo) - loud[-1]) / SR == pytest.approx(time.monotonic() - t_int, abs=0.05)
+        assert (len(echo) - loud[-1]) / SR == pytest.approx(clock() - t_int, abs=2 * tick)
     finally:
         sink.stop()
 
 
+def test_recording_sink_keeps_real_time_by_default() -> None:
+    with RecordingSink(realtime=True) as sink:
+        t0 = time.monotonic()
+        sink.play(np.full(SR // 10, 0.5, np.float32), SR)
+        assert sink.drain(2.0)
+        assert time.monotonic() - t0 >= 0.1 - 0.011  # 0.1 s of audio, less the tick under way
+        assert sink.played_s == pytest.approx(0.1)
+
+
 def test_recording_sink_drain_plays_everything_including_the_resampler_tail() -> None:
-    sink = RecordingSink(realtime=True)
+    clock = ManualClock(threads=1)
+    sink = RecordingSink(realtime=True, clock=clock, wait=clock.wait)
     with sink:
         sink.begin_utterance()
+        t0 = clock()
         x = sine(440, 0.3, 22_050)
         for chunk in np.array_split(x, 7):  # streamed in pieces, as a synthesizer does
             sink.play(chunk, 22_050)
         assert sink.drain(2.0)
+        assert clock() - t0 == pytest.approx(0.3, abs=0.02)  # as long as it takes to play
         assert not sink.busy
         y = sink.recording()
         assert len(y) == pytest.approx(0.3 * SR, abs=2)
