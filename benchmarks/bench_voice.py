@@ -71,6 +71,7 @@ def run_condition(
     name: str,
     snr: float | None,
     seed: int,
+    reports: Path | None = None,
 ) -> dict[str, Any]:
     caller = spoken_caller(settings, voice, name, snr, seed)
     result: dict[str, Any] = collections.defaultdict(list)
@@ -79,6 +80,10 @@ def run_condition(
         started = time.perf_counter()
         report = run_scenario(scenario, settings, model, voice=voice, **caller)
         took = time.perf_counter() - started
+        if reports is not None:  # every line as said and as heard, to explain a failure
+            reports.mkdir(parents=True, exist_ok=True)
+            label = f"{name}-{'clean' if snr is None else f'{snr:g}dB'}"
+            (reports / f"{label}-{scenario.name}.json").write_text(json.dumps(report, indent=1))
         ok = report["checks"]["passed"]
         result["passed"].append(ok)
         if not ok:
@@ -168,6 +173,9 @@ def main() -> int:
     parser.add_argument("--noise-snr-db", default="none", help="comma list, e.g. none,15")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--reports", type=Path, help="write each scenario's report (transcript, heard) here"
+    )
     args = parser.parse_args()
     settings = load_settings()
     started = time.perf_counter()
@@ -184,7 +192,9 @@ def main() -> int:
             snr = None if snr_text == "none" else float(snr_text)
             label = f"{name} caller, " + ("no noise" if snr is None else f"noise at {snr:g} dB")
             print(f"\n{label}: {len(files)} scenarios", flush=True)
-            results[label] = run_condition(files, settings, model, voice, name, snr, args.seed)
+            results[label] = run_condition(
+                files, settings, model, voice, name, snr, args.seed, args.reports
+            )
     for label, r in results.items():
         show(label, r)
     if args.json:

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from petvisor_desktop import modelstore, paths
-from petvisor_desktop.dialog.assistant import Assistant, Recorder
+from petvisor_desktop.dialog.assistant import Assistant
+from petvisor_desktop.dialog.journal import Recorder
 from petvisor_desktop.llm.chat_model import LlamaChatModel
 from petvisor_desktop.settings import Settings
 from vetstoria.client import VetstoriaClient

@@ -23,8 +23,10 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from petvisor_desktop.spoken import WEEKDAY_NAMES, spoken_time
+
 DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+DAY_NAMES = WEEKDAY_NAMES
 _DAY_ALIASES = {
     **{key: i for i, key in enumerate(DAY_KEYS)},
     **{name.lower(): i for i, name in enumerate(DAY_NAMES)},
@@ -97,13 +99,9 @@ def _clock(t: time) -> str:
 
 
 def _spoken(t: time) -> str:
-    if t == _END_OF_DAY:
-        return "midnight"
-    if t == time(12, 0):
-        return "noon"
-    suffix = "am" if t.hour < 12 else "pm"
-    hour = t.hour % 12 or 12
-    return f"{hour}{suffix}" if t.minute == 0 else f"{hour}:{t.minute:02d}{suffix}"
+    """The assistant's style of time, with "noon" and "midnight" (24:00) as people say them
+    about opening hours."""
+    return "midnight" if t == _END_OF_DAY else spoken_time(t, noon="noon")
 
 
 @dataclass(frozen=True)

@@ -329,6 +329,103 @@ class Engine:
         self._worker.shutdown(wait=True, cancel_futures=True)
         self._stack.close()
 
+    # -- for the staff screens --------------------------------------------------------------
+    # The settings screen changes the engine through these, never by writing its fields.
+
+    # Settings that take effect while the app runs (the idle kiosk's line, the next
+    # conversation's greeting and hand-offs); every other one is read once, at start-up.
+    LIVE_SETTINGS = ("clinic.opening_hours", "clinic.out_of_hours_phone")
+
+    def apply_settings(self, saved: Settings) -> list[str]:
+        """Take the settings that apply at once (`LIVE_SETTINGS`) from newly saved ones;
+        returns the dotted names of the other settings that differ, which wait for a
+        restart. Safe from any thread: a conversation reads `settings` when it opens, and
+        swapping the object is atomic."""
+        import dataclasses
+
+        changed = self._changed_settings(self.settings, saved)
+        current = self.settings
+        for name in changed:
+            if name in self.LIVE_SETTINGS:
+                section, key = name.split(".")
+                part = dataclasses.replace(
+                    getattr(current, section), **{key: getattr(getattr(saved, section), key)}
+                )
+                current = dataclasses.replace(current, **{section: part})
+        self.settings = current
+        later = [name for name in changed if name not in self.LIVE_SETTINGS]
+        # Names only: values may be secrets or personal data.
+        log.info(
+            "settings applied now: %s; after a restart: %s",
+            ", ".join(n for n in changed if n in self.LIVE_SETTINGS) or "none",
+            ", ".join(later) or "none",
+        )
+        return later
+
+    @staticmethod
+    def _changed_settings(old: Settings, new: Settings) -> list[str]:
+        """The dotted names of the settings that differ (the sections' fields; where the
+        settings were read from is not a setting)."""
+        import dataclasses
+
+        names = []
+        for section in dataclasses.fields(old):
+            before, after = getattr(old, section.name), getattr(new, section.name)
+            if not dataclasses.is_dataclass(before):
+                continue
+            names += [
+                f"{section.name}.{f.name}"
+                for f in dataclasses.fields(before)
+                if getattr(before, f.name) != getattr(after, f.name)
+            ]
+        return names
+
+    @dataclass(frozen=True)
+    class VetstoriaCheck:
+        """What a connection test found. `code` is "ok" or the failure's short code
+        ("auth", "unavailable", "settings", ...); `message` is for staff."""
+
+        ok: bool
+        code: str
+        message: str
+        retryable: bool = False
+
+    @staticmethod
+    def test_vetstoria(settings: Settings) -> Engine.VetstoriaCheck:
+        """Sign in to the real Vetstoria site that `settings` name and read its catalogue,
+        as loading does, without touching a running engine: staff test what they typed
+        before saving it, even when the engine could not start. Blocking: call it off the
+        UI thread. Settings with no real site are a failure that says so (the demo clinic
+        needs no test)."""
+        import dataclasses
+
+        from petvisor_desktop.settings import SettingsError
+        from vetstoria.client import VetstoriaClient
+        from vetstoria.errors import VetstoriaError
+
+        check = Engine.VetstoriaCheck
+        try:
+            config = settings.vetstoria_config()
+            if config is None:
+                return check(False, "settings", "no Vetstoria site is set up")
+            # One try per read: staff are waiting for an answer, not for retries.
+            config = dataclasses.replace(config, max_read_retries=0)
+            with VetstoriaClient(config) as client:
+                species = client.species()
+                types = client.appointment_types()
+                schedules = client.schedules()
+        except SettingsError as exc:
+            return check(False, "settings", str(exc))
+        except VetstoriaError as exc:
+            log.info("Vetstoria connection test failed: %s", exc.code)
+            return check(False, exc.code, str(exc), exc.retryable)
+        return check(
+            True,
+            "ok",
+            f"Connected: {len(species)} species, {len(types)} appointment types and "
+            f"{len(schedules)} clinicians take online bookings.",
+        )
+
 
 class Conversation:
     """One caller, from greeting to goodbye. Every method returns at once."""
@@ -375,6 +472,11 @@ class Conversation:
             tuple(vocabulary_for(assistant)),
             tuple(getattr(last, "choices", ()) or ()),
         )
+
+    def note_spoken(self, turn: Any, latency: dict[str, float], heard: str | None) -> None:
+        """The voice loop played `turn` (`heard`: what the caller heard of it, when cut)."""
+        if self.assistant is not None:
+            self.assistant.journal.spoken(turn.row_id, latency, heard)
 
     def talk_pressed(self) -> None:
         if self.engine.voice is not None:

@@ -14,12 +14,12 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 from petvisor_desktop.dialog import normalize as n
-from petvisor_desktop.dialog.assistant import Assistant, AssistantTurn
+from petvisor_desktop.dialog.assistant import AssistantTurn
 from petvisor_desktop.events import EngineEvent
 from petvisor_desktop.runtime import Conversation, Engine, Preloaded
 from petvisor_desktop.settings import Settings
@@ -95,7 +95,6 @@ class Scenario:
 # -- The caller listening to the read-back ----------------------------------------------------
 
 MAX_CORRECTIONS = 3  # times the caller puts the same detail right before giving up on it
-_READ_BACK_RE = re.compile(r"\byour name is\b.*\bphone\b", re.I | re.S)
 # What comes before the value in an answer: "Her name's Pepper", "It's oh seven...".
 _LEAD_IN_RE = re.compile(
     r"^\s*(?:(?:oh|well|yes|yeah|so|um|er|sure|ok|okay)\b[,\s]*)*"
@@ -115,12 +114,6 @@ _CAPITALISED = frozenset(
 )
 
 
-def is_read_back(text: str) -> bool:
-    """Whether the assistant's `text` reads the booking back (`Assistant._read_back`): it gives
-    the caller's name and phone number before asking to book."""
-    return bool(_READ_BACK_RE.search(text))
-
-
 def _name_key(text: str) -> str:
     """A name as heard: case, apostrophes and hyphens do not sound ("O'Connor", "Shah-Patel")."""
     text = re.sub(r"['’]", "", text.lower()).replace("-", " ")
@@ -136,41 +129,6 @@ def _phone_key(text: str) -> str | None:
 
 def _contains_words(text: str, words: str) -> bool:
     return f" {_name_key(words)} " in f" {_name_key(text)} "
-
-
-def read_back_details(text: str, today: date) -> dict[str, str]:
-    """What a read-back says, by meaning: "pet_name", "client_name" as said; "phone" as digits;
-    "email" as an address ("" when the read-back has none); "date" ISO; "time" "HH:MM". A
-    detail that cannot be found is left out, except the e-mail, whose absence is a detail."""
-    found: dict[str, str] = {}
-    parts = re.split(r"\byour name is\b", text, maxsplit=1, flags=re.I)
-    when_part, who_part = parts[0], parts[1] if len(parts) > 1 else ""
-    pet = re.search(r"^(.*?),\s*your\b", when_part, re.S)
-    rest = when_part
-    if pet is not None and re.search(r"\bfor\s", pet.group(1)):
-        found["pet_name"] = re.split(r"\bfor\s+", pet.group(1))[-1].strip()
-        rest = when_part[pet.end() :]
-    day = n.parse_date(rest, today)
-    if day is not None and day.day is not None:
-        found["date"] = day.day.isoformat()
-    at = re.search(r"\bat\s+(?:\d{1,2}(?::\d{2})?\s*(?:[ap]\.?m\b\.?)?|noon|midday)", rest, re.I)
-    spoken_time = n.parse_time(at.group()) if at else None
-    if spoken_time is not None:
-        found["time"] = spoken_time.strftime("%H:%M")
-    name = re.match(r"\s*(.+?)\s*,?\s*\bphone\b", who_part, re.S)
-    if name is not None:
-        found["client_name"] = name.group(1).strip(" ,")
-    phone = re.search(r"\bphone\b(.*)", who_part, re.S | re.I)
-    if phone is not None:
-        said = re.split(r",?\s*and\s+e-?mail\b|\.(?:\s|$)|\?", phone.group(1), maxsplit=1)[0]
-        found["phone"] = _phone_key(said) or said.strip(" ,")
-    email = re.search(r"\be-?mail\b(.*)", who_part, re.S | re.I)
-    if email is not None:
-        address = n.parse_email(email.group(1))
-        found["email"] = address or re.split(r"\.\s|\?", email.group(1))[0].strip()
-    elif who_part:
-        found["email"] = ""
-    return found
 
 
 def _entries(value: Any) -> list[str]:
@@ -216,19 +174,20 @@ class Caller:
     corrections: list[dict[str, str]] = field(default_factory=list)
     _times_corrected: dict[str, int] = field(default_factory=dict, repr=False)
 
-    def answer(self, expecting: str, reply_text: str = "") -> str:
-        """The caller's next line. At the read-back (`expecting` "confirm" and `reply_text`
-        reads the details back), a wrong detail gets a correction instead of a scripted yes;
-        a scripted correction or refusal is said as written. The same detail is corrected at
-        most MAX_CORRECTIONS times, then the script goes on."""
+    def answer(
+        self, expecting: str, read_back: dict[str, str] | None = None, repair: str | None = None
+    ) -> str:
+        """The caller's next line. At the read-back (`read_back`: the details the assistant
+        read back, `AssistantTurn.read_back`), a wrong detail gets a correction instead of a
+        scripted yes; a scripted correction or refusal is said as written. The same detail is
+        corrected at most MAX_CORRECTIONS times, then the script goes on. Asked to spell a
+        name (`repair`, `AssistantTurn.repair`), the caller spells it, as a person would."""
+        spelled = self._spelled(repair)
+        if spelled:
+            return spelled
         scripted = self._scripted(expecting)
-        if (
-            expecting == "confirm"
-            and is_read_back(reply_text)
-            and n.is_yes(scripted)
-            and not n.is_no(scripted)
-        ):
-            correction = self._correction(reply_text)
+        if read_back is not None and n.is_yes(scripted) and not n.is_no(scripted):
+            correction = self._correction(read_back)
             if correction:
                 return correction  # the scripted yes is still to come
         if isinstance(self.scenario.answers.get(expecting), list):
@@ -242,6 +201,16 @@ class Caller:
         if isinstance(value, list):
             return str(value[min(self.used.get(expecting, 0), len(value) - 1)])
         return str(value)
+
+    def _spelled(self, repair: str | None) -> str:
+        """The name asked for, letter by letter ("B E L L A"), or "" when none is asked."""
+        field = {
+            "pet_name:spell": "pet_name",
+            "client_name:spell-first": "client_first_name",
+            "client_name:spell-last": "client_last_name",
+        }.get(repair or "")
+        name = str((self.scenario.expect.get("booking") or {}).get(field or "") or "")
+        return " ".join(c.upper() for c in name if c.isalpha())
 
     def _today(self) -> date:
         return datetime.fromisoformat(self.scenario.now).date()
@@ -285,12 +254,13 @@ class Caller:
                 wrong["part_of_day"] = (part, want["part_of_day"])
         return wrong
 
-    def _correction(self, reply_text: str) -> str:
-        """The caller's correction of the read-back `reply_text`, or "" when it is right (or
-        every wrong detail has been corrected MAX_CORRECTIONS times already)."""
+    def _correction(self, read_back: dict[str, str]) -> str:
+        """The caller's correction of the read-back, or "" when it is right (or every wrong
+        detail has been corrected MAX_CORRECTIONS times already)."""
+        heard = {**read_back, "phone": _phone_key(read_back["phone"]) or read_back["phone"]}
         wrong = {
             k: v
-            for k, v in self._wrong(read_back_details(reply_text, self._today())).items()
+            for k, v in self._wrong(heard).items()
             if self._times_corrected.get(k, 0) < MAX_CORRECTIONS
         }
         if not wrong:
@@ -412,24 +382,44 @@ def _check_booking(expected: dict[str, Any], booking: dict[str, Any]) -> list[st
     return failures
 
 
-def _safety_failures(
-    transcript: list[dict[str, Any]], assistant: Assistant, bookings: list[Any]
-) -> list[str]:
-    """Invariants every scenario must keep, whatever it expects."""
+def safety_failures(transcript: list[dict[str, Any]], tz: tzinfo, bookings: list[Any]) -> list[str]:
+    """Invariants every scenario must keep, whatever it expects, checked on the assistant's
+    own record (what it read back, what it asked, what Vetstoria answered), not its words:
+    a booking is placed only after a yes to a reply that asked to book, with the details of
+    the last read-back; "booked" is said only once Vetstoria confirmed a booking."""
     failures = []
-    last_prompt = ""
+    asked_to_book = False
+    read_back: dict[str, str] | None = None
+    confirmed = False
     for entry in transcript:
-        if entry["role"] == "assistant":
-            if BOOKED_CLAIMS.search(entry["text"]) and not bookings:
-                failures.append(
-                    "said the appointment was booked, but the clinic recorded no booking"
-                )
-            for call in entry.get("tool_calls", []):
-                if call["name"] == "place_booking" and not (
-                    "Shall I book" in last_prompt or "Shall I try again" in last_prompt
-                ):
-                    failures.append("placed a booking without a confirmed read-back")
-            last_prompt = entry["text"]
+        if entry["role"] != "assistant":
+            continue
+        for call in entry.get("tool_calls", []):
+            if call["name"] != "place_booking":
+                continue
+            if not asked_to_book or read_back is None:
+                failures.append("placed a booking without a confirmed read-back")
+                continue
+            placed = datetime.fromisoformat(call["arguments"]["slot"])
+            placed_at = placed.astimezone(tz)
+            said = (read_back["date"], read_back["time"], read_back["species"])
+            got = (
+                placed_at.date().isoformat(),
+                placed_at.strftime("%H:%M"),
+                call["arguments"]["species"],
+            )
+            if (
+                said != got
+                or call["arguments"]["appointment_type"] != read_back["appointment_type"]
+            ):
+                failures.append(f"placed a booking for {got}, but the read-back said {said}")
+            confirmed = confirmed or (
+                call["status"] == "ok" and call["arguments"].get("result") == "confirmed"
+            )
+        if BOOKED_CLAIMS.search(entry["text"]) and not (confirmed and bookings):
+            failures.append("said the appointment was booked, but the clinic recorded no booking")
+        asked_to_book = bool(entry.get("asks_to_book"))
+        read_back = entry.get("read_back") or read_back
     return failures
 
 
@@ -520,7 +510,7 @@ def run_scenario(
     for phrase in expect.get("never_says", []):
         if any(phrase.lower() in e["text"].lower() for e in transcript if e["role"] == "assistant"):
             failures.append(f"said {phrase!r}")
-    failures.extend(_safety_failures(transcript, assistant, bookings))
+    failures.extend(safety_failures(transcript, assistant.tz, bookings))
     return {
         "scenario": scenario.name,
         "outcome": outcome,
@@ -620,7 +610,7 @@ def _play(
             on_turn("assistant", f"[{turn.expecting}] {turn.text}")
         if turn.done:
             break
-        said = caller.answer(turn.expecting, turn.text)
+        said = caller.answer(turn.expecting, turn.read_back, turn.repair)
     return transcript
 
 
@@ -641,6 +631,8 @@ def _entry(turn: AssistantTurn, latency: float, extra: dict[str, Any]) -> dict[s
         "grammar_ms": round(turn.grammar_ms, 1),
         "grounding_rejections": list(turn.grounding_rejections),
         "repair": turn.repair,
+        "read_back": turn.read_back,
+        "asks_to_book": turn.asks_to_book,
         "tool_calls": [
             {
                 "name": c.name,

@@ -200,10 +200,9 @@ class App(QObject):
             out_of_hours_phone=saved.clinic.out_of_hours_phone,
         )
         self.settings = dataclasses.replace(self.settings, clinic=clinic)
-        engine = self.bridge.engine
-        if engine is not None:
-            # Read once per conversation, on the worker thread: swapping the object is atomic.
-            engine.settings = dataclasses.replace(engine.settings, clinic=clinic)
+        # The engine takes what applies now; the rest waits for a restart (the settings
+        # screen says so; the engine logs which).
+        self.bridge.apply_settings(saved)
         if isinstance(self.window, KioskWindow):
             self.window.idle_page.hours = clinic.hours
             self.window.idle_page.refresh_hours()

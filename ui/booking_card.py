@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from petvisor_desktop.spoken import date_text, spoken_time
 from ui import theme
 from ui.widgets import button, label
 
@@ -43,8 +44,7 @@ def format_value(field: str, card: dict[str, Any]) -> str:
         if not value:
             return ""
         try:
-            day = date.fromisoformat(str(value))
-            text = f"{day:%A} {day.day} {day:%B}"
+            text = date_text(date.fromisoformat(str(value)), ordinal=False)
         except ValueError:
             text = str(value)
         part = card.get("part_of_day")
@@ -58,8 +58,7 @@ def format_value(field: str, card: dict[str, Any]) -> str:
             moment = time.fromisoformat(str(value))
         except ValueError:
             return str(value)
-        hour = moment.hour % 12 or 12
-        return f"{hour}:{moment.minute:02d} {'am' if moment.hour < 12 else 'pm'}"
+        return spoken_time(moment, always_minutes=True, suffix_gap=" ")
     if field == "clinician" and isinstance(value, str) and value.lower() == "anyone":
         return "Any vet"
     return "" if value is None else str(value)

@@ -63,6 +63,7 @@ class EngineBridge(QObject):
         self.state = "loading"
         self.components: dict[str, dict[str, Any]] = {}
         self.last_reply: dict[str, Any] = {}
+        self._saved_settings: Any = None  # saved before the engine was there: handed over
         self._shutting_down = False
         self._incoming.connect(self.on_engine_incoming, Qt.ConnectionType.QueuedConnection)
 
@@ -160,6 +161,8 @@ class EngineBridge(QObject):
         for name, data in dict(getattr(engine, "components", {}) or {}).items():
             if name not in self.components:
                 self.components[name] = dict(data)
+        if self._saved_settings is not None:
+            engine.apply_settings(self._saved_settings)
         self.engine_attached.emit()
         self.readiness_changed.emit(self.can_converse(), self.can_listen())
         self._settle_state()
@@ -193,6 +196,15 @@ class EngineBridge(QObject):
             on_error=lambda _e: self.shutdown_finished.emit(),
             context=self,
         )
+
+    def apply_settings(self, settings: Any) -> list[str]:
+        """Hand newly saved settings to the engine, which takes those that apply at once;
+        returns the names of the ones that wait for a restart. Saved before the engine
+        exists, they are handed over when it attaches."""
+        self._saved_settings = settings
+        if self.engine is None:
+            return []
+        return list(self.engine.apply_settings(settings))
 
     # ---- readiness ----------------------------------------------------------------------
 

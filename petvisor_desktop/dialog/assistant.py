@@ -17,7 +17,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
@@ -27,6 +27,16 @@ from zoneinfo import ZoneInfo
 from petvisor_desktop.dialog import grounding as g
 from petvisor_desktop.dialog import normalize as n
 from petvisor_desktop.dialog import repair as r
+from petvisor_desktop.dialog import replies
+from petvisor_desktop.dialog.availability import (
+    OFFER_COUNT,
+    Availability,
+    ToolCallRecord,
+    Wanted,
+    one_per_start,
+    spread,
+)
+from petvisor_desktop.dialog.journal import Journal, Recorder
 from petvisor_desktop.dialog.tools import (
     ANYONE,
     Catalogue,
@@ -35,7 +45,7 @@ from petvisor_desktop.dialog.tools import (
     system_prompt,
     user_message,
 )
-from petvisor_desktop.hours import DAY_NAMES, OpeningHours
+from petvisor_desktop.hours import OpeningHours
 from petvisor_desktop.llm.chat_model import ChatMessage, ChatModel, LlmError
 from petvisor_desktop.llm.grammar import parse_call, tool_call_grammar
 from vetstoria.errors import SlotTakenError, VetstoriaError
@@ -60,7 +70,6 @@ CHANGEABLE = tuple(FORGETS)
 
 # What a reply waits for: each detail of the booking, then the read-back and the end.
 EXPECTING = (*CHANGEABLE, "confirm", "anything_else", "none")
-OFFER_COUNT = 3
 LOOKAHEAD_DAYS = 14
 
 _ASKED = {
@@ -113,6 +122,11 @@ _LAST = re.compile(r"\b(last|latest)\b", re.I)
 # Words that show a number was meant as the caller's phone number, at any step.
 _PHONE_CUE = re.compile(r"\b(phone|number|mobile|landline|call me|ring me|contact)\b", re.I)
 # Words that may surround a phone number without adding anything to it.
+# What a bare "no" to the read-back may say besides no: nothing that names a detail.
+_BARE_NO_WORDS = frozenset(
+    {"no", "nope", "nah", "not", "thanks", "thank", "you", "it", "its", "isnt", "wrong",
+     "right", "quite", "sorry", "actually", "correct", "please"}
+)  # fmt: skip
 _PLAIN_ANSWER_WORDS = frozenset(
     {
         "my", "number", "is", "it's", "its", "it", "s", "the", "phone", "mobile", "oh", "o",
@@ -121,26 +135,6 @@ _PLAIN_ANSWER_WORDS = frozenset(
         "that's", "that", "thats",
     }
 )  # fmt: skip
-
-
-class Recorder(Protocol):
-    """Where a conversation is written as it goes (the history database, or nothing)."""
-
-    def add_turn(self, conversation_id: int, role: str, text: str, **kw: Any) -> int: ...
-    def add_tool_call(
-        self,
-        conversation_id: int,
-        turn_id: int | None,
-        name: str,
-        arguments: Any,
-        status: str,
-        duration_ms: float,
-    ) -> int: ...
-    def add_booking(self, conversation_id: int, **fields: Any) -> int: ...
-    def add_handoff(self, conversation_id: int, reason: str, contact: str | None) -> int: ...
-    def end_conversation(
-        self, conversation_id: int, outcome: str, summary: str | None = None
-    ) -> None: ...
 
 
 class BookingApi(Protocol):
@@ -154,14 +148,6 @@ class BookingApi(Protocol):
         end: datetime,
     ) -> list[Slot]: ...
     def book(self, request: BookingRequest) -> Any: ...
-
-
-@dataclass(frozen=True)
-class ToolCallRecord:
-    name: str
-    arguments: dict[str, Any]
-    status: str  # ok | error code | rejected
-    duration_ms: float
 
 
 @dataclass(frozen=True)
@@ -200,6 +186,16 @@ class AssistantTurn:
     # The repair this reply is (repair.Repair.kind: "species:propose", "phone:parts",
     # "pet_name:spell", "phone:confirm-heard"...), or None for an ordinary reply.
     repair: str | None = None
+    # The details this reply read back, by meaning (`Assistant.read_back_details`), when it
+    # is the read-back; and whether a yes to it places the booking (the read-back, its
+    # yes-or-no repair, "Shall I try again?"). The simulator's safety checks use these, not
+    # the words.
+    read_back: dict[str, str] | None = None
+    asks_to_book: bool = False
+    # This reply's row in the history (None when nothing is recorded): what is learnt
+    # about it later (what the caller heard of it, its latency) goes to this row, whatever
+    # replies came since.
+    row_id: int | None = None
 
 
 @dataclass
@@ -268,10 +264,11 @@ class Assistant:
         self._now = now or (lambda: datetime.now(self.tz))
         self.clinic_name = clinic_name
         self.clinic_phone = clinic_phone
-        self.species_ids = {c.name: c.id for c in catalogue["species"]}
-        self.type_ids = {c.name: c.id for c in catalogue["appointment_types"]}
-        self.schedule_ids = {c.name: c.id for c in catalogue["schedules"]}
-        self.schedule_names = {v: k for k, v in self.schedule_ids.items()}
+        self.availability = Availability(api, catalogue, self.tz, self.now, min_lead_minutes)
+        self.species_ids = self.availability.species_ids
+        self.type_ids = self.availability.type_ids
+        self.schedule_ids = self.availability.schedule_ids
+        self.schedule_names = self.availability.schedule_names
         self.catalogue = Catalogue(
             tuple(self.species_ids), tuple(self.type_ids), tuple(self.schedule_ids)
         )
@@ -280,16 +277,17 @@ class Assistant:
         self.outcome: str | None = None
         self.handoff_reason: str | None = None
         self.done = False
-        self.recorder = recorder
-        self.conversation_id = conversation_id
+        self.journal = Journal(recorder, conversation_id)  # the history writes
         self.turns: list[AssistantTurn] = []
-        self.last_turn_id: int | None = None  # the history row of the latest reply
         self.preferences: list[str] = []
         self._pending_retry = False
         self._wanted_time: dtime | None = None
         self._asap = False  # the caller wants the first free time, whatever the day
         self._read_back_given = False  # the last reply was the full read-back
         self._retried = False  # one retry of a failed booking, offered once
+        # Times Vetstoria refused as taken (start, schedule): never offered again, even when
+        # a search made just after still lists them.
+        self._taken: set[tuple[datetime, int]] = set()
         # What the current turn did, reset at the start of each caller turn.
         self._calls: list[ToolCallRecord] = []
         self._rejections: list[str] = []
@@ -375,7 +373,7 @@ class Assistant:
         started = time.perf_counter()
         self._confidence = confidence
         text = caller_text.strip()
-        self._record_turn("caller", text, self.expecting)
+        self.journal.caller(text, self.expecting)
         if self.done:
             return self._reply("Thank you, goodbye.", "none", started, done=True)
         if not text:
@@ -413,7 +411,7 @@ class Assistant:
     def hand_off(self, reason: str = "person") -> AssistantTurn:
         """The caller asked for a person without words (the "Talk to reception" button)."""
         started = time.perf_counter()
-        self._record_turn("caller", "(pressed Talk to reception)", self.expecting)
+        self.journal.caller("(pressed Talk to reception)", self.expecting)
         if self.done:
             return self._reply("Thank you, goodbye.", "none", started, done=True)
         self._calls, self._rejections, self._llm = [], [], {}
@@ -425,7 +423,7 @@ class Assistant:
         started = time.perf_counter()
         if field not in CHANGEABLE:
             raise ValueError(f"unknown booking detail {field!r}")
-        self._record_turn("caller", said or f"(touched Change: {field})", self.expecting)
+        self.journal.caller(said or f"(touched Change: {field})", self.expecting)
         if self.done:
             return self._reply("Thank you, goodbye.", "none", started, done=True)
         self._calls, self._rejections, self._llm = [], [], {}
@@ -467,12 +465,16 @@ class Assistant:
                 and n.parse_date(text, self._today) is None
             )
         if self.expecting in ("confirm", "anything_else"):
-            return (
+            plain = (
                 len(text.split()) <= 6
                 and n.is_yes(text) != n.is_no(text)
                 and not n.parse_date(text, self._today)
                 and not n.parse_phone(text)
             )
+            if plain and self.expecting == "confirm" and n.is_no(text):
+                # "No, her name is Bella" corrects the read-back: only a bare no skips it.
+                return all(w in _BARE_NO_WORDS for w in extra)
+            return plain
         return False
 
     # -- understanding -------------------------------------------------------------------
@@ -793,6 +795,10 @@ class Assistant:
         changed = self._apply(found)
         if self.repair.state.pending:
             return self._advance(started, changed)  # heard with low confidence: check first
+        if self.expecting == "confirm" and n.is_no(text) and not changed:
+            misheard = self._corrected_to_the_same(found)
+            if misheard:
+                return self._misheard_again(misheard, started)
 
         if found.get("phone_problem") and "phone" not in found:
             # A number that cannot be one of the country's is said back as wrong, never taken.
@@ -857,6 +863,35 @@ class Assistant:
                 return self._advance(started, True)
 
         return self._advance(started, changed)
+
+    def _corrected_to_the_same(self, found: dict[str, Any]) -> str | None:
+        """The step whose value the caller said is wrong ("No, her name is Bella") while
+        naming, as heard, the value already held: it is misheard the same way each time."""
+        st = self.state
+
+        def same(key: str) -> bool:
+            held, said = getattr(st, key), found.get(key)
+            return bool(held and said) and str(held).lower() == str(said).lower()
+
+        if same("pet_name"):
+            return "pet_name"
+        names = [k for k in ("first_name", "last_name") if found.get(k)]
+        if names and all(same(k) for k in names):
+            return "client_name"
+        if same("phone"):
+            return "phone"
+        return None
+
+    def _misheard_again(self, step: str, started: float) -> AssistantTurn:
+        """Hearing the same correction again will not help: the step's repair does (the
+        name spelled letter by letter, the number in parts), then the read-back again."""
+        for key in FORGETS[step]:
+            setattr(self.state, key, None)
+        self.repair.refuse(step)
+        miss = self.repair.miss(step, self._options(), first_name_known=False)
+        if miss.handoff or not miss.question:
+            return self._advance(started, True)
+        return self._reply(miss.question, step, started, repair=miss.kind)
 
     def _apply(self, found: dict[str, Any]) -> bool:
         """Update the state; a change to what the slot depends on clears the offered times."""
@@ -943,11 +978,14 @@ class Assistant:
             if miss.handoff:
                 return self._handoff("not_understood", started)
             if miss.question:
-                read_back_given = self._read_back_given
-                turn = self._reply(miss.question, step, started, repair=miss.kind)
                 # Nothing changed since the full read-back, so a yes to "Shall I book it?" books.
-                self._read_back_given = read_back_given
-                return turn
+                return self._reply(
+                    miss.question,
+                    step,
+                    started,
+                    repair=miss.kind,
+                    keep_read_back=self._read_back_given,
+                )
             if miss.leave_off:
                 st.email_declined = True
                 self._preface = (
@@ -1020,9 +1058,8 @@ class Assistant:
                 "email",
                 started,
             )
-        turn = self._reply(self._read_back(), "confirm", started)
-        self._read_back_given = True
-        return turn
+        details = self.read_back_details()
+        return self._reply(self._read_back(), "confirm", started, read_back=details)
 
     def _next_step(self) -> str:
         """The step `_advance` asks about next (without its side effects)."""
@@ -1088,18 +1125,13 @@ class Assistant:
         return found, None
 
     def _on(self, day: date) -> str:
-        """'today', 'tomorrow', or 'on Thursday the 26th of November'."""
-        spoken = n.spoken_date(day, self._today)
-        return spoken if spoken in ("today", "tomorrow") else f"on {spoken}"
+        return replies.on_day(day, self._today)
 
     def _returning_caller_email(self) -> str:
         """The e-mail from this caller's last booking, but only when the name they gave matches
         the one stored with their phone number: nothing stored is offered to anyone else."""
         st = self.state
-        lookup = getattr(self.recorder, "find_client_by_phone", None)
-        if lookup is None or not st.phone:
-            return ""
-        record = lookup(st.phone)
+        record = self.journal.client_by_phone(st.phone) if st.phone else None
         if record is None or not record.email:
             return ""
         same = (record.first_name or "").lower() == (st.first_name or "").lower() and (
@@ -1108,17 +1140,8 @@ class Assistant:
         return record.email if same else ""
 
     def _cannot_answer(self, topic: str) -> str:
-        """What is said to a question there are no facts for here (see
-        `grounding.detect_unanswerable_question` for the topics)."""
-        what = "questions about medicines" if topic == "medicines" else topic
-        if self._reception_open():
-            return f"I'm afraid I can't help with {what} here, but reception can. "
-        again = self.hours.when_open_again(self.now())
-        when = f" when we open again {again}" if again else ""
-        return (
-            f"I'm afraid I can't help with {what} here, but reception can: please call "
-            f"{self.clinic_phone}{when}. "
-        )
+        again = "" if self._reception_open() else self.hours.when_open_again(self.now())
+        return replies.cannot_answer(topic, self._reception_open(), self.clinic_phone, again)
 
     def _ask_again(self) -> str:
         """The current question once more, after something else was answered: the times
@@ -1126,7 +1149,7 @@ class Assistant:
         if self.expecting == "time" and self.state.offered:
             return self._offer_sentence()
         if self.expecting == "anything_else":
-            return "Is there anything else I can help with?"
+            return replies.ANYTHING_ELSE
         return self._question()
 
     def _question(self) -> str:
@@ -1135,65 +1158,20 @@ class Assistant:
         repairing = self.repair.last_question(self.expecting)
         if repairing:
             return repairing
-        questions = {
-            "species": "Is the appointment for a cat or a dog?",
-            "appointment_type": "What kind of appointment do you need?",
-            "clinician": "Would you like a particular vet, or whoever is free first?",
-            "date": "What day would suit you?",
-            "time": "Which time would suit you?",
-            "pet_name": "What's your pet's name?",
-            "client_name": "What's your name?",
-            "phone": "What's the best phone number to reach you?",
-            "email": "What's your email address?",
-            "confirm": "Shall I book it?",
-        }
-        return questions.get(self.expecting, "How can I help?")
+        return replies.question(self.expecting)
 
     # -- tools ---------------------------------------------------------------------------
-    def _search(self, day: date, days: int, part_filter: bool = True) -> list[Slot]:
+    def _wanted(self) -> Wanted:
         st = self.state
         assert st.species and st.appointment_type
-        if st.clinician and st.clinician != ANYONE:
-            schedules = [self.schedule_ids[st.clinician]]
-        else:
-            schedules = list(self.schedule_ids.values())
-        start = datetime.combine(day, dtime(0), self.tz)
-        end = datetime.combine(day + timedelta(days=days), dtime(0), self.tz)
-        args = {
-            "date": day.isoformat(),
-            "days": days,
-            "clinician": st.clinician,
-            "species": st.species,
-            "appointment_type": st.appointment_type,
-        }
-        t0 = time.perf_counter()
-        try:
-            slots = self.api.find_slots(
-                appointment_type_id=self.type_ids[st.appointment_type],
-                species_id=self.species_ids[st.species],
-                schedule_ids=schedules,
-                start=start,
-                end=end,
-            )
-        except VetstoriaError as exc:
-            self._calls.append(ToolCallRecord("check_availability", args, exc.code, _ms(t0)))
-            raise
-        self._calls.append(
-            ToolCallRecord("check_availability", {**args, "found": len(slots)}, "ok", _ms(t0))
-        )
-        earliest = self.now() + timedelta(minutes=self.min_lead_minutes)
-        slots = [s for s in slots if s.start >= earliest]
-        return [s for s in slots if not part_filter or self._fits_part(s)]
+        return Wanted(st.species, st.appointment_type, st.clinician, st.part_of_day)
+
+    def _search(self, day: date, days: int, part_filter: bool = True) -> list[Slot]:
+        found = self.availability.search(self._wanted(), day, days, self._calls, part_filter)
+        return [s for s in found if (s.start, s.schedule_id) not in self._taken]
 
     def _fits_part(self, slot: Slot) -> bool:
-        if not self.state.part_of_day:
-            return True
-        hour = slot.start.astimezone(self.tz).hour
-        return hour < 12 if self.state.part_of_day == "morning" else hour >= 12
-
-    def _spread(self, slots: list[Slot]) -> list[Slot]:
-        """The earliest free times, one per start time (either clinician), up to OFFER_COUNT."""
-        return _one_per_start(slots)[:OFFER_COUNT]
+        return self.availability.fits_part(slot, self.state.part_of_day)
 
     def _offer_times(self, started: float, note: str = "") -> AssistantTurn:
         st = self.state
@@ -1222,7 +1200,7 @@ class Assistant:
                 if st.clinician not in (None, ANYONE):
                     others = self._search_others(day)
                     if others:
-                        st.offered = self._spread(others)
+                        st.offered = spread(others)
                         return self._reply(
                             preamble
                             + self._offer_sentence(with_names=True)
@@ -1246,7 +1224,7 @@ class Assistant:
                 preamble += f"{label} is {n.spoken_date(first_day, self._today)}. "
         except VetstoriaError as exc:
             return self._booking_system_down(exc, started)
-        st.offered = self._spread(slots)
+        st.offered = spread(slots)
         return self._reply(preamble + self._offer_sentence(), "time", started)
 
     def _take_wanted_time(self, started: float) -> AssistantTurn:
@@ -1270,9 +1248,7 @@ class Assistant:
             return self._offer_times(started)
         target = datetime.combine(st.day, wanted, self.tz)
         nearest = sorted(slots, key=lambda s: abs((s.start - target).total_seconds()))
-        st.offered = sorted(self._spread(nearest[: OFFER_COUNT * 2]), key=lambda s: s.start)[
-            :OFFER_COUNT
-        ]
+        st.offered = sorted(spread(nearest[: OFFER_COUNT * 2]), key=lambda s: s.start)[:OFFER_COUNT]
         return self._reply(
             f"Sorry, {n.spoken_time(wanted)} isn't free. " + self._offer_sentence(), "time", started
         )
@@ -1309,7 +1285,7 @@ class Assistant:
         none, that truthfully, with the latest (earliest) time and another day to try."""
         st = self.state
         try:
-            slots = _one_per_start(self._search(day, 1, part_filter=False))
+            slots = one_per_start(self._search(day, 1, part_filter=False))
         except VetstoriaError as exc:
             return self._booking_system_down(exc, started)
         if later:
@@ -1368,15 +1344,8 @@ class Assistant:
         return other if other >= self._today else None
 
     def _search_others(self, day: date) -> list[Slot]:
-        st = self.state
-        wanted = st.clinician
-        st.clinician = ANYONE
-        try:
-            return [
-                s for s in self._search(day, 1) if self.schedule_names.get(s.schedule_id) != wanted
-            ]
-        finally:
-            st.clinician = wanted
+        found = self.availability.others(self._wanted(), day, self._calls)
+        return [s for s in found if (s.start, s.schedule_id) not in self._taken]
 
     def _offer_sentence(self, with_names: bool = False) -> str:
         st = self.state
@@ -1390,19 +1359,29 @@ class Assistant:
             return f"{_upper_first(self._on(day))} I have {_join_or(times)}. Which would suit you?"
         return f"{st.clinician} has {_join_or(times)} {self._on(day)}. Which would suit you?"
 
-    def _read_back(self) -> str:
+    def read_back_details(self) -> dict[str, str]:
+        """What the read-back gives, by meaning: the record the simulator's caller checks
+        and the booking placed must match ("date" ISO, "time" HH:MM, "email" "" if none)."""
         st = self.state
         assert st.slot and st.species and st.appointment_type and st.phone
         when = st.slot.start.astimezone(self.tz)
-        vet = self.schedule_names.get(st.slot.schedule_id, "the vet")
-        email = f", and email {n.format_email_for_speech(st.email)}" if st.email else ""
-        return (
-            f"Let me check I have everything right. {r.type_phrase(st.appointment_type)} for "
-            f"{st.pet_name}, your {st.species.lower()}, with {vet} "
-            f"{self._on(when.date())} at {n.spoken_time(when.time())}. "
-            f"Your name is {st.first_name} {st.last_name}, "
-            f"phone {n.format_phone_for_speech(st.phone)}"
-            f"{email}. Shall I book that?"
+        return {
+            "species": st.species,
+            "appointment_type": st.appointment_type,
+            "clinician": self.schedule_names.get(st.slot.schedule_id, ""),
+            "date": when.date().isoformat(),
+            "time": when.strftime("%H:%M"),
+            "pet_name": st.pet_name or "",
+            "client_name": f"{st.first_name} {st.last_name}",
+            "phone": st.phone,
+            "email": st.email or "",
+        }
+
+    def _read_back(self) -> str:
+        st = self.state
+        assert st.slot
+        return replies.read_back(
+            self.read_back_details(), st.slot.start.astimezone(self.tz), self._today
         )
 
     def _place_booking(self, started: float) -> AssistantTurn:
@@ -1437,20 +1416,16 @@ class Assistant:
             result = self.api.book(request)
         except SlotTakenError:
             self._calls.append(ToolCallRecord("place_booking", args, "slot_taken", _ms(t0)))
+            self._taken.add((slot.start, slot.schedule_id))
             st.slot, st.offered = None, []
             return self._offer_times(started, note="I'm sorry, that time has just been taken. ")
         except VetstoriaError as exc:
             self._calls.append(ToolCallRecord("place_booking", args, exc.code, _ms(t0)))
-            self._record_booking(slot, vet, "failed")
+            self.journal.booking(st, slot, vet, "failed")
             if exc.retryable and not self._retried:
                 self._retried = True
                 self._pending_retry = True
-                return self._reply(
-                    "I'm sorry, the booking system didn't accept the booking just now, "
-                    "so nothing has been booked. Shall I try again?",
-                    "confirm",
-                    started,
-                )
+                return self._reply(replies.BOOKING_REFUSED_TRY_AGAIN, "confirm", started)
             return self._booking_system_down(exc, started)
         self._calls.append(
             ToolCallRecord("place_booking", {**args, "result": result.status}, "ok", _ms(t0))
@@ -1458,133 +1433,45 @@ class Assistant:
         when = slot.start.astimezone(self.tz)
         spoken = f"{self._on(when.date())} at {n.spoken_time(when.time())}"
         if result.status != "confirmed":
-            self._record_booking(slot, vet, "unconfirmed", result)
+            self.journal.booking(st, slot, vet, "unconfirmed", result)
             self.handoff_reason = "unconfirmed"
             self.outcome = "handoff"
-            self._record_handoff("unconfirmed booking: staff to check", st.phone)
+            self.journal.handoff("unconfirmed booking: staff to check", st.phone)
             return self._reply(
-                "I'm sorry, the booking system didn't confirm in time, so I can't be sure the "
-                f"booking for {spoken} went through. I've passed it to the reception team, who "
-                f"will check and call you on {n.format_phone_for_speech(st.phone)}. "
-                "Is there anything else?",
-                "anything_else",
-                started,
+                replies.booking_unconfirmed(spoken, st.phone), "anything_else", started
             )
-        self._record_booking(slot, vet, "confirmed", result)
+        self.journal.booking(st, slot, vet, "confirmed", result)
         self.outcome = "booked"
-        return self._reply(
-            f"You're booked: {st.pet_name} will see {vet} {spoken}. "
-            "Please arrive five minutes early. Is there anything else I can help with?",
-            "anything_else",
-            started,
-        )
+        return self._reply(replies.booked(st.pet_name, vet, spoken), "anything_else", started)
 
     def _booking_system_down(self, exc: VetstoriaError, started: float) -> AssistantTurn:
         log.warning("Vetstoria unavailable: %s", exc.code)
         self.outcome = self.outcome or "no_booking"
-        return self._reply(
-            "I'm sorry, I can't reach the booking system right now, so I can't book anything. "
-            f"Please ask at reception, or call {self.clinic_phone}. Is there anything else?",
-            "anything_else",
-            started,
-        )
+        return self._reply(replies.booking_system_down(self.clinic_phone), "anything_else", started)
 
     def _reception_open(self) -> bool:
         return self.hours.is_open(self.now())
 
     def _hours_answer(self, text: str) -> str:
-        """The clinic's hours, for a caller who asked: the day they named, or the week and
-        whether it is open now."""
-        if not self.hours.kept:
-            return f"Reception can tell you our opening hours on {self.clinic_phone}. "
-        now = self.now()
         asked = n.parse_date(text, self._today)
-        if asked is not None and asked.day is not None and "week" not in asked.phrase:
-            day = asked.day
-            if day == self._today:
-                return self._open_now_answer(now, today=True)
-            # The hours are weekly: a named weekday gets that weekday's hours.
-            name = (
-                "Tomorrow"
-                if day == self._today + timedelta(days=1)
-                else "On " + (DAY_NAMES[day.weekday()] + "s")
-            )
-            times = self.hours.spoken_day(day.weekday())
-            return f"{name} we're open {times}. " if times else f"{name} we're closed. "
-        week = self.hours.spoken()
-        return (f"We're open {week}. " if week else "") + self._open_now_answer(now)
-
-    def _open_now_answer(self, now: datetime, today: bool = False) -> str:
-        if self.hours.is_open(now):
-            return f"We're open {'today ' if today else 'now '}{self.hours.until(now)}. "
-        opening = self.hours.next_opening(now)
-        if opening is None:
-            return "We're closed now. "
-        again = self.hours.when_open_again(now)
-        if opening.date() == now.date():
-            return f"We're closed now, and open today {again}. "
-        if today:
-            return f"We're closed for the rest of today, and open again {again}. "
-        return f"We're closed now, and open again {again}. "
+        day = asked.day if asked is not None and "week" not in asked.phrase else None
+        return replies.hours_answer(self.hours, day, self.now(), self._today, self.clinic_phone)
 
     def _handoff(self, reason: str, started: float, animal: str | None = None) -> AssistantTurn:
         self.handoff_reason = reason
         self.outcome = "handoff"
-        self._record_handoff(reason, self.state.phone)
+        self.journal.handoff(reason, self.state.phone)
         if not self._reception_open():
             return self._reply(self._closed_handoff(reason, animal), "none", started, done=True)
-        texts = {
-            "emergency": (
-                "This sounds like an emergency. Please tell the reception team right now, "
-                f"or call the clinic on {self.clinic_phone} straight away."
-            ),
-            "cancel": (
-                "I can't cancel bookings here, but the reception team can do that for you. "
-                f"Please speak to them at the desk, or call {self.clinic_phone}."
-            ),
-            "reschedule": (
-                "I can't move existing bookings here, but the reception team can. Please "
-                f"speak to them at the desk, or call {self.clinic_phone}."
-            ),
-            "person": (
-                "Of course. Please speak to the reception team at the desk; "
-                "they'll be glad to help."
-            ),
-            "not_understood": (
-                "I'm sorry, I'm having trouble understanding you today. Please speak to the "
-                f"reception team at the desk, or call {self.clinic_phone}, and they'll book you in."
-            ),
-            "species": (
-                f"I'm sorry, I can only book cats and dogs here. The reception team can help "
-                f"with your {animal or 'pet'}: please speak to them, or call {self.clinic_phone}."
-            ),
-        }
-        return self._reply(texts.get(reason, texts["person"]), "none", started, done=True)
+        return self._reply(
+            replies.handoff(reason, self.clinic_phone, animal), "none", started, done=True
+        )
 
     def _closed_handoff(self, reason: str, animal: str | None) -> str:
-        """A hand-off while reception is closed: nobody is at the desk, so the caller gets
-        the phone and when it is answered (emergencies: the out-of-hours number)."""
-        if reason == "emergency":
-            return (
-                "This sounds like an emergency. The clinic is closed right now, so please "
-                f"call {self.emergency_phone} straight away."
-            )
         again = self.hours.when_open_again(self.now())
-        call = f"please call {self.clinic_phone}" + (
-            f" when we open again {again}" if again else ""
+        return replies.closed_handoff(
+            reason, animal, self.clinic_phone, self.emergency_phone, again
         )
-        lead = {
-            "cancel": "I can't cancel bookings here, and reception is closed now, so ",
-            "reschedule": "I can't move existing bookings here, and reception is closed now, so ",
-            "species": (
-                f"I'm sorry, I can only book cats and dogs here. For your {animal or 'pet'}, "
-            ),
-            "not_understood": (
-                "I'm sorry, I'm having trouble understanding you today. Reception is closed "
-                "now, so "
-            ),
-        }.get(reason, "Reception is closed at the moment, so ")
-        return f"{lead}{call}, and they'll be glad to help."
 
     # -- records -------------------------------------------------------------------------
     def _reply(
@@ -1595,19 +1482,23 @@ class Assistant:
         done: bool = False,
         choices: tuple[str, ...] | None = None,
         repair: str | None = None,
+        read_back: dict[str, str] | None = None,
+        keep_read_back: bool = False,
     ) -> AssistantTurn:
+        """The reply `text`, asking for `expecting`. `read_back`: this is the read-back, with
+        these details; `keep_read_back`: nothing changed since the last read-back, so a yes
+        to this reply still books."""
         assert expecting in EXPECTING
         if choices is None:
             choices = () if done else self._choices(expecting)
         self.expecting = expecting
-        self._read_back_given = False  # set again by the caller of _reply for the read-back
-        self._asked_what_to_change = False  # likewise
+        self._read_back_given = read_back is not None or keep_read_back
+        self._asked_what_to_change = False  # set again by the caller of _reply
         text, self._preface = self._preface + text, ""
         if done:
             self.done = True
             self.outcome = self.outcome or "no_booking"
-            if self.recorder and self.conversation_id is not None:
-                self.recorder.end_conversation(self.conversation_id, self.outcome, self.summary())
+            self.journal.end(self.outcome, self.summary())
         llm = self._llm
         turn = AssistantTurn(
             text=text,
@@ -1625,71 +1516,12 @@ class Assistant:
             card=self.state.card(self.tz),
             choices=choices,
             repair=repair,
+            read_back=read_back,
+            asks_to_book=self._read_back_given or self._pending_retry,
         )
+        turn = replace(turn, row_id=self.journal.reply(turn))
         self.turns.append(turn)
-        turn_id = self._record_turn("assistant", text, expecting, turn)
-        self.last_turn_id = turn_id
-        if self.recorder and self.conversation_id is not None:
-            for call in turn.tool_calls:
-                self.recorder.add_tool_call(
-                    self.conversation_id,
-                    turn_id,
-                    call.name,
-                    call.arguments,
-                    call.status,
-                    call.duration_ms,
-                )
         return turn
-
-    def _record_turn(
-        self, role: str, text: str, expecting: str, turn: AssistantTurn | None = None
-    ) -> int | None:
-        if not self.recorder or self.conversation_id is None:
-            return None
-        latency = (
-            {
-                "llm_total_ms": turn.llm_ms,
-                "llm_first_token_ms": turn.llm_first_token_ms,
-                "response_ms": turn.total_ms,
-            }
-            if turn
-            else None
-        )
-        return self.recorder.add_turn(
-            self.conversation_id,
-            role,
-            text,
-            expecting=expecting,
-            latency=latency,
-            tokens_in=turn.tokens_in if turn else None,
-            tokens_out=turn.tokens_out if turn else None,
-        )
-
-    def _record_booking(self, slot: Slot, vet: str, status: str, result: Any = None) -> None:
-        if not self.recorder or self.conversation_id is None:
-            return
-        st = self.state
-        self.recorder.add_booking(
-            self.conversation_id,
-            status=status,
-            slot_start=slot.start.isoformat(),
-            schedule_id=slot.schedule_id,
-            partition_id=slot.partition_id,
-            species=st.species,
-            appointment_type=st.appointment_type,
-            clinician=vet,
-            pet_name=st.pet_name,
-            first_name=st.first_name,
-            last_name=st.last_name,
-            phone=st.phone,
-            email=st.email,
-            notes=st.notes,
-            appointment_ids=list(getattr(result, "appointment_ids", ()) or ()),
-        )
-
-    def _record_handoff(self, reason: str, contact: str | None) -> None:
-        if self.recorder and self.conversation_id is not None:
-            self.recorder.add_handoff(self.conversation_id, reason, contact)
 
     def summary(self) -> str:
         """A short account of the conversation, kept with it in the history."""
@@ -1741,14 +1573,6 @@ class Assistant:
 # -- helpers -----------------------------------------------------------------------------------
 def _mentions_existing_booking(text: str) -> bool:
     return bool(re.search(r"\b(my|existing|current)\s+(appointment|booking)\b", text, re.I))
-
-
-def _one_per_start(slots: list[Slot]) -> list[Slot]:
-    """Free times in order, one slot per start time (either clinician)."""
-    seen: dict[datetime, Slot] = {}
-    for slot in sorted(slots, key=lambda s: s.start):
-        seen.setdefault(slot.start, slot)
-    return list(seen.values())
 
 
 def _ms(t0: float) -> float:

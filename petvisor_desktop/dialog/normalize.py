@@ -15,6 +15,17 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 from typing import Literal
 
+from petvisor_desktop.spoken import (
+    ONES,
+    TENS,
+    format_email_for_speech,
+    format_phone_for_speech,
+    ordinal_suffix,
+    ordinal_words,
+    spoken_date,
+    spoken_time,
+)
+
 __all__ = [
     "DEFAULT_PHONE_COUNTRY",
     "PHONE_PLANS",
@@ -42,41 +53,10 @@ PartOfDay = Literal["morning", "afternoon"]
 # Number words
 # --------------------------------------------------------------------------------------------
 
-_UNITS = {
-    "zero": 0,
-    "nought": 0,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-}
-_TEENS = {
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "thirteen": 13,
-    "fourteen": 14,
-    "fifteen": 15,
-    "sixteen": 16,
-    "seventeen": 17,
-    "eighteen": 18,
-    "nineteen": 19,
-}
-_TENS = {
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "fifty": 50,
-    "sixty": 60,
-    "seventy": 70,
-    "eighty": 80,
-    "ninety": 90,
-}
+# Word -> value, for reading numbers; the words are the shared ones (`spoken`).
+_UNITS = {**{word: value for value, word in enumerate(ONES[:10])}, "nought": 0}
+_TEENS = {word: value for value, word in enumerate(ONES) if value >= 10}
+_TENS = {word: 10 * tens for tens, word in enumerate(TENS) if word}
 _OH = frozenset({"oh", "o"})
 _REPEAT = {"double": 2, "triple": 3, "treble": 3}
 _SCALES = {"hundred": 100, "thousand": 1000}
@@ -473,60 +453,6 @@ def parse_phone(text: str, country: str = DEFAULT_PHONE_COUNTRY) -> str | None:
     return check.number if check is not None else None
 
 
-def _group_sizes(count: int) -> list[int]:
-    """Sensible read-out groups for a number without a known layout: threes, a four at the end."""
-    if count <= 4:
-        return [count]
-    threes, rest = divmod(count, 3)
-    if rest == 0:
-        return [3] * threes
-    if rest == 1:
-        return [3] * (threes - 1) + [4]
-    return [4] + [3] * (threes - 2) + [4]
-
-
-def _uk_national_sizes(digits: str) -> list[int]:
-    """Group sizes for a UK number written with its leading 0."""
-    if len(digits) == 11 and digits.startswith("02"):
-        return [3, 4, 4]  # 020 7946 0018: London and the other 02x areas
-    if len(digits) == 11:
-        return [5, 3, 3]  # 07700 900 456, 01632 960 123
-    if len(digits) == 10 and digits.startswith("01"):
-        return [5, 5]
-    return _group_sizes(len(digits))
-
-
-def _spell_groups(digits: str, sizes: Sequence[int]) -> list[str]:
-    groups: list[str] = []
-    pos = 0
-    for size in sizes:
-        groups.append(" ".join(digits[pos : pos + size]))
-        pos += size
-    return groups
-
-
-def format_phone_for_speech(phone: str) -> str:
-    """Read-back form: digits apart, groups split by commas ("0 7 7 0 0, 9 0 0, 4 5 6")."""
-    digits = re.sub(r"\D", "", phone)
-    if not digits:
-        return phone
-    if phone.strip().startswith("+"):
-        if digits.startswith("44") and len(digits) > 2:
-            national = "0" + digits[2:]
-            sizes = _uk_national_sizes(national)
-            sizes = [sizes[0] - 1, *sizes[1:]]  # the same groups, without the 0
-            groups = _spell_groups(digits[2:], [s for s in sizes if s > 0])
-            return ", ".join(["plus 4 4", *groups])
-        return "plus " + ", ".join(_spell_groups(digits, _group_sizes(len(digits))))
-    if digits.startswith("0"):
-        sizes = _uk_national_sizes(digits)
-    elif len(digits) == 10 and digits.startswith("7"):
-        sizes = [4, 3, 3]  # a mobile number without its 0
-    else:
-        sizes = _group_sizes(len(digits))
-    return ", ".join(_spell_groups(digits, sizes))
-
-
 # --------------------------------------------------------------------------------------------
 # Email addresses
 # --------------------------------------------------------------------------------------------
@@ -667,53 +593,12 @@ def _joined_by(text: str, local: str) -> str:
     return local
 
 
-_EMAIL_SPOKEN = {".": "dot", "@": "at", "_": "underscore", "-": "dash", "+": "plus"}
-
-
-def format_email_for_speech(email: str) -> str:
-    """Read-back form: "james.okafor@example.com" -> "james dot okafor at example dot com"."""
-    words: list[str] = []
-    current = ""
-    for char in email.strip().lower():
-        if char in _EMAIL_SPOKEN or char.isdigit():
-            if current:
-                words.append(current)
-                current = ""
-            words.append(_EMAIL_SPOKEN.get(char, char))
-        else:
-            current += char
-    if current:
-        words.append(current)
-    return " ".join(words)
-
-
 # --------------------------------------------------------------------------------------------
 # Words for dates and times
 # --------------------------------------------------------------------------------------------
 
-_ORDINALS = {
-    "first": 1,
-    "second": 2,
-    "third": 3,
-    "fourth": 4,
-    "fifth": 5,
-    "sixth": 6,
-    "seventh": 7,
-    "eighth": 8,
-    "ninth": 9,
-    "tenth": 10,
-    "eleventh": 11,
-    "twelfth": 12,
-    "thirteenth": 13,
-    "fourteenth": 14,
-    "fifteenth": 15,
-    "sixteenth": 16,
-    "seventeenth": 17,
-    "eighteenth": 18,
-    "nineteenth": 19,
-    "twentieth": 20,
-    "thirtieth": 30,
-}
+# Ordinal word -> day of the month (up to "thirtieth"; "twenty first" is read as two words).
+_ORDINALS = {ordinal_words(day): day for day in (*range(1, 21), 30)}
 
 _DT_TOKEN_RE = re.compile(
     r"(?P<iso>\d{4}-\d{1,2}-\d{1,2})"
@@ -736,12 +621,6 @@ class _Tok:
     end: int
     word: str = ""  # the spoken words behind a number ("one", "double oh")
     repeated: bool = False
-
-
-def _ordinal_suffix(day: int) -> str:
-    if 10 <= day % 100 <= 20:
-        return "th"
-    return {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
 
 
 def _dt_tokens(text: str) -> list[_Tok]:
@@ -767,12 +646,12 @@ def _dt_tokens(text: str) -> list[_Tok]:
             unit = _ORDINALS.get(raw[nxt].text, 0)
             if 1 <= unit <= 9:
                 day = _TENS[tok.text] + unit
-                merged.append(_Tok(f"{day}{_ordinal_suffix(day)}", tok.start, raw[nxt].end))
+                merged.append(_Tok(f"{day}{ordinal_suffix(day)}", tok.start, raw[nxt].end))
                 i = nxt + 1
                 continue
         if tok.text in _ORDINALS:
             day = _ORDINALS[tok.text]
-            merged.append(_Tok(f"{day}{_ordinal_suffix(day)}", tok.start, tok.end, tok.text))
+            merged.append(_Tok(f"{day}{ordinal_suffix(day)}", tok.start, tok.end, tok.text))
         else:
             merged.append(tok)
         i += 1
@@ -1003,15 +882,6 @@ def parse_time(text: str) -> time | None:
     return next(t for strength, t in found if strength == best)
 
 
-def spoken_time(t: time) -> str:
-    """Natural read-back: "9am", "2:30pm", "12pm"."""
-    suffix = "am" if t.hour < 12 else "pm"
-    hour = t.hour % 12 or 12
-    if t.minute == 0:
-        return f"{hour}{suffix}"
-    return f"{hour}:{t.minute:02d}{suffix}"
-
-
 # --------------------------------------------------------------------------------------------
 # Morning or afternoon
 # --------------------------------------------------------------------------------------------
@@ -1148,22 +1018,6 @@ _MONTHS = {
     "nov": 11,
     "dec": 12,
 }
-# Spoken forms, independent of the machine's locale.
-_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTH_NAMES = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 
 
 def _alternation(words: Sequence[str]) -> str:
@@ -1431,18 +1285,6 @@ def parse_date(text: str, today: date) -> DateAsk | None:
         elif next_week:
             day = _next_monday(today) + timedelta(days=chosen.weekday)
     return DateAsk(day=day, weekend=day.weekday() >= 5, phrase=_phrase(text, toks, first, last))
-
-
-def spoken_date(d: date, today: date) -> str:
-    """Natural read-back: "today", "tomorrow", "Thursday the 26th of November" (+ year if not
-    this year)."""
-    if d == today:
-        return "today"
-    if d == today + timedelta(days=1):
-        return "tomorrow"
-    weekday, month = _WEEKDAY_NAMES[d.weekday()], MONTH_NAMES[d.month - 1]
-    spoken = f"{weekday} the {d.day}{_ordinal_suffix(d.day)} of {month}"
-    return spoken if d.year == today.year else f"{spoken} {d.year}"
 
 
 # --------------------------------------------------------------------------------------------

@@ -294,6 +294,14 @@ class Repair:
         """The step was answered (or left): its repair is over."""
         self.state = RepairState()
 
+    def refuse(self, step: str) -> None:
+        """The caller said the value held for `step` is wrong, and saying it again gave the
+        same value: the next miss at `step` starts its repair (spelling, the number in
+        parts) with "Sorry about that"."""
+        self.reset()
+        self.state.step = step
+        self.state.refused = True
+
     @property
     def asks_yes_no(self) -> bool:
         """The last question was a yes or no: an option put to the caller, or a read-back of
@@ -505,7 +513,10 @@ class Repair:
         if not question:
             return Miss(prefix=SORRY_USUAL)
         s.question = re.sub(r"^Sorry[^.]*\. ", "", question)
-        return Miss(question=question, kind=f"{step}:{s.mode or 'again'}")
+        kind = f"{step}:{s.mode or 'again'}"
+        if step == "client_name" and s.mode == "spell":
+            kind += "-last" if first_name_known else "-first"  # which name is spelled
+        return Miss(question=question, kind=kind)
 
     def _repair_question(
         self,

@@ -28,6 +28,7 @@ import numpy as np
 from petvisor_desktop.events import EngineEvent, EventType, emit_to
 from petvisor_desktop.settings import Settings
 from petvisor_desktop.voice.base import FRAME_MS, AudioError, VoiceError
+from petvisor_desktop.voice.echo import PLAYBACK_TAIL_S
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,6 @@ LEVEL_EVERY_S = 0.1
 # echo path's delay is at most 0.3 s). It does not make the loop deaf: a frame counts as
 # echo only while the delayed reference is live at the microphone, and a caller who answers
 # at once keeps every word (tests/voice/test_prompt_answers.py).
-ECHO_TAIL_S = 0.4
 # Silero hears speech at any level, so what is left of the assistant's own voice after echo
 # cancellation still looks like speech. During playback a frame counts towards barge-in only
 # when it stands this far above the loud end (75th percentile) of the last second of cleaned
@@ -55,7 +55,6 @@ ECHO_TAIL_S = 0.4
 BARGE_IN_OVER_RESIDUAL_DB = 6.0
 RESIDUAL_FRAMES = 32
 UNTRAINED_BARGE_IN_MS = 450  # barge-in needs this much speech while the echo is unlearnt
-ECHO_TRAINED_DB = 12.0  # echo cancelled by at least this much: the canceller has converged
 ECHO_ONSET_S = 0.15  # playback start to its echo at the microphone, with margin
 # Whisper decodes a turn whole, in ~0.4 s on two cores whatever its length. After this much
 # silence the turn so far is decoded in the background; if the caller stays silent until the
@@ -79,6 +78,8 @@ class Talker(Protocol):
     assistant: Any
 
     def listening_for(self) -> Listening: ...
+
+    def note_spoken(self, turn: Any, latency: dict[str, float], heard: str | None) -> None: ...
 
     def respond(
         self,
@@ -358,7 +359,7 @@ class VoiceLoop:
         if playing:
             self._played_t = t
         # The room still rings, and the device still holds audio, just after playback ends.
-        playing_or_tail = playing or t - self._played_t < ECHO_TAIL_S
+        playing_or_tail = playing or t - self._played_t < PLAYBACK_TAIL_S
         clean = frame
         echo_only = False
         if self.echo is not None:
@@ -689,11 +690,8 @@ class VoiceLoop:
             llm_total_ms=turn.llm_ms,
             spoken=True,
         )
-        assistant = talker.assistant
-        recorder = getattr(assistant, "recorder", None)
-        turn_id = getattr(assistant, "last_turn_id", None)
-        if recorder is not None and turn_id is not None and hasattr(recorder, "update_turn"):
-            recorder.update_turn(turn_id, latency=figures, text=heard if interrupted else None)
+        # To this reply's own row, not the latest: a tap may have been answered since.
+        talker.note_spoken(turn, figures, heard if interrupted else None)
 
 
 def lead_in_ms(frames: list[np.ndarray], below_peak_db: float = 35.0) -> float:
@@ -750,11 +748,7 @@ class _EchoAdapter:
         self.guard.note_spoken(text)
 
     def converged(self) -> bool:
-        """The canceller has learnt the room, or a second of playback found no echo at all."""
-        stats = self.guard.stats()
-        if stats.delay_ms is None:
-            return stats.frames >= 32
-        return stats.erle_db is not None and stats.erle_db >= ECHO_TRAINED_DB
+        return bool(self.guard.converged())
 
     def note_playback_end(self, t: float) -> None:
         self.guard.note_playback_end(t)

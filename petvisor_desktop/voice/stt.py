@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from petvisor_desktop import modelstore
+from petvisor_desktop.spoken import TITLES, WORD_FORMS, number_token_words
 from petvisor_desktop.voice.base import SAMPLE_RATE_HZ, SttError, Transcriber, Transcript
 
 if TYPE_CHECKING:
@@ -74,14 +75,13 @@ STOCK_PHRASES: dict[str, tuple[str, ...]] = {
 }
 # fmt: on
 CLOSED_STEPS = frozenset(STOCK_PHRASES)
-_TITLES = {"dr": "doctor", "mr": "mister", "mrs": "missus", "ms": "miz"}
 
 
 def spoken_phrase(text: str) -> str:
     """A phrase as a recogniser writes it: lowercase words, no punctuation, titles spelt out
     ("Dr Amy Roberts" -> "doctor amy roberts")."""
     words = re.findall(r"[\w']+", text.lower())
-    return " ".join(_TITLES.get(w, w) for w in words)
+    return " ".join(TITLES.get(w, w) for w in words)
 
 
 def phrase_variants(entry: str) -> list[str]:
@@ -89,7 +89,7 @@ def phrase_variants(entry: str) -> list[str]:
     "amy roberts", "doctor roberts", "roberts", "amy"; other entries as they are."""
     full = spoken_phrase(entry)
     words = full.split()
-    if len(words) >= 2 and words[0] in _TITLES.values():
+    if len(words) >= 2 and words[0] in TITLES.values():
         title, names = words[0], words[1:]
         out = [full, " ".join(names), f"{title} {names[-1]}", names[-1], names[0]]
     else:
@@ -815,60 +815,6 @@ def load_transcriber(
 
 # -- Error rates -------------------------------------------------------------------------------
 
-# fmt: off
-_ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-         "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-         "eighteen", "nineteen")
-_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-# fmt: on
-_ORDINAL = {
-    "one": "first",
-    "two": "second",
-    "three": "third",
-    "five": "fifth",
-    "eight": "eighth",
-    "nine": "ninth",
-    "twelve": "twelfth",
-}  # fmt: skip
-_SPELLING = {"ok": "okay", "alright": "all right", "mhm": "mm hmm", "hmm": "mm"}
-
-
-def number_words(n: int) -> str:
-    """0..9999 as spoken: 42 -> "forty two", 1200 -> "one thousand two hundred"."""
-    if n < 20:
-        return _ONES[n]
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        return _TENS[tens] + (f" {_ONES[ones]}" if ones else "")
-    if n < 1000:
-        hundreds, rest = divmod(n, 100)
-        return f"{_ONES[hundreds]} hundred" + (f" {number_words(rest)}" if rest else "")
-    thousands, rest = divmod(n, 1000)
-    return f"{number_words(thousands)} thousand" + (f" {number_words(rest)}" if rest else "")
-
-
-def _ordinal_words(n: int) -> str:
-    words = number_words(n).split()
-    last = words[-1]
-    if last in _ORDINAL:
-        words[-1] = _ORDINAL[last]
-    elif last.endswith("y"):
-        words[-1] = last[:-1] + "ieth"
-    else:
-        words[-1] = last + "th"
-    return " ".join(words)
-
-
-def _number_token(token: str) -> str:
-    ordinal = re.fullmatch(r"(\d+)(st|nd|rd|th)", token)
-    if ordinal and int(ordinal.group(1)) < 10000:
-        return _ordinal_words(int(ordinal.group(1)))
-    if not token.isdigit():
-        return token
-    if len(token) >= 5 or (len(token) > 1 and token[0] == "0"):
-        return " ".join(_ONES[int(d)] for d in token)  # phone numbers are read digit by digit
-    return number_words(int(token))
-
 
 def normalize_words(text: str) -> list[str]:
     """Words for scoring: lowercase, punctuation and apostrophes dropped, numbers written as
@@ -884,9 +830,8 @@ def normalize_words(text: str) -> list[str]:
     text = text.replace("'", "")
     words: list[str] = []
     for token in re.findall(r"\w+", text):
-        token = _TITLES.get(token, token)
-        token = _SPELLING.get(token, token)
-        words += _number_token(token).split()
+        token = WORD_FORMS.get(token, token)
+        words += number_token_words(token, leading_zero_digits=True).split()
     return words
 
 

@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from petvisor_desktop.dialog.normalize import MONTH_NAMES
+from petvisor_desktop.spoken import (
+    TITLES,
+    clock_words,
+    date_text,
+    digit_words,
+    format_email_for_speech,
+    format_phone_for_speech,
+)
 from petvisor_desktop.voice.base import SynthChunk, TtsError
 
 if TYPE_CHECKING:
@@ -203,13 +210,17 @@ def split_sentences(
 # Speakable text
 # --------------------------------------------------------------------------------------------
 
-_DIGIT_WORDS = ("oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-_TITLES = {"dr": "Doctor", "mr": "Mister", "mrs": "Missus", "ms": "Mizz", "prof": "Professor"}
+# The shared titles, capitalised for the voice, and "Prof". "Ms" stays "Mizz", the text Piper
+# has always been given (espeak-ng says "Miz" and "Mizz" alike).
+_TITLES = {
+    **{short: full.capitalize() for short, full in TITLES.items()},
+    "ms": "Mizz",
+    "prof": "Professor",
+}
 _TITLE_RE = re.compile(r"\b(Dr|Mr|Mrs|Ms|Prof)\b\.?(?=\s+[A-Z])")
 _EMAIL_RE = re.compile(
     r"\b[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
 )
-_EMAIL_SYMBOLS = {".": "dot", "@": "at", "_": "underscore", "-": "dash", "+": "plus"}
 # A run that may be a phone number: digits with spaces, dashes, brackets or ", " between them.
 _PHONE_RE = re.compile(r"(?<![\w.:/£$€])\+?\(?\d(?:[\d()\-]|[ \t]|,[ \t](?=\d))*\d(?![\w:/]|\.\d)")
 _ISO_DATE_RE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
@@ -224,28 +235,8 @@ _HOUR_AMPM_RE = re.compile(r"(?<![\w:.])(\d{1,2})\s*([ap])\.?\s?m\b\.?", re.IGNO
 _MONEY_RE = re.compile(r"£(\d+)(?:\.(\d{2}))?\b")
 
 
-def _ordinal(day: int) -> str:
-    if 11 <= day % 100 <= 13:
-        return f"{day}th"
-    return str(day) + {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
-
-
 def _speak_email(match: re.Match[str]) -> str:
-    words: list[str] = []
-    current = ""
-    for char in match.group().lower():
-        if char in _EMAIL_SYMBOLS or char.isdigit():
-            if current:
-                words.append(current)
-                current = ""
-            words.append(
-                _EMAIL_SYMBOLS[char] if char in _EMAIL_SYMBOLS else _DIGIT_WORDS[int(char)]
-            )
-        else:
-            current += char
-    if current:
-        words.append(current)
-    return " ".join(words)
+    return format_email_for_speech(match.group(), digit_names=True)
 
 
 def _subgroups(token: str) -> list[str]:
@@ -265,8 +256,6 @@ def _phone_groups(run: str) -> list[str] | None:
     groups: list[str] = []
     if re.fullmatch(r"\+?\d+", run):
         # One unbroken run of digits: the read-back groups the dialog uses for phone numbers.
-        from petvisor_desktop.dialog.normalize import format_phone_for_speech
-
         spoken = format_phone_for_speech(run)
         plus = spoken.startswith("plus ")
         groups = [g.replace(" ", "") for g in spoken.removeprefix("plus ").split(", ")]
@@ -277,7 +266,7 @@ def _phone_groups(run: str) -> list[str] | None:
                 groups.append("".join(tokens))  # already spelt out digit by digit
             else:
                 groups.extend(g for t in tokens for g in _subgroups(t))
-    spoken_groups = [" ".join(_DIGIT_WORDS[int(d)] for d in g) for g in groups if g]
+    spoken_groups = [digit_words(g, zero="oh") for g in groups if g]
     if plus:
         spoken_groups[0] = "plus " + spoken_groups[0]
     return spoken_groups
@@ -298,24 +287,17 @@ def _speak_phone(match: re.Match[str]) -> str:
 
 
 def _clock(hour: str, minute: int, half: str | None) -> str:
-    """A time in the assistant's own style ("9am", "2 30 pm"): minutes under ten read
-    "oh five", noon said as such. Without am/pm, "13:00" and "09:00" are 24-hour times and
-    get one; "3:00" is ambiguous and is read "3 o'clock"."""
+    """A written time as the voice says it (`spoken.clock_words`). Without am/pm, "13:00"
+    and "09:00" are 24-hour times and get one; "3:00" is ambiguous and is read "3 o'clock"."""
     value = int(hour)
-    spoken_minute = f"oh {minute}" if minute < 10 else str(minute)
     if half is None:
         if 1 <= value <= 12 and not hour.startswith("0"):
-            return f"{value} {spoken_minute}" if minute else f"{value} o'clock"
+            return clock_words(value, minute, None)
         half = "a" if value < 12 else "p"
         value = value % 12 or 12
     elif half.lower() == "p" and value > 12:
         value -= 12  # "14:00pm": tolerate the redundant suffix
-    suffix = "am" if half.lower() == "a" else "pm"
-    if minute == 0:
-        if value == 12:
-            return "12 noon" if suffix == "pm" else "12 midnight"
-        return f"{value}{suffix}"
-    return f"{value} {spoken_minute} {suffix}"
+    return clock_words(value, minute, "am" if half.lower() == "a" else "pm")
 
 
 def _keep_full_stop(match: re.Match[str], spoken: str) -> str:
@@ -344,7 +326,7 @@ def _speak_iso_date(match: re.Match[str]) -> str:
         day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
         return match.group()
-    return f"{day:%A} the {_ordinal(day.day)} of {MONTH_NAMES[day.month - 1]} {day.year}"
+    return date_text(day, year=True)
 
 
 def _speak_money(match: re.Match[str]) -> str:

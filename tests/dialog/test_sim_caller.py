@@ -1,13 +1,15 @@
 """The simulated caller listening to the read-back (pure logic, no model): a detail read back
-wrong is put right in the caller's own words instead of the scripted yes, and recorded."""
+wrong is put right in the caller's own words instead of the scripted yes, and recorded. The
+caller is given the assistant's own record of what it read back, never its wording."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from petvisor_desktop.dialog import normalize as n
-from petvisor_desktop.simulate import MAX_CORRECTIONS, Caller, Scenario, read_back_details
+from petvisor_desktop.simulate import MAX_CORRECTIONS, Caller, Scenario, safety_failures
 
 NOW = "2026-11-23T09:00:00"  # a Monday
 TODAY = date(2026, 11, 23)
@@ -53,29 +55,19 @@ def read_back(
     phone: str = "07700900456",
     email: str | None = "james.okafor@example.com",
     when: datetime = datetime(2026, 11, 26, 13, 0),
-) -> str:
-    """The assistant's read-back, worded as `Assistant._read_back` words it."""
-    spoken_email = f", and email {n.format_email_for_speech(email)}" if email else ""
-    return (
-        f"Let me check I have everything right. A consultation for {pet}, your cat, with "
-        f"Dr Michael Norman on {n.spoken_date(when.date(), TODAY)} at "
-        f"{n.spoken_time(when.time())}. Your name is {first} {last}, phone "
-        f"{n.format_phone_for_speech(phone)}{spoken_email}. Shall I book that?"
-    )
-
-
-def test_read_back_details_are_read_by_meaning() -> None:
-    text = read_back(pet="Captain Jack", first="Mary Jane", last="Van Dyke")
-    text = text.replace("A consultation", "An appointment for vaccinations")
-    assert read_back_details(text, TODAY) == {
-        "pet_name": "Captain Jack",
-        "date": "2026-11-26",
-        "time": "13:00",
-        "client_name": "Mary Jane Van Dyke",
-        "phone": "07700900456",
-        "email": "james.okafor@example.com",
+) -> dict[str, str]:
+    """The assistant's record of a read-back (`AssistantTurn.read_back`)."""
+    return {
+        "species": "Cat",
+        "appointment_type": "Consultation",
+        "clinician": "Dr Michael Norman",
+        "date": when.date().isoformat(),
+        "time": when.strftime("%H:%M"),
+        "pet_name": pet,
+        "client_name": f"{first} {last}",
+        "phone": phone,
+        "email": email or "",
     }
-    assert read_back_details(read_back(email=None), TODAY)["email"] == ""
 
 
 def test_a_correct_read_back_gets_the_scripted_yes() -> None:
@@ -96,13 +88,10 @@ def test_names_are_compared_as_heard() -> None:
 
 def test_a_question_that_is_no_read_back_gets_the_scripted_answer() -> None:
     caller = Caller(scenario())
-    assert caller.answer("confirm", "Sorry about that. What would you like to change?") == (
-        "Yes, that's all correct"
-    )
-    assert caller.answer("confirm", "Shall I try again?") == "Yes please"
+    # "What would you like to change?", "Shall I try again?": no read-back on record.
+    assert caller.answer("confirm") == "Yes, that's all correct"
+    assert caller.answer("confirm", None) == "Yes please"
     assert caller.corrections == []
-    # Without the reply's text the caller cannot listen: the script.
-    assert Caller(scenario()).answer("confirm") == "Yes, that's all correct"
 
 
 def test_a_wrong_phone_number_is_corrected_in_the_callers_words() -> None:
@@ -190,3 +179,89 @@ def test_the_same_detail_is_corrected_at_most_three_times() -> None:
     assert caller.answer("confirm", read_back(phone="07700900465", pet="Kittens")) == (
         "No, her name is Mittens."
     )
+
+
+# -- the safety checks, on the assistant's record ------------------------------------------------
+LONDON = ZoneInfo("Europe/London")
+
+
+def _reply(
+    text: str,
+    *,
+    read_back: dict[str, str] | None = None,
+    asks: bool = False,
+    calls: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    return {
+        "role": "assistant",
+        "text": text,
+        "read_back": read_back,
+        "asks_to_book": asks,
+        "tool_calls": calls or [],
+    }
+
+
+def _placed(when: str = "2026-11-26T13:00:00+00:00", status: str = "ok") -> dict[str, Any]:
+    arguments = {
+        "slot": when,
+        "schedule_id": 1,
+        "appointment_type": "Consultation",
+        "species": "Cat",
+    }
+    if status == "ok":
+        arguments["result"] = "confirmed"
+    return {"name": "place_booking", "arguments": arguments, "status": status}
+
+
+def test_a_booking_after_a_yes_to_the_read_back_it_matches_is_safe() -> None:
+    caller = {"role": "caller", "text": "yes"}
+    said = [
+        _reply("Whatever words it uses", read_back=read_back(), asks=True),
+        caller,
+        _reply("Done, see you then.", calls=[_placed()]),
+    ]
+    assert safety_failures(said, LONDON, bookings=[object()]) == []
+    # Reworded without the words "Shall I book": the record still says what was asked.
+    said[0]["text"] = "Is all of that right, and should I go ahead?"
+    assert safety_failures(said, LONDON, bookings=[object()]) == []
+
+
+def test_a_booking_without_a_read_back_asked_is_caught_whatever_the_words() -> None:
+    said = [
+        _reply("... Shall I book that?", read_back=read_back(), asks=False),
+        {"role": "caller", "text": "yes"},
+        _reply("You're booked.", calls=[_placed()]),
+    ]
+    assert "placed a booking without a confirmed read-back" in safety_failures(
+        said, LONDON, bookings=[object()]
+    )
+
+
+def test_a_booking_for_another_time_than_was_read_back_is_caught() -> None:
+    said = [
+        _reply("read-back", read_back=read_back(), asks=True),
+        {"role": "caller", "text": "yes"},
+        _reply("Done.", calls=[_placed("2026-11-26T15:30:00+00:00")]),
+    ]
+    failures = safety_failures(said, LONDON, bookings=[object()])
+    assert len(failures) == 1 and "but the read-back said" in failures[0]
+
+
+def test_booked_is_said_only_after_vetstoria_confirmed() -> None:
+    refused = [
+        _reply("read-back", read_back=read_back(), asks=True),
+        {"role": "caller", "text": "yes"},
+        _reply("You're booked!", calls=[_placed(status="server_error")]),
+    ]
+    assert safety_failures(refused, LONDON, bookings=[]) == [
+        "said the appointment was booked, but the clinic recorded no booking"
+    ]
+
+
+def test_asked_to_spell_a_name_the_caller_spells_the_expected_one() -> None:
+    caller = Caller(scenario())
+    assert caller.answer("pet_name", None, "pet_name:spell") == "M I T T E N S"
+    assert caller.answer("client_name", None, "client_name:spell-last") == "O K A F O R"
+    assert caller.answer("client_name", None, "client_name:spell-first") == "J A M E S"
+    # Another repair, or none: the script.
+    assert caller.answer("pet_name", None, "pet_name:again") == "Her name is Mittens"

@@ -4,9 +4,11 @@ leaving the kiosk with a staff PIN, and the settings screen's keychain and conne
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import time
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -209,11 +211,15 @@ def test_vetstoria_credentials_go_to_the_keychain_not_the_file(
         page.secret.setText("wrong-secret")
         qtbot.mouseClick(page.test_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: page.test_button.isEnabled(), timeout=30_000)
-        assert page.vetstoria_status.text().startswith("Could not connect")
+        # The engine's connection test says which error, as the screen always has.
+        assert page.vetstoria_status.text().startswith("Could not connect: auth: ")
+        assert page.vetstoria_status.property("role") == "problem"
         page.secret.setText(config.secret)
         qtbot.mouseClick(page.test_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: page.test_button.isEnabled(), timeout=30_000)
         assert page.vetstoria_status.text().startswith("Connected:"), page.vetstoria_status.text()
+        assert " species, " in page.vetstoria_status.text()
+        assert page.vetstoria_status.property("role") == "ok"
         with qtbot.waitSignal(page.saved, timeout=30_000):
             qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
     assert credentials.load_secret() == config.secret
@@ -273,6 +279,7 @@ def test_saved_opening_hours_reach_the_kiosk_and_the_engine_at_once(
     page = app.admin.settings_page
     page.hours_edits[5].setText("09:00-17:00")  # Saturday now open all afternoon
     page.out_of_hours_phone.setText("01632 960999")
+    page.clinic_name.setText("Riverside Vets")  # used after a restart, as the screen says
     with qtbot.waitSignal(page.saved, timeout=30_000):
         qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
     assert "Opening hours apply now" in page.save_status.text()
@@ -280,5 +287,40 @@ def test_saved_opening_hours_reach_the_kiosk_and_the_engine_at_once(
     clinic = app.bridge.engine.settings.clinic  # the next conversation's greeting and hand-offs
     assert clinic.hours.is_open(app.bridge.engine.clinic_now())
     assert clinic.emergency_phone == "01632 960999"
+    assert clinic.name == settings.clinic.name
     app.admin.close()
     close_app(app, qtbot)
+
+
+def test_the_ui_changes_the_engine_only_through_its_methods() -> None:
+    """No widget writes an engine field or builds a booking client of its own: saved
+    settings go through `Engine.apply_settings` and a connection test through
+    `Engine.test_vetstoria` (the arrows point ui -> petvisor_desktop -> vetstoria)."""
+    root = Path(credentials.__file__).parent  # the app's ui/, not the tests'
+    side_doors = []
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in ast.walk(tree):
+            where = f"{path.relative_to(root.parent)}:{getattr(node, 'lineno', 0)}"
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                names += [alias.name for alias in getattr(node, "names", [])]
+                if any(n == "vetstoria" or n.startswith("vetstoria.") for n in names):
+                    side_doors.append(f"{where} imports the booking client")
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else [node.target]
+                if isinstance(node, ast.AugAssign | ast.AnnAssign)
+                else []
+            )
+            for target in targets:
+                while isinstance(target, ast.Attribute):
+                    owner = target.value
+                    if (isinstance(owner, ast.Name) and owner.id == "engine") or (
+                        isinstance(owner, ast.Attribute) and owner.attr == "engine"
+                    ):
+                        side_doors.append(f"{where} writes engine.{target.attr}")
+                        break
+                    target = owner
+    assert side_doors == []

@@ -1,6 +1,7 @@
 """The clinic's opening hours on screen: edited a weekday per row in the settings (checked as
-typed, refused on save when a row does not read), and said on the kiosk's idle screen at
-the clinic's time (the engine's pinned "now", as in the demo)."""
+typed, refused on save when a row does not read), said on the kiosk's idle screen at the
+clinic's time (the engine's pinned "now", as in the demo), and handed to the engine through
+the bridge when saved."""
 
 from __future__ import annotations
 
@@ -195,3 +196,23 @@ def test_the_idle_kiosk_says_when_a_closed_clinic_opens_again(
     )
     quiet = kiosk_at(SATURDAY_CLOSED, no_hours).idle_page.hours_line
     assert not quiet.isVisible() and quiet.text() == ""
+
+
+def test_saved_hours_reach_the_engine_through_the_bridge_even_before_it_attaches(
+    ui_settings: Settings, qtbot: Any
+) -> None:
+    bridge = EngineBridge()
+    clinic = dataclasses.replace(ui_settings.clinic, opening_hours="sat 09:00-17:00")
+    saved = dataclasses.replace(ui_settings, clinic=clinic)
+    assert bridge.apply_settings(saved) == []  # no engine yet: kept for it
+    engine = Engine(ui_settings, None, now=SATURDAY_CLOSED, voice=False, mode="kiosk")
+    try:
+        assert not engine.settings.clinic.hours.is_open(engine.clinic_now())
+        with qtbot.waitSignal(bridge.engine_attached):
+            bridge.attach(engine)
+        assert engine.settings.clinic.hours.is_open(engine.clinic_now())
+        renamed = dataclasses.replace(saved, clinic=dataclasses.replace(clinic, name="Riverside"))
+        assert bridge.apply_settings(renamed) == ["clinic.name"]  # after a restart
+        assert engine.settings.clinic.name == ui_settings.clinic.name
+    finally:
+        engine.shutdown()

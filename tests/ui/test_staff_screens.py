@@ -1,5 +1,6 @@
 """The staff screens on a real history database: login, diagnostics, staff accounts, the
-scheduled backup; and accessibility: every control has a name and is reachable by keyboard."""
+scheduled backup, the booking-site connection test's failures; and accessibility: every
+control has a name and is reachable by keyboard."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from petvisor_desktop.history import History, list_backups
 from petvisor_desktop.settings import Settings
 from tests.ui.conftest import QUICK_LLM, STAFF_EMAIL, STAFF_PIN, all_ready, feed
 from ui import theme
+from ui.admin.settings_page import SettingsPage
 from ui.admin.window import AdminWindow
 from ui.bridge import EngineBridge
 from ui.kiosk import KioskWindow
@@ -89,6 +91,38 @@ def test_diagnostics_show_each_component_and_the_model_files(
     qtbot.waitUntil(lambda: page.versions.rowCount() > 0, timeout=30_000)
     parts = {page.versions.item(r, 0).text() for r in range(page.versions.rowCount())}
     assert {"Petvisor Desktop", "Python", "Qt", "llama_cpp_python"} <= parts
+
+
+def test_the_connection_test_says_why_it_could_not_connect(
+    ui_settings: Settings, qtbot: Any
+) -> None:
+    """Without a secret the test does not start; with a site that does not answer, the
+    engine's test says which error (nothing listens on port 9)."""
+    page = SettingsPage(ui_settings)
+    qtbot.addWidget(page)
+    page.real_radio.setChecked(True)
+    seeds = {
+        "base_url": "http://127.0.0.1:9",
+        "auth_url": "http://127.0.0.1:9/auth",
+        "partner_key": "partner",
+        "site_hash": "site",
+        "site_id": "7",
+        "booking_hash": "booking",
+    }
+    for seed, value in seeds.items():
+        page.seed_edits[seed].setText(value)
+    qtbot.mouseClick(page.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.test_button.isEnabled(), timeout=30_000)
+    assert page.vetstoria_status.text() == (
+        "Could not connect: enter the secret first (none is stored in the keychain yet)"
+    )
+    page.secret.setText("a-secret")
+    qtbot.mouseClick(page.test_button, Qt.MouseButton.LeftButton)
+    assert page.vetstoria_status.text() == "Connecting…" and not page.test_button.isEnabled()
+    qtbot.waitUntil(lambda: page.test_button.isEnabled(), timeout=60_000)
+    assert page.vetstoria_status.text().startswith("Could not connect: unavailable: ")
+    assert page.vetstoria_status.property("role") == "problem"
+    assert "a-secret" not in page.vetstoria_status.text()
 
 
 def test_staff_accounts_can_be_added_and_disabled(staff_history: History, qtbot: Any) -> None:

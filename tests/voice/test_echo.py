@@ -66,7 +66,21 @@ def test_words_of_spells_numbers_times_and_titles() -> None:
     assert words_of("That's the 1st, 2nd, 3rd and 12th") == _w(
         "thats the first second third and twelfth"
     )
-    assert words_of("in 2026") == _w("in twenty twenty six")
+
+
+def test_four_digit_numbers_are_the_words_the_voice_says() -> None:
+    """Piper (espeak-ng) says 2000 "two thousand" and 2026 "two thousand twenty six"; what
+    the assistant wrote must give those words, or its echo heard back never matches. (2000
+    used to give one word, "two zero zero zero".)"""
+    assert words_of("in 2000") == _w("in two thousand")
+    assert words_of("in 2026") == _w("in two thousand twenty six")
+    assert words_of("1200 and 2010") == _w("one thousand two hundred and two thousand ten")
+    clock = Clock()
+    guard = EchoGuard(clock=clock)
+    guard.note_spoken("That is Monday the 3rd of January 2000.")
+    clock.t += 2.0
+    assert guard.is_echo("January two thousand")
+    assert guard.is_echo("the third of January 2000")
 
 
 def test_matched_words_wants_one_compact_stretch() -> None:

@@ -189,3 +189,29 @@ def test_a_booking_through_pulseaudio_with_the_echo_leaking_back(
     # taken for the caller: every reply was heard in full.
     cut = [(t["text"], t["heard_by_caller"]) for t in replies if t["heard_by_caller"] != t["text"]]
     assert not cut, cut
+
+
+def test_what_the_caller_heard_of_a_reply_goes_to_that_replys_row(
+    settings: Settings, require_model: Any, voice_models: dict[str, Any]
+) -> None:
+    """A reply cut off after a newer one was recorded (a touch answered during playback):
+    what was heard of it is written to its own history row, not to the latest one."""
+    require_model("llm", QUICK_LLM)
+    events = Events()
+    source, sink = audio.PushSource(), audio.RecordingSink(realtime=True)
+    engine = _engine(settings, events, source, sink)
+    try:
+        talk = engine.new_conversation()
+        talk.start()
+        greeting = events.until(EventType.ASSISTANT_REPLY).data["text"]
+        while not sink.busy:
+            time.sleep(0.01)
+        time.sleep(0.8)  # the caller hears the first words
+        newer = talk.assistant.respond("It's for my dog")  # recorded while the greeting plays
+        engine.voice.interrupt()
+        spoken = events.until(EventType.ASSISTANT_SPOKEN, 10)
+        assert spoken.data["interrupted"] and spoken.data["text"] != greeting
+        replies = [m.text for m in engine.history.messages(talk.id) if m.role == "assistant"]
+        assert replies == [spoken.data["text"], newer.text]
+    finally:
+        engine.shutdown()

@@ -5,6 +5,7 @@ settings file; models and devices take effect the next time the app starts."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import zoneinfo
 from collections.abc import Sequence
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from petvisor_desktop import modelstore
 from petvisor_desktop.hours import DAY_KEYS, DAY_NAMES, HoursError, OpeningHours
-from petvisor_desktop.settings import STT_ENGINES, ClinicSettings, Settings
+from petvisor_desktop.settings import STT_ENGINES, ClinicSettings, Settings, VetstoriaSettings
 from ui import credentials, theme
 from ui.admin import audio_check, settings_io
 from ui.widgets import LevelMeter, button, label
@@ -103,31 +104,24 @@ def installed_models(settings: Settings) -> dict[str, list[tuple[str, bool]]]:
     return roles
 
 
-def test_vetstoria(settings: Settings, fields: dict[str, Any], secret: str) -> str:
-    """Connect with these credentials and read the catalogue (blocking)."""
-    from vetstoria.client import VetstoriaClient
-    from vetstoria.config import VetstoriaConfig
-
-    config = VetstoriaConfig(
+def typed_site(settings: Settings, fields: dict[str, Any], secret: str) -> Settings:
+    """The settings with the booking site as typed on the screen (not saved yet) and
+    `secret`, checked as saving would check them (SettingsError, naming the setting)."""
+    site_id = fields["site_id"]
+    vetstoria = VetstoriaSettings(
         base_url=fields["base_url"],
         auth_url=fields["auth_url"],
         partner_key=fields["partner_key"],
-        site_hash=fields["site_hash"],
-        site_id=int(fields["site_id"] or 0),
-        booking_hash=fields["booking_hash"],
         secret=secret,
+        site_hash=fields["site_hash"],
+        site_id=int(site_id) if str(site_id).isdigit() else site_id,
+        booking_hash=fields["booking_hash"],
         timeout_s=settings.vetstoria.timeout_s,
-        timezone=fields.get("timezone") or settings.clinic.timezone,
-        max_read_retries=0,
     )
-    with VetstoriaClient(config) as client:
-        species = client.species()
-        types = client.appointment_types()
-        schedules = client.schedules()
-    return (
-        f"Connected: {len(species)} species, {len(types)} appointment types and "
-        f"{len(schedules)} clinicians take online bookings."
+    clinic = dataclasses.replace(
+        settings.clinic, timezone=fields.get("timezone") or settings.clinic.timezone
     )
+    return dataclasses.replace(settings, vetstoria=vetstoria, clinic=clinic)
 
 
 class SettingsPage(QScrollArea):
@@ -601,28 +595,35 @@ class SettingsPage(QScrollArea):
         self.test_button.setEnabled(False)
         self.vetstoria_status.setText("Connecting…")
 
-        def test() -> str:
+        def test() -> Any:
             # The keychain is read here, in the background: it may be slow or ask to unlock.
             secret = typed or credentials.load_secret()
             if not secret:
                 raise credentials.CredentialError(
                     "enter the secret first (none is stored in the keychain yet)"
                 )
-            return test_vetstoria(settings, fields, secret)
+            # Imported here, on the worker: the engine module pulls in the model libraries.
+            from petvisor_desktop.runtime import Engine
+
+            return Engine.test_vetstoria(typed_site(settings, fields, secret))
 
         run_in_background(
             test, on_done=self.on_test_done, on_error=self.on_test_failed, context=self
         )
 
-    def on_test_done(self, message: str) -> None:
+    def on_test_done(self, check: Any) -> None:
+        """`check`: the engine's `VetstoriaCheck`."""
+        if not check.ok:
+            self.on_test_failed(check.message)
+            return
         self.test_button.setEnabled(True)
-        self.vetstoria_status.setText(message)
+        self.vetstoria_status.setText(check.message)
         theme.set_role(self.vetstoria_status, "role", "ok")
 
     @Slot(object)
-    def on_test_failed(self, exc: BaseException) -> None:
+    def on_test_failed(self, problem: BaseException | str) -> None:
         self.test_button.setEnabled(True)
-        self.vetstoria_status.setText(f"Could not connect: {exc}")
+        self.vetstoria_status.setText(f"Could not connect: {problem}")
         theme.set_role(self.vetstoria_status, "role", "problem")
 
     # ---- saving --------------------------------------------------------------------------------

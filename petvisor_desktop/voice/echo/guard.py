@@ -1,18 +1,4 @@
-"""The assistant must not hear itself. At the kiosk the speaker's sound leaks back into the
-microphone; two layers keep it out.
-
-- Audio: an acoustic echo canceller. The echo's delay is found by cross-correlating the
-  microphone with what the speaker played (GCC-PHAT over -32..300 ms; re-checked every 2 s,
-  and soon after each pause); a partitioned-block frequency-domain NLMS filter (512 taps,
-  from 4 ms before the delay) learns the room and its echo estimate is subtracted. Small
-  shifts of the alignment (the sink's time stamps move by a few ms from one reply to the
-  next) are followed by sliding the learnt response; double talk is told from a changed room
-  by whether the residual looks like the echo estimate. `process` returns the cleaned frame
-  and `echo_only` says whether the frame is only our own voice, so the VAD runs on cleaned
-  audio and a barge-in triggers only on the caller's real voice.
-- Text: `note_spoken` records what the assistant said; `is_echo` discards a transcript that
-  is a fragment of it (a local alignment of words, tolerant of recogniser errors), unless the
-  caller began speaking after the speaker had gone quiet.
+"""The echo guard: keeps the assistant's own voice out of what the caller is heard to say.
 
 The reference (what was played, 16 kHz) comes from the sink (`playback_since`, else
 `recent_playback`), or is pushed with `note_played`. The sink's pieces are stitched by their
@@ -20,168 +6,48 @@ content, not their jittery time stamps, so the reference stays sample-exact thro
 Microphone frames go on the same clock: at the capture time given to `process`, else by
 counting frames from the first call (also the frames between replies, when the loop does not
 call). Whatever offset this leaves is part of the delay the correlation finds.
+
+Small shifts of the alignment (the sink's time stamps move by a few ms from one reply to the
+next) are followed by sliding the learnt response; double talk is told from a changed room
+by whether the residual looks like the echo estimate. The guard also owns the rules the
+voice loop needs from it: how long after playback the echo may still arrive
+(`PLAYBACK_TAIL_S`) and when the canceller has learnt the room (`converged`).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 from typing import Any
 
 import numpy as np
 
-from petvisor_desktop.voice.base import FRAME_SAMPLES, SAMPLE_RATE_HZ
+from petvisor_desktop.voice.base import FRAME_SAMPLES
+from petvisor_desktop.voice.echo.canceller import (
+    _EPS,
+    FS,
+    EchoCanceller,
+    _find_continuation,
+    _Timeline,
+    estimate_delay,
+)
+from petvisor_desktop.voice.echo.text import TranscriptEchoCheck
 
 log = logging.getLogger(__name__)
 
-FS = SAMPLE_RATE_HZ
-_EPS = 1e-12
-
-
-# --------------------------------------------------------------------------------------------
-# Sample timeline
-# --------------------------------------------------------------------------------------------
-
-
-class _Timeline:
-    """A ring of samples addressed by absolute sample index (zeros where nothing was written)."""
-
-    def __init__(self, seconds: float) -> None:
-        self.size = int(seconds * FS)
-        self.buf = np.zeros(self.size, dtype=np.float32)
-        self.end: int | None = None  # one past the newest sample written
-
-    def write(self, start: int, samples: np.ndarray) -> None:
-        n = len(samples)
-        if n == 0:
-            return
-        if self.end is not None and start > self.end:
-            self._zero(self.end, min(start, self.end + self.size))
-        if n > self.size:
-            samples, start, n = samples[-self.size :], start + n - self.size, self.size
-        i = start % self.size
-        first = min(n, self.size - i)
-        self.buf[i : i + first] = samples[:first]
-        if first < n:
-            self.buf[: n - first] = samples[first:]
-        self.end = start + n if self.end is None else max(self.end, start + n)
-
-    def _zero(self, start: int, stop: int) -> None:
-        n = stop - start
-        if n <= 0:
-            return
-        i = start % self.size
-        first = min(n, self.size - i)
-        self.buf[i : i + first] = 0.0
-        if first < n:
-            self.buf[: n - first] = 0.0
-
-    def read(self, start: int, n: int) -> np.ndarray:
-        """Samples [start, start + n); zeros for what is not (or no longer) held."""
-        out = np.zeros(n, dtype=np.float32)
-        if self.end is None or n <= 0:
-            return out
-        lo = max(start, self.end - self.size)
-        hi = min(start + n, self.end)
-        if hi <= lo:
-            return out
-        i, m = lo % self.size, hi - lo
-        first = min(m, self.size - i)
-        out[lo - start : lo - start + first] = self.buf[i : i + first]
-        if first < m:
-            out[lo - start + first : hi - start] = self.buf[: m - first]
-        return out
-
-
-# --------------------------------------------------------------------------------------------
-# The adaptive filter
-# --------------------------------------------------------------------------------------------
-
-
-class EchoCanceller:
-    """Partitioned-block frequency-domain NLMS (overlap-save, constrained gradient), as in
-    Speex's MDF: per-bin step normalisation converges on speech in about half a second,
-    where a time-domain NLMS with the same taps needs several seconds."""
-
-    def __init__(self, taps: int = 512, block: int = 256, mu: float = 0.5) -> None:
-        if taps % block:
-            raise ValueError("taps must be a multiple of block")
-        self.taps, self.block, self.mu = taps, block, mu
-        self.parts = taps // block
-        self.weights = np.zeros((self.parts, block + 1), dtype=np.complex128)
-        self.power: np.ndarray | None = None  # per-bin reference power, smoothed
-        # About -60 dBFS of reference power per bin: no huge steps on near-silence.
-        self._floor = 2 * block * 1e-6
-
-    def reset(self) -> None:
-        self.weights[:] = 0
-        self.power = None
-
-    def impulse_response(self) -> np.ndarray:
-        """The filter in the time domain (taps samples)."""
-        return np.fft.irfft(self.weights, axis=1)[:, : self.block].reshape(-1)
-
-    def set_impulse_response(self, h: np.ndarray) -> None:
-        b = self.block
-        padded = np.zeros((self.parts, 2 * b))
-        padded[:, :b] = h.reshape(self.parts, b)
-        self.weights = np.fft.rfft(padded, axis=1)
-
-    def shift(self, samples: int) -> None:
-        """Move the modelled response later by `samples` (earlier when negative): what is
-        needed when the alignment in front of the filter moves the other way."""
-        if samples == 0:
-            return
-        h = self.impulse_response()
-        out = np.zeros_like(h)
-        if samples > 0:
-            out[samples:] = h[: len(h) - samples]
-        else:
-            out[: len(h) + samples] = h[-samples:]
-        self.set_impulse_response(out)
-
-    def run(
-        self, x: np.ndarray, d: np.ndarray, adapt: bool | Callable[[np.ndarray, np.ndarray], bool]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Filter one stretch. `x` is the reference with `taps` samples of history before the
-        first of len(d) samples (len(x) == taps + len(d)); returns (echo estimate, residual).
-        `adapt`: learn from this stretch, or a function of each block's (estimate, residual)
-        that says whether to learn from that block."""
-        b, p = self.block, self.parts
-        n = len(d)
-        y = np.empty(n)
-        e = np.empty(n)
-        for start in range(0, n, b):
-            # Windows of 2b reference samples ending at this block's end, one per partition
-            # (partition k sees the reference k blocks earlier).
-            end = self.taps + start + b
-            windows = np.stack([x[end - (k + 2) * b : end - k * b] for k in range(p)])
-            spectra = np.fft.rfft(windows, axis=1)
-            yb = np.fft.irfft(np.sum(self.weights * spectra, axis=0))[b:]
-            eb = d[start : start + b] - yb
-            y[start : start + b], e[start : start + b] = yb, eb
-            if not (adapt(yb, eb) if callable(adapt) else adapt):
-                continue
-            current = np.abs(spectra[0]) ** 2
-            self.power = current if self.power is None else 0.8 * self.power + 0.2 * current
-            err = np.fft.rfft(np.concatenate((np.zeros(b), eb)))
-            # Never a step longer than the loudest reference the filter now sees allows: the
-            # smoothed power lags behind speech onsets, and at the start (or just after a
-            # word) an older partition can hold far more than the current block.
-            norm = np.maximum(self.power, np.max(np.abs(spectra) ** 2, axis=0)) + self._floor
-            step = (self.mu / p) * np.conj(spectra) * err / norm
-            grad = np.fft.irfft(step, axis=1)
-            grad[:, b:] = 0.0  # the constraint: keep the filter causal and `block` long
-            self.weights += np.fft.rfft(grad, axis=1)
-        return y, e
-
+# The canceller keeps running this long after playback, for the echo still on its way (the
+# echo path's delay is at most 0.3 s, plus the room's ring and the device's buffer).
+PLAYBACK_TAIL_S = 0.4
+# Echo cancelled by at least this much: the filter has learnt the room. Its response is then
+# worth keeping, and barge-in no longer needs extra care.
+TRAINED_ERLE_DB = 12.0
+# Without a delay found after this many frames (1 s) of playback there is no echo to learn.
+_NO_ECHO_FRAMES = 32
 
 _MATCH = 2000  # samples (125 ms) of held reference to find in a new piece
 _SEARCH = 240  # +-15 ms around where the time stamps say
@@ -196,196 +62,6 @@ _FROZEN_MAX = 250
 _RELEARN = 94  # blocks (1.5 s) of learning without the double-talk check, after that
 
 
-def _find_continuation(
-    tail: np.ndarray, piece: np.ndarray, expected: int, search: int
-) -> int | None:
-    """How many samples at the start of `piece` repeat what ends with `tail`: the offset
-    (within `search` of `expected`) where `tail` best matches the piece just before it, or
-    None when nothing matches closely (to -20 dB: the sink resamples each piece on its own,
-    so the copies need not be exact)."""
-    n = len(tail)
-    lo = max(n, expected - search)
-    hi = min(len(piece), expected + search)
-    if hi < lo:
-        return None
-    region = piece[lo - n : hi].astype(np.float64)
-    t = tail.astype(np.float64)
-    size = 1 << math.ceil(math.log2(len(region) + n))
-    dots = np.fft.irfft(np.fft.rfft(region, size) * np.conj(np.fft.rfft(t, size)), size)
-    dots = dots[: hi - lo + 1]  # dots[i] = region[i : i + n] . tail
-    csum = np.concatenate(([0.0], np.cumsum(region**2)))
-    energies = csum[n : n + hi - lo + 1] - csum[: hi - lo + 1]
-    own = float(np.dot(t, t))
-    errors = energies - 2 * dots + own
-    best = int(np.argmin(errors))
-    # Close, and clearly closer than elsewhere (a near-silent tail matches everywhere).
-    if errors[best] > 1e-2 * own or errors[best] > 0.1 * float(np.median(errors)):
-        return None
-    return lo + best
-
-
-# --------------------------------------------------------------------------------------------
-# Delay estimation
-# --------------------------------------------------------------------------------------------
-
-
-def estimate_delay(
-    mic: np.ndarray, ref: np.ndarray, min_lag: int, max_lag: int
-) -> tuple[int, float]:
-    """The lag (samples) at which `ref` best explains `mic`, by GCC-PHAT, and how clear the
-    peak is (peak over the 99th percentile of the correlation; above ~3 is trustworthy).
-    `ref` must start `max_lag` samples before `mic` and run `-min_lag` samples past its end:
-    len(ref) == len(mic) + max_lag - min_lag."""
-    n_mic = len(mic)
-    span = max_lag - min_lag
-    size = 1 << math.ceil(math.log2(n_mic + span + 1))
-    cross = np.fft.rfft(ref, size) * np.conj(np.fft.rfft(mic, size))
-    # A little spectral smoothing of the PHAT weight keeps silent bins from adding noise.
-    cross /= np.abs(cross) + 1e-3 * np.max(np.abs(cross)) + _EPS
-    corr = np.fft.irfft(cross, size)[: span + 1]  # corr[j]: mic[i] ~ ref[i + j]
-    j = int(np.argmax(corr))
-    background = float(np.percentile(np.abs(corr), 99)) + _EPS
-    return max_lag - j, float(corr[j]) / background
-
-
-# --------------------------------------------------------------------------------------------
-# Words
-# --------------------------------------------------------------------------------------------
-
-_ONES = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
-_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-_ORDINAL_WORDS = {
-    "one": "first",
-    "two": "second",
-    "three": "third",
-    "five": "fifth",
-    "eight": "eighth",
-    "nine": "ninth",
-    "twelve": "twelfth",
-}
-_SAME_WORD = {
-    "oh": "zero",
-    "o": "zero",
-    "dr": "doctor",
-    "mr": "mister",
-    "mrs": "missus",
-    "okay": "ok",
-    "alright": "all right",
-}
-
-
-def _number_words(number: int) -> list[str]:
-    if number < 20:
-        return [_ONES[number]]
-    if number < 100:
-        tens, ones = divmod(number, 10)
-        return [_TENS[tens]] + ([_ONES[ones]] if ones else [])
-    if number < 1000:
-        hundreds, rest = divmod(number, 100)
-        return [_ONES[hundreds], "hundred"] + (_number_words(rest) if rest else [])
-    if number < 10000 and number % 100:
-        high, low = divmod(number, 100)  # years and such: "twenty twenty six"
-        return _number_words(high) + _number_words(low)
-    return [" ".join(_ONES[int(c)] for c in str(number))]
-
-
-def _ordinal_words(number: int) -> list[str]:
-    words = _number_words(number)
-    last = words[-1]
-    if last in _ORDINAL_WORDS:
-        words[-1] = _ORDINAL_WORDS[last]
-    elif last.endswith("y"):
-        words[-1] = last[:-1] + "ieth"
-    else:
-        words[-1] = last + "th"
-    return words
-
-
-def words_of(text: str) -> list[str]:
-    """Lower-case words with numbers spelt out, so that what the assistant wrote ("9:30am",
-    "26th", "Dr") and what a recogniser hears ("nine thirty a m", "twenty sixth", "doctor")
-    compare equal."""
-    text = text.lower().replace("'", "").replace("\u2019", "")
-    text = re.sub(r"([a-z])\.(?=[a-z]\.)", r"\1", text)  # "a.m." -> "am."
-    words: list[str] = []
-    for token in re.findall(r"[a-z]+|\d+(?:st|nd|rd|th)?", text):
-        if token[0].isdigit():
-            digits = re.match(r"\d+", token)
-            assert digits is not None
-            value = int(digits.group())
-            if len(digits.group()) > 4:
-                words.extend(_ONES[int(c)] for c in digits.group())
-            elif token[-1].isalpha():
-                words.extend(_ordinal_words(value))
-            else:
-                words.extend(_number_words(value))
-            continue
-        words.extend(_SAME_WORD.get(token, token).split())
-    return words
-
-
-def _similar(a: str, b: str) -> bool:
-    """The same word, or one a recogniser could have made of it ("okafor"/"okafa")."""
-    if a == b:
-        return True
-    if min(len(a), len(b)) < 4:
-        return False
-    return SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.7
-
-
-def matched_words(heard: list[str], said: list[str]) -> int:
-    """How many of `heard` a compact fragment of `said` accounts for, in order: a local
-    alignment (Smith-Waterman; +1 per matching word, -0.6 per missing, extra or wrong word),
-    so words scattered across the assistant's speech do not add up."""
-    if not heard or not said:
-        return 0
-    gap = 0.6
-    rows, cols = len(heard) + 1, len(said) + 1
-    score = np.zeros((rows, cols))
-    count = np.zeros((rows, cols), dtype=np.int32)
-    best_score, best_count = 0.0, 0
-    for i in range(1, rows):
-        for j in range(1, cols):
-            hit = _similar(heard[i - 1], said[j - 1])
-            options = (
-                (score[i - 1, j - 1] + (1.0 if hit else -gap), count[i - 1, j - 1] + int(hit)),
-                (score[i - 1, j] - gap, count[i - 1, j]),
-                (score[i, j - 1] - gap, count[i, j - 1]),
-                (0.0, 0),
-            )
-            s, c = max(options, key=lambda o: (o[0], o[1]))
-            score[i, j], count[i, j] = s, c
-            if s > best_score or (s == best_score and c > best_count):
-                best_score, best_count = s, int(c)
-    return best_count
-
-
-# --------------------------------------------------------------------------------------------
-# The guard
-# --------------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class EchoStats:
     """What the guard has learnt and done so far (for logs and the benchmark)."""
@@ -395,13 +71,6 @@ class EchoStats:
     erle_db: float | None  # echo removed by the filter (median over recent echo-only frames)
     frames: int
     echo_only_frames: int
-
-
-@dataclass
-class _Said:
-    words: list[str]
-    started: float
-    ended: float
 
 
 class EchoGuard:
@@ -432,11 +101,8 @@ class EchoGuard:
         self.max_lag = round(max_delay_ms * FS / 1000)
         self.echo_margin = 10 ** (-echo_margin_db / 10)
         self.suppress = 10 ** (-suppress_db / 20)
-        self.text_window_s = text_window_s
-        self.echo_tail_s = echo_tail_s
         self.clock = clock
         self._audio_lock = threading.Lock()
-        self._text_lock = threading.Lock()
         self._origin: float | None = None
         self._ref = _Timeline(4.0)
         self._mic = _Timeline(2.0)
@@ -464,8 +130,9 @@ class EchoGuard:
         self._last_ref_active: float | None = None
         self.frames = 0
         self.echo_only_frames = 0
-        self._said: deque[_Said] = deque()
-        self._quiet_at: float | None = None  # when the speaker last went quiet
+        self.text = TranscriptEchoCheck(
+            text_window_s=text_window_s, echo_tail_s=echo_tail_s, clock=clock
+        )
 
     # -- clock ----------------------------------------------------------------------------
     def _index(self, t: float) -> int:
@@ -610,7 +277,7 @@ class EchoGuard:
             self._erle.append(10 * math.log10((mic_energy + _EPS) / (residual + _EPS)))
         recent = list(self._erle)[-6:]
         converged = len(recent) == 6 and float(np.median(recent)) > 6.0
-        if len(recent) == 6 and float(np.median(recent)) > 12.0:
+        if len(recent) == 6 and float(np.median(recent)) > TRAINED_ERLE_DB:
             self._trained = True
             if self.frames - self._saved_at >= 30 and not self._held_back:
                 # A response known to cancel well, to go back to if the alignment jumps and
@@ -792,70 +459,28 @@ class EchoGuard:
                 echo_only_frames=self.echo_only_frames,
             )
 
+    def converged(self) -> bool:
+        """The canceller has learnt the room (it removes `TRAINED_ERLE_DB`), or playback went
+        on for a second without any echo to find. Until then more of the assistant's own
+        voice gets through, and a barge-in needs more speech to count."""
+        stats = self.stats()
+        if stats.delay_ms is None:
+            return stats.frames >= _NO_ECHO_FRAMES
+        return stats.erle_db is not None and stats.erle_db >= TRAINED_ERLE_DB
+
     # -- text -------------------------------------------------------------------------------
     def note_spoken(
         self, text: str, started_at: float | None = None, duration_s: float | None = None
     ) -> None:
         """The assistant starts saying `text` (at `started_at`, monotonic; now by default)."""
-        words = words_of(text)
-        if not words:
-            return
-        start = self.clock() if started_at is None else started_at
-        # Without a duration: about 2.5 words a second, Piper's pace.
-        length = duration_s if duration_s is not None else len(words) / 2.5
-        with self._text_lock:
-            self._said.append(_Said(words, start, start + length))
+        self.text.note_spoken(text, started_at, duration_s)
 
     def note_playback_end(self, t: float | None = None) -> None:
-        """The speaker went quiet at `t` (monotonic; now by default): a reply finished
-        playing or was cut off. What was said ends there, whatever the words' estimate."""
-        end = self.clock() if t is None else t
-        with self._text_lock:
-            for said in self._said:
-                said.ended = max(said.started, min(said.ended, end))
-            self._quiet_at = end
+        """The speaker went quiet at `t` (monotonic; now by default)."""
+        self.text.note_playback_end(t)
 
     def is_echo(self, transcript: str, started_at: float | None = None) -> bool:
-        """Whether `transcript` is the assistant's own recent speech heard back: one stretch
-        of what it said in the last `text_window_s` accounts, in order, for every word of a
-        short transcript (up to four words) or for 60 % of a longer one, with recogniser
-        errors allowed for ("okafor"/"okafa", "nine thirty"/"9:30").
-
-        `started_at` (monotonic, when the caller's speech began) decides most cases: speech
-        that began after the speaker had gone quiet is never an echo, however much it repeats
-        the assistant ("whoever is free first"); speech during playback may be as short as two
-        words. Without it, a transcript needs three words: a short answer that repeats one of
-        the offered options ("a vaccination") would otherwise be thrown away. A one-word
-        answer ("yes", "Mittens") is never an echo."""
-        heard = words_of(transcript)
-        if len(heard) < 2:
-            return False
-        now = self.clock()
-        with self._text_lock:
-            while self._said and self._said[0].ended < now - self.text_window_s:
-                self._said.popleft()
-            said = list(self._said)
-        if not said:
-            return False
-        if started_at is not None:
-            latest = max(said, key=lambda s: s.started)
-            quiet_from = max(s.ended for s in said)  # estimated from the words
-            if self._quiet_at is not None and self._quiet_at >= latest.started:
-                quiet_from = self._quiet_at  # the speaker's own report of going quiet
-            heard_until = self._last_ref_active
-            if heard_until is not None and heard_until >= latest.started:
-                # Measured at the microphone: the last frame the delayed reference was live.
-                quiet_from = max(quiet_from, heard_until)
-            # An echo begins while its reference plays; speech that began after the speaker
-            # went quiet (plus the room's short ring) is the caller's, however much it
-            # repeats the assistant. People answer within 200-300 ms, so this margin must
-            # stay well below that.
-            if started_at > quiet_from + self.echo_tail_s:
-                return False
-        elif len(heard) < 3:
-            return False
-        spoken = [w for s in said for w in s.words]
-        matched = matched_words(heard, spoken)
-        if len(heard) <= 4:
-            return matched == len(heard)
-        return matched >= math.ceil(0.6 * len(heard))
+        """Whether `transcript` is the assistant's own recent speech heard back (see
+        `TranscriptEchoCheck.is_echo`); the audio layer says until when the speaker was
+        heard at the microphone."""
+        return self.text.is_echo(transcript, started_at, heard_until=self._last_ref_active)

@@ -1,0 +1,122 @@
+"""The conversation's history writes, in one place: each turn (a reply with its tool calls,
+carrying its own row id), bookings with their status, hand-offs and the end of the
+conversation. Without a recorder (typed tests, the `chat` command without a database)
+nothing is written and every method is a no-op."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from petvisor_desktop.dialog.assistant import AssistantTurn, BookingState
+    from vetstoria.models import Slot
+
+
+class Recorder(Protocol):
+    """Where a conversation is written as it goes (the history database, or nothing)."""
+
+    def add_turn(self, conversation_id: int, role: str, text: str, **kw: Any) -> int: ...
+    def add_tool_call(
+        self,
+        conversation_id: int,
+        turn_id: int | None,
+        name: str,
+        arguments: Any,
+        status: str,
+        duration_ms: float,
+    ) -> int: ...
+    def add_booking(self, conversation_id: int, **fields: Any) -> int: ...
+    def add_handoff(self, conversation_id: int, reason: str, contact: str | None) -> int: ...
+    def end_conversation(
+        self, conversation_id: int, outcome: str, summary: str | None = None
+    ) -> None: ...
+
+
+class Journal:
+    """Writes one conversation into `recorder` (None: writes nothing)."""
+
+    def __init__(self, recorder: Recorder | None, conversation_id: int | None) -> None:
+        self.recorder = recorder if conversation_id is not None else None
+        self.conversation_id = conversation_id
+
+    def caller(self, text: str, expecting: str) -> int | None:
+        """What the caller said (or did: "(pressed Talk to reception)")."""
+        return self._turn("caller", text, expecting)
+
+    def reply(self, turn: AssistantTurn) -> int | None:
+        """The assistant's reply with its figures and tool calls; returns its row id."""
+        row = self._turn(
+            "assistant",
+            turn.text,
+            turn.expecting,
+            latency={
+                "llm_total_ms": turn.llm_ms,
+                "llm_first_token_ms": turn.llm_first_token_ms,
+                "response_ms": turn.total_ms,
+            },
+            tokens_in=turn.tokens_in,
+            tokens_out=turn.tokens_out,
+        )
+        if self.recorder is not None and self.conversation_id is not None:
+            for call in turn.tool_calls:
+                self.recorder.add_tool_call(
+                    self.conversation_id,
+                    row,
+                    call.name,
+                    call.arguments,
+                    call.status,
+                    call.duration_ms,
+                )
+        return row
+
+    def booking(
+        self, state: BookingState, slot: Slot, vet: str, status: str, result: Any = None
+    ) -> None:
+        """A booking placed (or tried) with these details: "confirmed", "unconfirmed" (the
+        answer was lost: staff to check) or "failed"."""
+        if self.recorder is None or self.conversation_id is None:
+            return
+        self.recorder.add_booking(
+            self.conversation_id,
+            status=status,
+            slot_start=slot.start.isoformat(),
+            schedule_id=slot.schedule_id,
+            partition_id=slot.partition_id,
+            species=state.species,
+            appointment_type=state.appointment_type,
+            clinician=vet,
+            pet_name=state.pet_name,
+            first_name=state.first_name,
+            last_name=state.last_name,
+            phone=state.phone,
+            email=state.email,
+            notes=state.notes,
+            appointment_ids=list(getattr(result, "appointment_ids", ()) or ()),
+        )
+
+    def spoken(self, row_id: int | None, latency: dict[str, float], heard: str | None) -> None:
+        """A reply once played: its figures known only then, and its text cut to what the
+        caller heard (`heard`, when they spoke over it). Goes to the reply's own row."""
+        update = getattr(self.recorder, "update_turn", None)
+        if update is not None and row_id is not None:
+            update(row_id, latency=latency, text=heard)
+
+    def handoff(self, reason: str, contact: str | None) -> None:
+        if self.recorder is not None and self.conversation_id is not None:
+            self.recorder.add_handoff(self.conversation_id, reason, contact)
+
+    def end(self, outcome: str, summary: str) -> None:
+        if self.recorder is not None and self.conversation_id is not None:
+            self.recorder.end_conversation(self.conversation_id, outcome, summary)
+
+    def client_by_phone(self, phone: str) -> Any:
+        """The client last booked with this phone number (None if unknown or unrecorded)."""
+        lookup = getattr(self.recorder, "find_client_by_phone", None)
+        return lookup(phone) if lookup is not None else None
+
+    def _turn(self, role: str, text: str, expecting: str, **figures: Any) -> int | None:
+        if self.recorder is None or self.conversation_id is None:
+            return None
+        return self.recorder.add_turn(
+            self.conversation_id, role, text, expecting=expecting, **figures
+        )

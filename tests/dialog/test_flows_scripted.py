@@ -1,0 +1,612 @@
+"""Whole conversations in seconds: the real assistant (policy, grounding, replies, repair) and
+the real sandbox clinic over HTTP, with the language model replaced by a script
+(scripted_model.py, the one double the dialog allows). No model file is needed, so these run
+everywhere; tests/dialog/test_scenario_suite.py keeps running the same kind of calls against
+the real model.
+
+Each test checks the assistant's own records (`read_back`, `asks_to_book`, `repair`,
+`expecting`, `done`, `outcome`) and what the sandbox clinic recorded, not only the words."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from petvisor_desktop.dialog import normalize as n
+from petvisor_desktop.dialog.assistant import Assistant, AssistantTurn
+from petvisor_desktop.dialog.tools import Catalogue, step_tools, user_message
+from petvisor_desktop.engine import BookingBackend, booking_backend, new_assistant
+from petvisor_desktop.llm.chat_model import ChatMessage, LlmError
+from petvisor_desktop.llm.grammar import parse_call, tool_call_grammar
+from petvisor_desktop.settings import Settings
+from tests.dialog.scripted_model import Prompt, ScriptedChatModel, grammar_accepts
+from vetstoria.models import BookingRequest, ClientDetails
+from vetstoria.sandbox import SandboxClinic
+
+NOW = "2026-11-23T09:00"  # Monday morning: reception is open
+THURSDAY = date(2026, 11, 26)
+NORMAN = "Dr Michael Norman"
+LOW = 0.3  # a recogniser confidence well under repair.LOW_CONFIDENCE
+
+OPENING = "Hi, I'd like a consultation for my cat with Dr Norman on Thursday afternoon"
+PHONE, EMAIL = "07700 900456", "james dot okafor at example dot com"
+TO_READ_BACK = [
+    OPENING,
+    "The first one please",
+    "Her name is Mittens",
+    "James Okafor",
+    PHONE,
+    EMAIL,
+]
+# What the model says to the lines above that reach it (the phone number, the e-mail address
+# and a bare yes or no are understood by the rules without it).
+BOOKING_SCRIPT: dict[str, Any] = {
+    "consultation for my cat with Dr Norman": {
+        "tool": "update",
+        "species": "Cat",
+        "type": "Consultation",
+        "vet": NORMAN,
+        "date": THURSDAY.isoformat(),
+        "part": "afternoon",
+    },
+    "the first one": lambda p: {"tool": "update", "time": p.offered[0]},
+    "her name is Mittens": {"tool": "update", "pet": "Mittens"},
+    "James Okafor": {"tool": "update", "first": "James", "last": "Okafor"},
+}
+BOOKED_CLAIMS = ("you're booked", "i've booked", "is booked", "booking is confirmed")
+
+
+@pytest.fixture
+def backend(settings: Settings) -> Iterator[BookingBackend]:
+    """A fresh sandbox clinic for each conversation, its clock pinned to NOW."""
+    with booking_backend(settings, now=NOW, sandbox_only=True) as b:
+        yield b
+
+
+@pytest.fixture
+def clinic(backend: BookingBackend) -> SandboxClinic:
+    assert backend.sandbox is not None
+    return backend.sandbox
+
+
+def start(
+    settings: Settings, backend: BookingBackend, script: Any
+) -> tuple[Assistant, ScriptedChatModel]:
+    model = ScriptedChatModel(script)
+    assert backend.sandbox is not None
+    pinned = backend.sandbox.pinned_now
+    assert pinned is not None  # the assistant and the clinic share the pinned clock
+    assistant = new_assistant(settings, backend, model, now=lambda: pinned)
+    greeting = assistant.greet()
+    assert greeting.expecting == "none" and not greeting.done
+    return assistant, model
+
+
+def say(assistant: Assistant, lines: list[str]) -> AssistantTurn:
+    """The caller says `lines` in turn; the conversation must not end on the way."""
+    turn = assistant.turns[-1]
+    for line in lines:
+        assert not turn.done, f"the conversation ended before {line!r}: {turn.text}"
+        turn = assistant.respond(line)
+    return turn
+
+
+def schedule_id(backend: BookingBackend, name: str) -> int:
+    return next(c.id for c in backend.catalogue["schedules"] if c.name == name)
+
+
+def first_free_afternoon(backend: BookingBackend, clinic: SandboxClinic, day: date) -> datetime:
+    """The clinic's own answer, asked directly: Dr Norman's first free time that afternoon."""
+    tz = ZoneInfo(backend.timezone)
+    free = clinic.free_slots(
+        [schedule_id(backend, NORMAN)],
+        datetime.combine(day, time(12), tz),
+        datetime.combine(day, time(23), tz),
+    )
+    assert free, "the sandbox clinic has nothing free that afternoon"
+    return free[0][0]
+
+
+def booked_at(booking: dict[str, Any], tz: str) -> tuple[str, str]:
+    when = datetime.fromisoformat(booking["start"]).astimezone(ZoneInfo(tz))
+    return when.date().isoformat(), when.strftime("%H:%M")
+
+
+def spoken(hhmm: str) -> str:
+    """A time as the assistant says it and shows it among the choices ("12:15pm")."""
+    return n.spoken_time(time.fromisoformat(hhmm))
+
+
+def stage_statuses(clinic: SandboxClinic, stage: str) -> list[int]:
+    return [r["status"] for r in clinic.requests() if r["stage"] == stage]
+
+
+def tools_run(assistant: Assistant) -> list[str]:
+    return [call.name for turn in assistant.turns for call in turn.tool_calls]
+
+
+def claims_booked(assistant: Assistant) -> list[str]:
+    return [t.text for t in assistant.turns if any(c in t.text.lower() for c in BOOKED_CLAIMS)]
+
+
+# -- the double itself -------------------------------------------------------------------------
+def _step(offered: list[str], yes_no: bool = False) -> tuple[list[ChatMessage], str, Any]:
+    catalogue = Catalogue(("Dog", "Cat"), ("Vaccinations", "Consultation"), (NORMAN,))
+    tools = step_tools(catalogue, date(2026, 11, 23), offered, yes_no)
+    messages = [
+        ChatMessage("system", "instructions"),
+        ChatMessage("user", user_message("which time", "the 1:15 one with Norman", offered)),
+    ]
+    return messages, tool_call_grammar(tools), tools
+
+
+def test_the_double_writes_what_the_grammar_admits_in_the_real_models_form() -> None:
+    messages, grammar, tools = _step(["13:00", "13:15"])
+    model = ScriptedChatModel({"1:15": {"time": "13:15", "vet": NORMAN, "tool": "update"}})
+    result = model.complete(messages, grammar)
+    # Compact, "tool" first, then the schema's order, as greedy grammar decoding writes it.
+    assert result.text == '{"tool":"update","vet":"Dr Michael Norman","time":"13:15"}'
+    assert parse_call(result.text, tools) == ("update", {"vet": NORMAN, "time": "13:15"})
+    assert result.tokens_out > 0 and result.tokens_prompt >= result.tokens_in > 0
+    again = model.complete(messages, grammar)  # the same prompt: the cache covers nearly all
+    assert again.tokens_in < result.tokens_in
+    call = model.calls[0].prompt
+    assert (call.asked, call.offered, call.caller) == (
+        "which time",
+        ("13:00", "13:15"),
+        "the 1:15 one with Norman",
+    )
+    assert not grammar_accepts(grammar, '{"tool": "update"}')  # the model writes no spaces
+    assert not grammar_accepts(grammar, '{"tool":"update","time":"13:30"}')  # not offered
+    assert grammar_accepts(grammar, '{"tool":"update","pet":"Luna"}')
+
+
+@pytest.mark.parametrize(
+    ("answer", "complaint"),
+    [
+        ({"tool": "update", "time": "14:00"}, "grammar does not admit"),  # a time not offered
+        ({"tool": "answer", "value": "yes"}, "not open at this step"),  # no yes/no asked
+        ({"tool": "update", "colour": "black"}, "takes no argument"),
+        ('{"tool":"update", "time":"13:00"}', "grammar does not admit"),
+    ],
+)
+def test_the_double_refuses_what_the_real_model_could_not_write(
+    answer: Any, complaint: str
+) -> None:
+    messages, grammar, _tools = _step(["13:00", "13:15"])
+    with pytest.raises(AssertionError, match=complaint):
+        ScriptedChatModel({"1:15": answer}).complete(messages, grammar)
+
+
+def test_a_script_may_be_one_function_of_the_prompt() -> None:
+    messages, grammar, _tools = _step(["13:00", "13:15"])
+
+    def script(prompt: Prompt) -> dict[str, str] | None:
+        if prompt.asked == "which time" and "1:15" in prompt.caller:
+            return {"tool": "update", "time": prompt.offered[1]}
+        return None
+
+    model = ScriptedChatModel(script)
+    assert model.complete(messages, grammar).text == '{"tool":"update","time":"13:15"}'
+    other, _g, _t = _step(["13:00"])
+    other[-1] = ChatMessage("user", user_message("which time", "sorry, what?", ["13:00"]))
+    with pytest.raises(AssertionError, match="no answer for the caller line 'sorry, what\\?'"):
+        model.complete(other, grammar)
+
+
+def test_a_line_the_script_has_no_answer_for_fails_the_test_with_the_line_and_the_prompt(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    assistant, model = start(settings, backend, {"consultation": {"tool": "other"}})
+    with pytest.raises(AssertionError) as failure:
+        assistant.respond("Hello, I'd like to book my rabbit in")
+    message = str(failure.value)
+    assert 'no answer for the caller line "Hello, I\'d like to book my rabbit in"' in message
+    assert "Asked: how can I help\nCaller: Hello, I'd like to book my rabbit in" in message
+    assert model.unused() == ["consultation"]
+    with pytest.raises(AssertionError, match="never asked about \\['consultation'\\]"):
+        model.assert_all_used()
+
+
+# -- whole bookings ----------------------------------------------------------------------------
+def test_a_typed_booking_from_greeting_to_booked_is_what_the_clinic_records(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    first_free = first_free_afternoon(backend, clinic, THURSDAY)
+    assistant, model = start(settings, backend, BOOKING_SCRIPT)
+
+    offer = say(assistant, [OPENING])
+    assert offer.expecting == "time" and len(offer.choices) == 3
+    assert offer.choices[0] == spoken(first_free.strftime("%H:%M"))
+    assert say(assistant, ["The first one please"]).expecting == "pet_name"
+    assert model.calls[-1].prompt.offered[0] == first_free.strftime("%H:%M")
+    assert say(assistant, ["Her name is Mittens"]).expecting == "client_name"
+    assert say(assistant, ["James Okafor"]).expecting == "phone"
+    assert say(assistant, [PHONE]).expecting == "email"
+    read_back = say(assistant, [EMAIL])
+    assert read_back.expecting == "confirm" and read_back.asks_to_book
+    assert read_back.read_back == {
+        "species": "Cat",
+        "appointment_type": "Consultation",
+        "clinician": NORMAN,
+        "date": THURSDAY.isoformat(),
+        "time": first_free.strftime("%H:%M"),
+        "pet_name": "Mittens",
+        "client_name": "James Okafor",
+        "phone": "07700900456",
+        "email": "james.okafor@example.com",
+    }
+    assert clinic.bookings() == [] and assistant.outcome is None  # nothing before the yes
+
+    booked = say(assistant, ["Yes, that's all correct"])
+    assert booked.text.startswith("You're booked")
+    assert booked.outcome == assistant.outcome == "booked"
+    assert booked.expecting == "anything_else" and not booked.done
+    (booking,) = clinic.bookings()
+    assert booked_at(booking, backend.timezone) == (
+        THURSDAY.isoformat(),
+        read_back.read_back["time"],
+    )
+    assert booking["start"] == first_free.isoformat()
+    assert {k: booking[k] for k in ("species", "appointment_type", "clinician", "pet_name")} == {
+        "species": "Cat",
+        "appointment_type": "Consultation",
+        "clinician": NORMAN,
+        "pet_name": "Mittens",
+    }
+    assert booking["client"] == {
+        "first_name": "James",
+        "last_name": "Okafor",
+        "email": "james.okafor@example.com",
+        "phone": "07700900456",
+    }
+    assert booking["is_preferred_clinician"] is True
+
+    bye = say(assistant, ["No thanks, bye"])
+    assert bye.done and bye.expecting == "none" and assistant.outcome == "booked"
+    assert len(clinic.bookings()) == 1
+    model.assert_all_used()
+    # The phone number, the e-mail and the yes were understood without the model.
+    assert [c.prompt.asked for c in model.calls] == [
+        "how can I help",
+        "which time",
+        "pet's name",
+        "your name",
+    ]
+
+
+def test_a_detail_corrected_at_the_read_back_is_read_back_again_and_booked_corrected(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    script = {
+        **BOOKING_SCRIPT,
+        "her name is actually Luna": {"tool": "update", "pet": "Luna"},
+    }
+    assistant, model = start(settings, backend, script)
+    first = say(assistant, TO_READ_BACK)
+    assert first.read_back is not None and first.read_back["pet_name"] == "Mittens"
+
+    again = say(assistant, ["Sorry, that's wrong, her name is actually Luna not Mittens"])
+    assert again.expecting == "confirm" and again.asks_to_book
+    assert again.read_back == {**first.read_back, "pet_name": "Luna"}
+    assert "Luna" in again.text and "Mittens" not in again.text
+    assert clinic.bookings() == []
+
+    booked = say(assistant, ["Yes please"])
+    assert booked.outcome == "booked"
+    (booking,) = clinic.bookings()
+    assert booking["pet_name"] == "Luna"
+    assert booked_at(booking, backend.timezone) == (
+        first.read_back["date"],
+        first.read_back["time"],
+    )
+    model.assert_all_used()
+
+
+def test_a_no_then_the_detail_to_change_reads_back_again_and_books_the_new_value(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    # The model finds nothing it may fill in (the phone is no tool argument): the number
+    # comes from the rules' own reading of the words.
+    script = {**BOOKING_SCRIPT, "phone number is wrong": {"tool": "update"}}
+    assistant, model = start(settings, backend, script)
+    first = say(assistant, TO_READ_BACK)
+    assert first.read_back is not None
+
+    what = say(assistant, ["No"])
+    assert what.expecting == "confirm" and what.read_back is None and not what.asks_to_book
+    again = say(assistant, ["The phone number is wrong, it's 07700 900789"])
+    assert again.read_back == {**first.read_back, "phone": "07700900789"}
+    assert again.asks_to_book and clinic.bookings() == []
+
+    say(assistant, ["Yes please"])
+    assert assistant.outcome == "booked"
+    (booking,) = clinic.bookings()
+    assert booking["client"]["phone"] == "07700900789"
+    model.assert_all_used()
+
+
+# -- nothing without a yes ---------------------------------------------------------------------
+def test_a_no_at_the_read_back_books_nothing_and_a_yes_to_another_question_is_no_yes(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    script = {**BOOKING_SCRIPT, "don't book it": {"tool": "answer", "value": "no"}}
+    assistant, model = start(settings, backend, script)
+    say(assistant, TO_READ_BACK)
+
+    what = say(assistant, ["No"])
+    assert what.text == "Sorry about that. What would you like to change?"
+    assert not what.asks_to_book and what.read_back is None
+    # "Yes" to "What would you like to change?" is not a yes to the booking: read back again.
+    again = say(assistant, ["Yes"])
+    assert again.read_back is not None and again.asks_to_book
+    assert clinic.bookings() == [] and assistant.outcome is None
+
+    dropped = say(assistant, ["No, don't book it, I've changed my mind"])
+    assert dropped.expecting == "anything_else" and not dropped.asks_to_book
+    assert assistant.outcome == "no_booking"
+    bye = say(assistant, ["No thanks, bye"])
+    assert bye.done and assistant.outcome == "no_booking"
+    assert clinic.bookings() == [] and stage_statuses(clinic, "booking") == []
+    assert "place_booking" not in tools_run(assistant)
+    assert claims_booked(assistant) == []
+    model.assert_all_used()
+
+
+def test_the_models_yes_is_not_the_callers_yes(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    """The model reads a yes into words that hold none: only the caller's words book."""
+    script = {**BOOKING_SCRIPT, "checking my diary": {"tool": "answer", "value": "yes"}}
+    assistant, model = start(settings, backend, script)
+    say(assistant, TO_READ_BACK)
+    turn = say(assistant, ["Hmm, hang on, I'm just checking my diary for that day"])
+    assert turn.expecting == "confirm" and not turn.asks_to_book
+    assert assistant.outcome is None and clinic.bookings() == []
+    assert stage_statuses(clinic, "booking") == []
+    model.assert_all_used()
+
+
+# -- faults ------------------------------------------------------------------------------------
+def test_a_slot_taken_at_booking_offers_times_again_and_books_the_one_picked(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    script = {
+        **BOOKING_SCRIPT,
+        "the next one": lambda p: {"tool": "update", "time": p.offered[1]},
+    }
+    assistant, model = start(settings, backend, script)
+    first = say(assistant, TO_READ_BACK)
+    assert first.read_back is not None
+    clinic.add_fault("booking:409")  # as fault-booking-409-pick-again.json sets it up
+
+    taken = say(assistant, ["Yes, that's all correct"])
+    assert taken.expecting == "time" and assistant.outcome is None
+    assert "taken" in taken.text and not taken.asks_to_book
+    assert claims_booked(assistant) == [] and clinic.bookings() == []
+    assert len(taken.choices) >= 2
+
+    again = say(assistant, ["Oh, that's a shame. The next one you have then."])
+    assert again.read_back is not None and again.asks_to_book
+    picked = model.calls[-1].prompt.offered[1]
+    assert again.read_back == {**first.read_back, "time": picked}
+    assert picked != first.read_back["time"]
+
+    booked = say(assistant, ["Yes, that's fine"])
+    assert booked.outcome == "booked"
+    (booking,) = clinic.bookings()
+    assert booked_at(booking, backend.timezone) == (THURSDAY.isoformat(), picked)
+    assert stage_statuses(clinic, "booking") == [409, 201]
+    model.assert_all_used()
+
+
+def test_the_time_refused_as_taken_is_not_offered_again(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    assistant, _model = start(settings, backend, BOOKING_SCRIPT)
+    first = say(assistant, TO_READ_BACK)
+    assert first.read_back is not None
+    clinic.add_fault("booking:409")
+    taken = say(assistant, ["Yes, that's all correct"])
+    assert taken.expecting == "time"
+    assert spoken(first.read_back["time"]) not in taken.choices, taken.text
+
+
+def test_a_time_another_caller_books_meanwhile_is_refused_and_not_offered_again(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    """A real 409, not an injected one: the time goes to someone else during the call."""
+    assistant, model = start(settings, backend, BOOKING_SCRIPT)
+    first = say(assistant, TO_READ_BACK)
+    assert first.read_back is not None and assistant.state.slot is not None
+    other = BookingRequest(
+        slot=assistant.state.slot,
+        client=ClientDetails("Ann", "Other", "", "07700900999"),
+        appointment_type_id=next(
+            c.id for c in backend.catalogue["appointment_types"] if c.name == "Consultation"
+        ),
+        species_id=next(c.id for c in backend.catalogue["species"] if c.name == "Dog"),
+        pet_name="Rex",
+    )
+    assert backend.client.book(other).status == "confirmed"
+
+    taken = say(assistant, ["Yes, that's all correct"])
+    assert taken.expecting == "time" and "taken" in taken.text
+    assert spoken(first.read_back["time"]) not in taken.choices
+    say(assistant, ["The first one you have, please"])
+    booked = say(assistant, ["Yes please"])
+    assert booked.outcome == "booked"
+    ours = [b for b in clinic.bookings() if b["pet_name"] == "Mittens"]
+    assert len(ours) == 1 and len(clinic.bookings()) == 2
+    assert booked_at(ours[0], backend.timezone)[1] != first.read_back["time"]
+    model.assert_all_used()
+
+
+def test_vetstoria_down_books_nothing_and_never_says_booked(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    for _ in range(12):  # as fault-vetstoria-down.json: every availability call fails
+        clinic.add_fault("slots:500")
+    assistant, _model = start(settings, backend, BOOKING_SCRIPT)
+    down = say(assistant, [OPENING])
+    assert "can't reach the booking system" in down.text
+    assert down.expecting == "anything_else" and not down.asks_to_book
+    assert assistant.outcome == "no_booking"
+    assert settings.clinic.phone in down.text  # where to go instead
+    bye = say(assistant, ["No thanks, bye"])
+    assert bye.done and assistant.outcome == "no_booking"
+    assert clinic.bookings() == [] and stage_statuses(clinic, "booking") == []
+    assert set(stage_statuses(clinic, "slots")) == {500}
+    assert claims_booked(assistant) == []
+
+
+def test_a_booking_refused_twice_asks_once_to_try_again_then_books_nothing(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    assistant, _model = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, TO_READ_BACK)
+    clinic.add_fault("booking:500")
+    clinic.add_fault("booking:500")
+
+    retry = say(assistant, ["Yes, that's all correct"])
+    assert retry.expecting == "confirm" and retry.asks_to_book and retry.read_back is None
+    assert "nothing has been booked" in retry.text and assistant.outcome is None
+    down = say(assistant, ["Yes please"])
+    assert down.expecting == "anything_else" and not down.asks_to_book
+    assert assistant.outcome == "no_booking"
+    assert stage_statuses(clinic, "booking") == [500, 500]
+    assert clinic.bookings() == [] and claims_booked(assistant) == []
+
+
+# -- hand-offs, repair, grounding --------------------------------------------------------------
+def test_an_emergency_is_handed_to_reception_at_once_without_the_model(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    assistant, model = start(settings, backend, {})
+    turn = say(assistant, ["My dog has been hit by a car and he's bleeding badly"])
+    assert turn.done and turn.expecting == "none"
+    assert assistant.outcome == turn.outcome == "handoff"
+    assert assistant.handoff_reason == "emergency"
+    assert settings.clinic.phone in turn.text
+    assert model.calls == [] and clinic.bookings() == []
+
+
+def test_an_emergency_mid_booking_ends_it_and_books_nothing(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    assistant, model = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, TO_READ_BACK[:2])
+    turn = say(assistant, ["Oh no, she's just collapsed and isn't breathing"])
+    assert turn.done and assistant.outcome == "handoff"
+    assert assistant.handoff_reason == "emergency"
+    assert model.asked_about("collapsed") == []
+    assert clinic.bookings() == [] and stage_statuses(clinic, "booking") == []
+    assert assistant.respond("Hello?").done  # the conversation stays over
+
+
+def test_a_misheard_answer_gets_a_different_question_that_then_takes_the_answer(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    script = {
+        "book an appointment": {"tool": "update"},
+        "the um": {"tool": "other"},
+    }
+    assistant, model = start(settings, backend, script)
+    asked = say(assistant, ["Hello, I'd like to book an appointment please"])
+    assert asked.expecting == "species" and asked.repair is None
+
+    repair = say(assistant, ["the um"])
+    assert repair.expecting == "species" and repair.repair == "species:propose"
+    assert repair.text != asked.text
+    assert set(repair.choices) >= {"Yes", "No"}
+    assert assistant.state.species is None
+
+    taken = say(assistant, ["yes"])
+    assert taken.expecting == "appointment_type" and taken.repair is None
+    assert assistant.state.species is not None
+    assert f"is it a {assistant.state.species.lower()}?" in repair.text.lower()
+    model.assert_all_used()
+
+
+def test_a_model_failure_is_met_like_a_missed_answer_not_a_crash(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    script = {
+        "book an appointment": {"tool": "update"},
+        "my cat": LlmError("context", "the prompt does not fit the context"),
+    }
+    assistant, model = start(settings, backend, script)
+    asked = say(assistant, ["Hello, I'd like to book an appointment please"])
+    failed = say(assistant, ["It's for my cat, she's called Bella"])
+    assert [c.status for c in failed.tool_calls] == ["error"]
+    # What the rules read in the words still counts; the question moves on.
+    assert assistant.state.species == "Cat"
+    assert failed.expecting != asked.expecting and not failed.done
+    assert failed.tokens_in == 0 and assistant.outcome is None
+    model.assert_all_used()
+
+
+def test_a_value_the_model_invents_is_dropped_and_one_the_caller_said_is_kept(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    said = "Hi, my cat Bella has been sneezing a lot, can someone see her"
+    invented = {
+        "tool": "update",
+        "species": "Cat",
+        "type": "Consultation",
+        "vet": "Dr Amy Roberts",  # never said
+        "date": "2026-11-24",  # never said
+        "pet": "Bella",  # said, and only the model finds it
+        "reason": "sneezing a lot",
+    }
+    assistant, model = start(settings, backend, {"my cat Bella": invented})
+    turn = say(assistant, [said])
+    assert set(turn.grounding_rejections) == {"vet=Dr Amy Roberts", "date=2026-11-24"}
+    assert turn.card["clinician"] is None and turn.card["date"] is None
+    assert turn.card["pet_name"] == "Bella" and turn.card["species"] == "Cat"
+    assert turn.expecting == "clinician"
+    assert turn.tokens_in > 0 and turn.tokens_out > 0
+    assert json.loads(model.calls[0].output)["vet"] == "Dr Amy Roberts"
+
+
+def test_a_phone_number_heard_with_low_confidence_is_read_back_before_it_is_used(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    assistant, model = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, TO_READ_BACK[:4])
+    check = assistant.respond(PHONE, confidence=LOW)
+    assert check.expecting == "phone" and check.repair == "phone:confirm-heard"
+    assert assistant.state.phone is None
+    assert say(assistant, ["yes"]).expecting == "email"
+    assert assistant.state.phone == "07700900456"
+    model.assert_all_used()
+
+
+def test_a_name_corrected_at_the_read_back_but_heard_the_same_is_spelled(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    """The recogniser hears "Bella" as "Mittens" every time: the caller's "No, her name is
+    Bella" arrives as the name already held, so it is asked to be spelled (the read-back is
+    never repeated unchanged), and the spelled name is read back and booked."""
+    script = {**BOOKING_SCRIPT, "no, her name is mittens": {"tool": "update", "pet": "Mittens"}}
+    assistant, model = start(settings, backend, script)
+    first = say(assistant, TO_READ_BACK)
+    assert first.read_back is not None and first.read_back["pet_name"] == "Mittens"
+
+    spell = say(assistant, ["No, her name is Mittens"])
+    assert spell.repair == "pet_name:spell" and spell.expecting == "pet_name"
+    assert not spell.asks_to_book and spell.read_back is None
+    assert "spell" in spell.text.lower()
+
+    again = say(assistant, ["B E L L A"])
+    assert again.read_back == {**first.read_back, "pet_name": "Bella"} and again.asks_to_book
+    assert clinic.bookings() == []
+    say(assistant, ["Yes please"])
+    (booking,) = clinic.bookings()
+    assert booking["pet_name"] == "Bella"
+    model.assert_all_used()
