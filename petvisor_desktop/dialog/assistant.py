@@ -288,6 +288,8 @@ class Assistant:
         # Times Vetstoria refused as taken (start, schedule): never offered again, even when
         # a search made just after still lists them.
         self._taken: set[tuple[datetime, int]] = set()
+        # Values the caller said were wrong at the read-back, by detail (lower case).
+        self._refused: dict[str, set[str]] = {}
         # What the current turn did, reset at the start of each caller turn.
         self._calls: list[ToolCallRecord] = []
         self._rejections: list[str] = []
@@ -792,13 +794,15 @@ class Assistant:
         found, turn = self._read_repair(text, found, started)
         if turn is not None:
             return turn
-        changed = self._apply(found)
-        if self.repair.state.pending:
-            return self._advance(started, changed)  # heard with low confidence: check first
-        if self.expecting == "confirm" and n.is_no(text) and not changed:
+        correcting = self.expecting == "confirm" and n.is_no(text)
+        if correcting:
             misheard = self._corrected_to_the_same(found)
             if misheard:
                 return self._misheard_again(misheard, started)
+            self._remember_refused(found)
+        changed = self._apply(found)
+        if self.repair.state.pending:
+            return self._advance(started, changed)  # heard with low confidence: check first
 
         if found.get("phone_problem") and "phone" not in found:
             # A number that cannot be one of the country's is said back as wrong, never taken.
@@ -866,12 +870,18 @@ class Assistant:
 
     def _corrected_to_the_same(self, found: dict[str, Any]) -> str | None:
         """The step whose value the caller said is wrong ("No, her name is Bella") while
-        naming, as heard, the value already held: it is misheard the same way each time."""
+        naming, as heard, the value already held or one already refused: it is misheard the
+        same way each time."""
         st = self.state
 
         def same(key: str) -> bool:
             held, said = getattr(st, key), found.get(key)
-            return bool(held and said) and str(held).lower() == str(said).lower()
+            if not said:
+                return False
+            said = str(said).lower()
+            return said in self._refused.get(key, set()) or (
+                bool(held) and str(held).lower() == said
+            )
 
         if same("pet_name"):
             return "pet_name"
@@ -886,12 +896,22 @@ class Assistant:
         """Hearing the same correction again will not help: the step's repair does (the
         name spelled letter by letter, the number in parts), then the read-back again."""
         for key in FORGETS[step]:
+            held = getattr(self.state, key)
+            if held:
+                self._refused.setdefault(key, set()).add(str(held).lower())
             setattr(self.state, key, None)
         self.repair.refuse(step)
         miss = self.repair.miss(step, self._options(), first_name_known=False)
         if miss.handoff or not miss.question:
             return self._advance(started, True)
         return self._reply(miss.question, step, started, repair=miss.kind)
+
+    def _remember_refused(self, found: dict[str, Any]) -> None:
+        """A value the caller put right at the read-back is never read back to them again."""
+        for key in ("pet_name", "first_name", "last_name", "phone"):
+            held, said = getattr(self.state, key), found.get(key)
+            if held and said and str(said).lower() != str(held).lower():
+                self._refused.setdefault(key, set()).add(str(held).lower())
 
     def _apply(self, found: dict[str, Any]) -> bool:
         """Update the state; a change to what the slot depends on clears the offered times."""

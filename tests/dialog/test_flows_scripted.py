@@ -606,6 +606,10 @@ def test_a_name_corrected_at_the_read_back_but_heard_the_same_is_spelled(
     again = say(assistant, ["B E L L A"])
     assert again.read_back == {**first.read_back, "pet_name": "Bella"} and again.asks_to_book
     assert clinic.bookings() == []
+    # Heard once more as the name already refused: never read back again, spelled again.
+    respell = say(assistant, ["No, her name is Mittens"])
+    assert respell.repair == "pet_name:spell" and respell.read_back is None
+    assert say(assistant, ["B E L L A"]).read_back == again.read_back
     say(assistant, ["Yes please"])
     (booking,) = clinic.bookings()
     assert booking["pet_name"] == "Bella"
