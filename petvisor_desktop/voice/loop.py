@@ -636,10 +636,12 @@ class VoiceLoop:
         interrupted = self._cancel_speech.is_set()
         played_s = self.sink.played_s
         heard = spoken.heard(played_s) if interrupted else turn.text
-        self._emit(EventType.ASSISTANT_SPOKEN, text=heard, interrupted=interrupted, reply=turn.text)
         audio_s = sum(seconds for _, seconds in spoken.sentences)
         tts_rtf = synth_s / audio_s if audio_s else None
+        # Recorded before it is announced: whoever reacts to ASSISTANT_SPOKEN (the simulated
+        # caller reading this turn's figures, a test reading the history) finds them there.
         self._record(talker, turn, utterance, stt_ms, first_chunk_ms, heard, interrupted, tts_rtf)
+        self._emit(EventType.ASSISTANT_SPOKEN, text=heard, interrupted=interrupted, reply=turn.text)
         if getattr(turn, "done", False):
             self._listening.clear()
             self._emit(EventType.STATE, state="idle")
