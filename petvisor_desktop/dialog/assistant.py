@@ -31,6 +31,7 @@ from petvisor_desktop.dialog import replies
 from petvisor_desktop.dialog.availability import (
     OFFER_COUNT,
     Availability,
+    SlotSearch,
     ToolCallRecord,
     Wanted,
     one_per_start,
@@ -137,16 +138,7 @@ _PLAIN_ANSWER_WORDS = frozenset(
 )  # fmt: skip
 
 
-class BookingApi(Protocol):
-    def find_slots(
-        self,
-        *,
-        appointment_type_id: int,
-        species_id: int,
-        schedule_ids: Any,
-        start: datetime,
-        end: datetime,
-    ) -> list[Slot]: ...
+class BookingApi(SlotSearch, Protocol):
     def book(self, request: BookingRequest) -> Any: ...
 
 

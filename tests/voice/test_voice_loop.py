@@ -4,8 +4,11 @@ with the assistant's voice leaking back into the microphone."""
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -85,9 +88,20 @@ def _engine(settings: Settings, events: Events, source: Any, sink: Any) -> Engin
     return engine
 
 
-def test_barge_in_stops_the_assistant_and_keeps_only_what_was_heard(
-    settings: Settings, require_model: Any, voice_models: dict[str, Any]
-) -> None:
+@dataclass
+class Playing:
+    """A kiosk conversation whose greeting is on the speaker."""
+
+    engine: Engine
+    talk: Any
+    events: Events
+    source: Any
+    sink: Any
+    greeting: str
+
+
+@contextlib.contextmanager
+def greeting_playing(settings: Settings, require_model: Any) -> Iterator[Playing]:
     require_model("llm", QUICK_LLM)
     events = Events()
     source, sink = audio.PushSource(), audio.RecordingSink(realtime=True)
@@ -98,6 +112,17 @@ def test_barge_in_stops_the_assistant_and_keeps_only_what_was_heard(
         greeting = events.until(EventType.ASSISTANT_REPLY).data["text"]
         while not sink.busy:
             time.sleep(0.01)
+        yield Playing(engine, talk, events, source, sink, greeting)
+    finally:
+        engine.shutdown()
+
+
+def test_barge_in_stops_the_assistant_and_keeps_only_what_was_heard(
+    settings: Settings, require_model: Any, voice_models: dict[str, Any]
+) -> None:
+    with greeting_playing(settings, require_model) as playing:
+        engine, talk, events = playing.engine, playing.talk, playing.events
+        source, sink, greeting = playing.source, playing.sink, playing.greeting
         # A cough-like burst over the greeting does not cut the assistant off.
         rng = np.random.default_rng(7)
         burst = (rng.standard_normal(2400) * np.hanning(2400) * 0.3).astype(np.float32)
@@ -125,8 +150,6 @@ def test_barge_in_stops_the_assistant_and_keeps_only_what_was_heard(
         assert "reception" in reply.data["text"]
         rows = engine.history.messages(talk.id)
         assert rows[0].text == spoken.data["text"]  # the history keeps what was heard
-    finally:
-        engine.shutdown()
 
 
 def test_speaking_at_the_idle_kiosk_starts_a_conversation(
@@ -196,22 +219,12 @@ def test_what_the_caller_heard_of_a_reply_goes_to_that_replys_row(
 ) -> None:
     """A reply cut off after a newer one was recorded (a touch answered during playback):
     what was heard of it is written to its own history row, not to the latest one."""
-    require_model("llm", QUICK_LLM)
-    events = Events()
-    source, sink = audio.PushSource(), audio.RecordingSink(realtime=True)
-    engine = _engine(settings, events, source, sink)
-    try:
-        talk = engine.new_conversation()
-        talk.start()
-        greeting = events.until(EventType.ASSISTANT_REPLY).data["text"]
-        while not sink.busy:
-            time.sleep(0.01)
+    with greeting_playing(settings, require_model) as playing:
         time.sleep(0.8)  # the caller hears the first words
-        newer = talk.assistant.respond("It's for my dog")  # recorded while the greeting plays
-        engine.voice.interrupt()
-        spoken = events.until(EventType.ASSISTANT_SPOKEN, 10)
-        assert spoken.data["interrupted"] and spoken.data["text"] != greeting
-        replies = [m.text for m in engine.history.messages(talk.id) if m.role == "assistant"]
+        newer = playing.talk.assistant.respond("It's for my dog")  # recorded while it plays
+        playing.engine.voice.interrupt()
+        spoken = playing.events.until(EventType.ASSISTANT_SPOKEN, 10)
+        assert spoken.data["interrupted"] and spoken.data["text"] != playing.greeting
+        rows = playing.engine.history.messages(playing.talk.id)
+        replies = [m.text for m in rows if m.role == "assistant"]
         assert replies == [spoken.data["text"], newer.text]
-    finally:
-        engine.shutdown()
