@@ -60,6 +60,17 @@ class Preloaded:
     listen_when_idle: bool = True  # kiosk: speech at the idle screen starts a conversation
 
 
+@dataclass(frozen=True)
+class VetstoriaCheck:
+    """What a connection test found (`Engine.test_vetstoria`). `code` is "ok" or the
+    failure's short code ("auth", "unavailable", "settings", ...); `message` is for staff."""
+
+    ok: bool
+    code: str
+    message: str
+    retryable: bool = False
+
+
 class EngineNotReady(RuntimeError):
     """A conversation was asked for before the components it needs are ready."""
 
@@ -380,18 +391,8 @@ class Engine:
             ]
         return names
 
-    @dataclass(frozen=True)
-    class VetstoriaCheck:
-        """What a connection test found. `code` is "ok" or the failure's short code
-        ("auth", "unavailable", "settings", ...); `message` is for staff."""
-
-        ok: bool
-        code: str
-        message: str
-        retryable: bool = False
-
     @staticmethod
-    def test_vetstoria(settings: Settings) -> Engine.VetstoriaCheck:
+    def test_vetstoria(settings: Settings) -> VetstoriaCheck:
         """Sign in to the real Vetstoria site that `settings` name and read its catalogue,
         as loading does, without touching a running engine: staff test what they typed
         before saving it, even when the engine could not start. Blocking: call it off the
@@ -403,7 +404,7 @@ class Engine:
         from vetstoria.client import VetstoriaClient
         from vetstoria.errors import VetstoriaError
 
-        check = Engine.VetstoriaCheck
+        check = VetstoriaCheck
         try:
             config = settings.vetstoria_config()
             if config is None:

@@ -17,12 +17,11 @@ from zoneinfo import ZoneInfo
 
 import peewee as pw
 
-from petvisor_desktop.history import backups
+from petvisor_desktop.history import History, backups
 from petvisor_desktop.history.errors import HistoryError
 from petvisor_desktop.history.export import to_csv, to_json
 from petvisor_desktop.history.migrations import SCHEMA_VERSION
 from petvisor_desktop.history.records import OUTCOMES, RedactionCounts, VerifyResult
-from petvisor_desktop.history.store import History
 
 if TYPE_CHECKING:
     from petvisor_desktop.settings import Settings

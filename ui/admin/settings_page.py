@@ -612,7 +612,7 @@ class SettingsPage(QScrollArea):
         )
 
     def on_test_done(self, check: Any) -> None:
-        """`check`: the engine's `VetstoriaCheck`."""
+        """`check`: a `runtime.VetstoriaCheck`."""
         if not check.ok:
             self.on_test_failed(check.message)
             return
