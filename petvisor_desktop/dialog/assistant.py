@@ -862,8 +862,9 @@ class Assistant:
 
     def _corrected_to_the_same(self, found: dict[str, Any]) -> str | None:
         """The step whose value the caller said is wrong ("No, her name is Bella") while
-        naming, as heard, the value already held or one already refused: it is misheard the
-        same way each time."""
+        naming, as heard, the value already held or one already refused (misheard the same
+        way each time), or a step corrected once already (misheard a new way each time:
+        "Bell", "Bill", "Belle")."""
         st = self.state
 
         def same(key: str) -> bool:
@@ -875,12 +876,15 @@ class Assistant:
                 bool(held) and str(held).lower() == said
             )
 
-        if same("pet_name"):
+        def again(key: str) -> bool:  # corrected before: a second try by ear will not do
+            return bool(found.get(key)) and bool(self._refused.get(key))
+
+        if same("pet_name") or again("pet_name"):
             return "pet_name"
         names = [k for k in ("first_name", "last_name") if found.get(k)]
-        if names and all(same(k) for k in names):
+        if names and (all(same(k) for k in names) or any(again(k) for k in names)):
             return "client_name"
-        if same("phone"):
+        if same("phone") or again("phone"):
             return "phone"
         return None
 

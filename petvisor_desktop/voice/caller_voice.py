@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import io
 import random
+import re
 import shutil
 import subprocess
 import wave
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from petvisor_desktop.spoken import digit_words
 from petvisor_desktop.voice.base import AudioError
 
 if TYPE_CHECKING:
@@ -87,8 +89,21 @@ def _espeak(args: list[str], text: str) -> tuple[np.ndarray, int]:
 def speak_with_espeak(
     text: str, voice: str = CALLER_VOICE, wpm: int = CALLER_WPM
 ) -> tuple[np.ndarray, int]:
-    """Audio of `text` from espeak-ng, as float32 mono and its rate."""
-    return _espeak(["-v", voice, "-s", str(wpm)], text)
+    """Audio of `text` from espeak-ng, as float32 mono and its rate. A phone number written
+    in digits is said digit by digit, as people say one (espeak alone says "900101" as
+    "nine hundred thousand one hundred one")."""
+    return _espeak(["-v", voice, "-s", str(wpm)], digits_as_said(text))
+
+
+def digits_as_said(text: str) -> str:
+    """`text` with each phone number written in digits ("07700 900101": eight digits or
+    more, in groups or not) spelt out as its digits said one by one, a pause between the
+    groups; other numbers ("2026", "at 2") are left to the voice."""
+
+    def said(number: re.Match[str]) -> str:
+        return ", ".join(digit_words(group) for group in number.group().split())
+
+    return re.sub(r"(?<![\d])\d(?:\d| (?=\d)){6,}\d(?![\d])", said, text)
 
 
 def _sox_shift(samples: np.ndarray, rate: int, semitones: float, tempo: float) -> np.ndarray:

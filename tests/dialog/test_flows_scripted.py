@@ -614,3 +614,27 @@ def test_a_name_corrected_at_the_read_back_but_heard_the_same_is_spelled(
     (booking,) = clinic.bookings()
     assert booking["pet_name"] == "Bella"
     model.assert_all_used()
+
+
+def test_a_name_corrected_twice_at_the_read_back_is_spelled_the_second_time(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    """Misheard a new way each time ("Bell", then "Bill"): the first correction is read
+    back, the second is not tried by ear again but spelled."""
+    script = {
+        **BOOKING_SCRIPT,
+        "no, her name is bell": {"tool": "update", "pet": "Bell"},
+        "no, her name is bill": {"tool": "update", "pet": "Bill"},
+    }
+    assistant, model = start(settings, backend, script)
+    say(assistant, TO_READ_BACK)
+    first_fix = say(assistant, ["No, her name is Bell"])
+    assert first_fix.read_back is not None and first_fix.read_back["pet_name"] == "Bell"
+    second = say(assistant, ["No, her name is Bill"])
+    assert second.repair == "pet_name:spell" and second.read_back is None
+    spelled = say(assistant, ["B E L L A"])
+    assert spelled.read_back is not None and spelled.read_back["pet_name"] == "Bella"
+    say(assistant, ["Yes please"])
+    (booking,) = clinic.bookings()
+    assert booking["pet_name"] == "Bella"
+    model.assert_all_used()

@@ -289,3 +289,17 @@ def test_whisper_understands_the_neural_caller(
     wer = statistics.fmean(wers)
     print(f"whisper tiny.en WER on the neural caller, {len(wers)} scenario lines: {wer:.3f}")
     assert wer <= NEURAL_WER_BOUND
+
+
+def test_a_phone_number_in_digits_is_said_digit_by_digit_and_other_numbers_are_not() -> None:
+    from petvisor_desktop.voice.caller_voice import digits_as_said
+
+    assert digits_as_said("07700 900101") == (
+        "zero seven seven zero zero, nine zero zero one zero one"
+    )
+    assert digits_as_said("It's 07700900456.") == (
+        "It's zero seven seven zero zero nine zero zero four five six."
+    )
+    assert digits_as_said("Thursday at 2, or the 26th of November 2026") == (
+        "Thursday at 2, or the 26th of November 2026"
+    )
