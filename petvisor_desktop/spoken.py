@@ -263,3 +263,11 @@ def format_email_for_speech(email: str, *, digit_names: bool = False) -> str:
     if current:
         words.append(current)
     return " ".join(words)
+
+
+# --------------------------------------------------------------------------------------------
+# Answers
+# --------------------------------------------------------------------------------------------
+
+# The answer "no particular vet", as it is shown and said.
+ANYONE_CHOICE = "Whoever is free first"

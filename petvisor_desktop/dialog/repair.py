@@ -21,6 +21,7 @@ from typing import Any
 
 from petvisor_desktop.dialog import normalize as n
 from petvisor_desktop.dialog.tools import ANYONE
+from petvisor_desktop.spoken import ANYONE_CHOICE
 
 # Below this recogniser confidence (0 to 1, per utterance) a phone number, name or e-mail is
 # read back before it is used. Measured (Whisper tiny.en, espeak-ng caller): right answers
@@ -38,7 +39,6 @@ EMAIL_MISSES = 2
 _FIRST_PART = "five"
 
 YES, NO = "Yes", "No"
-ANYONE_CHOICE = "Whoever is free first"
 # The booking value a yes to "Shall I find the first free appointment?" stands for.
 FIRST_FREE = "first free"
 

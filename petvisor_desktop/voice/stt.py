@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from petvisor_desktop import modelstore
-from petvisor_desktop.spoken import TITLES, WORD_FORMS, number_token_words
+from petvisor_desktop.spoken import ANYONE_CHOICE, TITLES, WORD_FORMS, number_token_words
 from petvisor_desktop.voice.base import SAMPLE_RATE_HZ, SttError, Transcriber, Transcript
 
 if TYPE_CHECKING:
@@ -92,6 +92,9 @@ def phrase_variants(entry: str) -> list[str]:
     if len(words) >= 2 and words[0] in TITLES.values():
         title, names = words[0], words[1:]
         out = [full, " ".join(names), f"{title} {names[-1]}", names[-1], names[0]]
+    elif full == spoken_phrase(ANYONE_CHOICE):
+        # "Whoever is free first" as callers say it: "anyone", "any vet", "no preference"...
+        out = [full, *STOCK_PHRASES["clinician"]]
     else:
         out = [full]
     return list(dict.fromkeys(p for p in out if p))

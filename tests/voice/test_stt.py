@@ -133,6 +133,14 @@ def test_phrase_variants_of_a_clinician() -> None:
     assert phrase_variants("Nurse appointment") == ["nurse appointment"]
 
 
+def test_the_no_preference_answer_is_heard_as_callers_say_it() -> None:
+    # The button reads "Whoever is free first"; callers say "anyone" (heard as "and it won"
+    # by a grammar that only knew the button's words).
+    variants = phrase_variants("Whoever is free first")
+    assert variants[0] == "whoever is free first"
+    assert {"anyone", "any vet", "no preference"} <= set(variants)
+
+
 def test_grammar_only_at_closed_steps_and_only_known_words() -> None:
     assert build_grammar(VOCABULARY, "date") is None
     assert build_grammar(VOCABULARY, "phone") is None
