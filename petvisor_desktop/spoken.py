@@ -129,6 +129,17 @@ MONTH_NAMES = (
     "December",
 )
 
+# Words that make an answer a date already ("the 14th", "next week", "as soon as possible").
+# A date answer with none of them was probably misheard ("to stay" for "Tuesday").
+DATE_WORDS = frozenset(
+    {n.lower() for n in (*WEEKDAY_NAMES, *MONTH_NAMES)}
+    | {"today", "tomorrow", "tonight", "week", "weekend", "next", "soon", "soonest", "first",
+       "earliest", "asap", "possible", "whenever", "any", "anytime", "day", "days", "date"}
+    | set(ONES) | set(TENS[2:]) | {ordinal_words(n).split()[-1] for n in range(1, 32)}
+)  # fmt: skip
+# The day names a caller most often gives at the date question, for fitting a misheard one.
+SAID_DAYS = ("today", "tomorrow", *WEEKDAY_NAMES)
+
 
 def spoken_time(
     t: time, *, noon: str | None = None, always_minutes: bool = False, suffix_gap: str = ""

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from petvisor_desktop.spoken import DATE_WORDS, SAID_DAYS
 from petvisor_desktop.voice.stt import normalize_words, phrase_variants
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,17 @@ def names_a_choice(text: str, choices: Sequence[str]) -> bool:
             if n and any(heard[i : i + n] == core for i in range(len(heard) - n + 1)):
                 return True
     return False
+
+
+def open_step_choices(expecting: str, free: str) -> tuple[str, ...]:
+    """What to fit an open answer to, when it looks misheard: at the date question most
+    callers name a day, so an answer with no date word in it at all ("to stay afternoon") is
+    scored against the day names ("Tuesday afternoon"). Anything else stays free."""
+    if expecting != "date" or not free.strip():
+        return ()
+    if any(word in DATE_WORDS for word in _words(free)):
+        return ()
+    return SAID_DAYS
 
 
 def _substituted(free: str, choice: str) -> str:

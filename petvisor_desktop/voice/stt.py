@@ -506,7 +506,9 @@ class WhisperTranscriber:
         # No" made tiny.en drop the words before them ("The second one, please" -> "please.").
         # They are fitted after the free decode instead (`fit`).
         prompt = STEP_PROMPTS.get(expecting) or whisper_prompt(vocabulary)
-        return WhisperStream(self, prompt if self.bias != "none" else "", tuple(choices))
+        return WhisperStream(
+            self, prompt if self.bias != "none" else "", tuple(choices), expecting=expecting
+        )
 
     def choice_scorer(self) -> Any:
         """Scores transcripts against audio (see `fit`); made on first use."""
@@ -594,11 +596,17 @@ class WhisperStream:
     """Buffers one utterance; `finish()` decodes it with the vocabulary as the prompt."""
 
     def __init__(
-        self, owner: WhisperTranscriber, prompt: str, choices: tuple[str, ...] = ()
+        self,
+        owner: WhisperTranscriber,
+        prompt: str,
+        choices: tuple[str, ...] = (),
+        *,
+        expecting: str = "none",
     ) -> None:
         self._owner = owner
         self.prompt = prompt
         self.choices = choices  # the closed question's answers: see `fit`
+        self.expecting = expecting
         self._chunks: list[np.ndarray] = []
         self._samples = 0
         self._since_partial = 0
@@ -660,11 +668,14 @@ class WhisperStream:
         audio = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
         text, conf = self._owner.decode(audio, self.prompt)
         choice = None
-        if self.choices and text:
-            from petvisor_desktop.voice.fit import fit_to_choices
+        if text:
+            from petvisor_desktop.voice.fit import fit_to_choices, open_step_choices
 
-            fitted = fit_to_choices(self._owner.choice_scorer(), audio, text, conf, self.choices)
-            text, conf, choice = fitted.text, fitted.confidence, fitted.choice
+            choices = self.choices or open_step_choices(self.expecting, text)
+            if choices:
+                scorer = self._owner.choice_scorer()
+                fitted = fit_to_choices(scorer, audio, text, conf, choices)
+                text, conf, choice = fitted.text, fitted.confidence, fitted.choice
         finalize_s = time.perf_counter() - started
         with self._lock:
             compute_s = self._compute_s

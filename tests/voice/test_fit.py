@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 import speech_util as su
 
-from petvisor_desktop.voice.fit import _substituted, fit_to_choices, names_a_choice
+from petvisor_desktop.spoken import SAID_DAYS
+from petvisor_desktop.voice.fit import (
+    _substituted,
+    fit_to_choices,
+    names_a_choice,
+    open_step_choices,
+)
 from petvisor_desktop.voice.stt import WhisperTranscriber
 
 VETS = ("Dr Amy Roberts", "Dr Michael Norman", "Whoever is free first")
@@ -81,3 +87,23 @@ def test_the_stream_fits_at_a_closed_step_only(whisper: WhisperTranscriber) -> N
         closed.accept(np.asarray(audio[start : start + 512], dtype=np.float32))
     result = closed.finish()
     assert names_a_choice(result.text, VETS), result
+
+
+def test_a_date_answer_is_fitted_to_the_day_names_only_when_it_names_no_date() -> None:
+    for dated in ("the fourteenth please", "2nd of January", "Thursday afternoon",
+                  "next week", "as soon as possible", "tomorrow morning"):  # fmt: skip
+        assert open_step_choices("date", dated) == (), dated
+    assert open_step_choices("date", "to stay afternoon") == SAID_DAYS
+    assert open_step_choices("pet_name", "to stay") == ()  # other open answers stay free
+
+
+@pytest.mark.models
+@pytest.mark.skipif(not su.have_espeak(), reason="espeak-ng is not installed")
+def test_a_misheard_day_is_fitted_to_the_day_the_audio_says(whisper: WhisperTranscriber) -> None:
+    """Seen in the spoken suite: the espeak caller's "Tuesday afternoon" came out as "to stay
+    afternoon", and the date was asked again until the caller was handed off."""
+    scorer = whisper.choice_scorer()
+    audio = su.espeak("Tuesday afternoon", voice="en-us+m7", speed=140)
+    choices = open_step_choices("date", "to stay afternoon")
+    fitted = fit_to_choices(scorer, audio, "to stay afternoon", 0.4, choices)
+    assert fitted.choice == "Tuesday" and fitted.text == "Tuesday afternoon", fitted
