@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 from functools import lru_cache
 
 __all__ = [
@@ -1321,3 +1322,49 @@ def detect_off_task(utterance: str) -> bool:
     if _YOU_ARE_NOW.search(utterance):
         return True
     return _has(normalise_words(utterance), _OFF_TASK, negation=False)
+
+
+# --------------------------------------------------------------------------------------------
+# When the caller asks for a time
+# --------------------------------------------------------------------------------------------
+
+_PAST = re.compile(
+    r"\b(been|was|were|had|since|ago|yesterday|last (?:week|night|time|month)|earlier)\b", re.I
+)
+# Words that show a date or part of day is asked for ("can I come in on Friday"), not told.
+BOOKING_CUE = re.compile(
+    r"\b(book|booking|appointment|come in|bring|seen|see (?:him|her|them|someone|a vet|the vet)|"
+    r"slot|available|free|visit|any chance|can (?:i|we|you)|could|would like|'d like|want|need|"
+    r"on|for|next|this|how about|what about|instead|change|make it|move it)\b",
+    re.I,
+)
+# The first free time, whatever the day.
+ASAP = re.compile(
+    r"\b(soonest|earliest|as soon as|first available|first free|any ?day|whenever|"
+    r"next available|asap|don'?t mind (?:when|which day))\b",
+    re.I,
+)
+
+
+def booking_clauses(text: str) -> str:
+    """The parts of an utterance that are not about the past ("she's been sick this morning")."""
+    clauses = re.split(r"(?<=[.?!;])\s+|,?\s+\bbut\b\s+", text)
+    return " ".join(c for c in clauses if not _PAST.search(c))
+
+
+def date_grounded(day: date, text: str) -> bool:
+    """The day's name, month or day of the month was said."""
+    words = set(normalise_words(text))
+    names = {day.strftime("%A").lower(), day.strftime("%a").lower(), day.strftime("%B").lower()}
+    return bool(words & names) or str(day.day) in words
+
+
+def words_in(value: str, text: str) -> bool:
+    """At least half of the longer words of `value` were said."""
+    words = [w for w in normalise_words(value) if len(w) > 2]
+    said = set(normalise_words(text))
+    return bool(words) and sum(w in said for w in words) >= max(1, len(words) // 2)
+
+
+def mentions_existing_booking(text: str) -> bool:
+    return bool(re.search(r"\b(my|existing|current)\s+(appointment|booking)\b", text, re.I))

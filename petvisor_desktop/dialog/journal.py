@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from petvisor_desktop.dialog.assistant import AssistantTurn, BookingState
+    from petvisor_desktop.dialog.assistant import AssistantTurn
+    from petvisor_desktop.dialog.state import BookingState
     from vetstoria.models import Slot
 
 

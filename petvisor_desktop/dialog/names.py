@@ -1,0 +1,154 @@
+"""Names in the caller's words: a bare answer that is only a name, the whole name split into
+first and last, joined parts restored, and the words that cannot be a name (the animal, the
+caller's own name given for the pet, a name said only to be taken back). Grounding's other
+half: grounding.py says whether a proposed name was said; this reads names from the words."""
+
+from __future__ import annotations
+
+import re
+
+from petvisor_desktop.dialog import grounding as g
+
+# The caller speaks of themselves ("I'm ...", "put it under ...") or of the pet by name.
+SELF_CUE = re.compile(
+    r"\b(i'?m|i am|my name|name'?s|this is|call me|put it under|it'?s .{2,30} here)\b", re.I
+)
+PET_CUE = re.compile(
+    r"(?i:\b(called|named|(?:her|his|its|the) name|name'?s)\b)"
+    r"|(?i:\bmy (?:dog|cat|puppy|kitten|pup) )[A-Z]"
+)
+SELF_NAMED = re.compile(
+    r"\b(?:i'?m|i am|my name is|my name's|this is)\s+((?:[A-Za-z'-]+\s*){1,3})", re.I
+)
+_PARTICLES = {
+    "van",
+    "von",
+    "de",
+    "da",
+    "del",
+    "della",
+    "di",
+    "le",
+    "la",
+    "du",
+    "der",
+    "den",
+    "ter",
+    "st",
+}
+_ANIMAL_WORDS = frozenset(
+    w for words in g.SPECIES_WORDS.values() for phrase in words for w in phrase.split()
+) | {"boy", "girl", "baby", "pet", "animal", "him", "her", "she", "he"}
+_CORRECTION = re.compile(
+    r"\b(?:actually|sorry|i mean|i meant|no,|instead|rather|wait|put it under|make that|"
+    r"change (?:it|that) to)\b",
+    re.I,
+)
+_FILLER = re.compile(
+    r"^(?:(?:her|his|its|the|my|our)\s+(?:name|names)\s+(?:is|are|'s)|(?:she|he|it)'?s?\s+(?:called|named)|"
+    r"(?:she|he|it)\s+is\s+(?:called|named)|(?:she|he|it)'s|it'?s|it\s+is|i'?m|i\s+am|my\s+name\s+is|"
+    r"name'?s|this\s+is|call\s+me|yes|yeah|oh|um|uh|er|well|sure|okay|ok)\s*[,.]?\s*",
+    re.I,
+)
+_NOT_NAMES = {
+    "the",
+    "a",
+    "an",
+    "and",
+    "my",
+    "is",
+    "yes",
+    "no",
+    "not",
+    "sure",
+    "dog",
+    "cat",
+    "sorry",
+    "what",
+    "please",
+    "thanks",
+    "thank",
+    "you",
+    "he",
+    "she",
+    "it",
+    "i",
+    "we",
+    "dont",
+    "know",
+    "anyone",
+    "hello",
+    "hi",
+    "morning",
+    "afternoon",
+    "today",
+    "tomorrow",
+}
+
+
+def title(value: str) -> str:
+    return " ".join(w[:1].upper() + w[1:] for w in value.strip().split())
+
+
+def negated(value: str, text: str) -> bool:
+    """'Bella, not Poppy': Poppy was named only to be taken back."""
+    return bool(re.search(rf"\b(?:not|no)\s+{re.escape(value)}\b", text, re.I))
+
+
+def is_animal_word(value: str) -> bool:
+    """`kitten`, `puppy`, `my boy`: words for the animal, not its name."""
+    return all(w in _ANIMAL_WORDS or w in _NOT_NAMES for w in g.normalise_words(value))
+
+
+def is_stopword_name(value: str) -> bool:
+    return all(w in _NOT_NAMES for w in g.normalise_words(value))
+
+
+def expand_name(value: str, text: str) -> str:
+    """Restore a name's joined parts from the caller's words: "Shah" -> "Shah-Patel"."""
+    words = []
+    for word in value.split():
+        match = re.search(rf"\b{re.escape(word)}(?:[-'][A-Za-z]+)+", text, re.I)
+        words.append(match.group(0) if match else word)
+    return title(" ".join(words)) if words else value
+
+
+def split_full_name(first: str, last: str) -> tuple[str, str]:
+    """First and last name from the whole name: a surname particle ("Van Dyke", "de la Cruz")
+    starts the last name; otherwise the last word is the last name."""
+    words = f"{first} {last}".split()
+    if len(words) < 2 or not last:
+        return first, last
+    for i, word in enumerate(words[1:], start=1):
+        if word.lower() in _PARTICLES and i < len(words) - 1:
+            return " ".join(words[:i]), " ".join(words[i:])
+    return " ".join(words[:-1]), words[-1]
+
+
+def after_correction(text: str) -> str:
+    """The words after the last in-sentence correction ("Tom Baker. Actually, ... Jenny
+    Baker." -> "... Jenny Baker."), or "" when the caller did not correct themselves."""
+    matches = list(_CORRECTION.finditer(text))
+    return text[matches[-1].end() :] if matches else ""
+
+
+def last_sentence(text: str) -> str:
+    parts = [p for p in re.split(r"[.!?]\s*", text) if p.strip()]
+    return parts[-1] if parts else text
+
+
+def bare_name(text: str, allow_two: bool = False) -> str | None:
+    """A short answer that is just a name ("Mittens", "her name's Luna", "James Okafor")."""
+    rest = text.strip().strip(".!")
+    for _ in range(3):
+        rest = _FILLER.sub("", rest).strip()
+    rest = re.sub(r"\s*(please|thanks?|thank you)\s*$", "", rest, flags=re.I).strip(" ,.")
+    words = rest.split()
+    if not words or len(words) > (3 if allow_two else 2):
+        return None
+    if any(
+        w.lower().strip(",.") in _NOT_NAMES or not re.fullmatch(r"[A-Za-z'-]+[,.]?", w)
+        for w in words
+    ):
+        return None
+    return title(" ".join(w.strip(",.") for w in words))

@@ -1,0 +1,733 @@
+"""The booking policy: from the state, what was understood and what the tools answered, the
+next state and the next action (ask, offer, read back, book, hand off, answer, end).
+
+A `Turn` works on the state as it stood when the caller spoke and only ever replaces it
+(`dataclasses.replace`): it writes no history and places no booking. Its only calls out are
+reads (free times from Vetstoria, a returning caller's e-mail from the history). A turn whose
+action is BOOK stops there; the booking is placed when the reply is committed (booking.py),
+and `booking.after_booking` words what Vetstoria answered."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from petvisor_desktop.dialog import grounding as g
+from petvisor_desktop.dialog import normalize as n
+from petvisor_desktop.dialog import offers, replies
+from petvisor_desktop.dialog import repair as r
+from petvisor_desktop.dialog.availability import Availability, ToolCallRecord
+from petvisor_desktop.dialog.state import FORGETS, BookingState, Step
+from petvisor_desktop.dialog.tools import ANYONE, Catalogue
+from petvisor_desktop.dialog.understand import Understood
+from petvisor_desktop.hours import OpeningHours
+from vetstoria.errors import VetstoriaError
+
+log = logging.getLogger(__name__)
+
+_ABANDON = re.compile(
+    r"\b(don'?t book|do not book|changed my mind|forget it|never ?mind|not any ?more|leave it|"
+    r"cancel that|no thanks?,? (?:i'?ll|i will)|stop)\b",
+    re.I,
+)
+# What an answer may set when it also carries an off-task instruction.
+_FIELDS_FOR = {
+    "species": ("species",),
+    "appointment_type": ("appointment_type",),
+    "clinician": ("clinician",),
+    "date": ("day", "part_of_day", "weekend", "asap"),
+    "time": ("slot", "wanted_time"),
+    "pet_name": ("pet_name",),
+    "client_name": ("first_name", "last_name"),
+    "phone": ("phone", "phone_problem"),
+    "email": ("email", "email_declined"),
+}
+# Set by the caller's answer, in this order; a change to the first five clears the slot.
+_DETAILS = (
+    "species",
+    "appointment_type",
+    "clinician",
+    "day",
+    "part_of_day",
+    "pet_name",
+    "first_name",
+    "last_name",
+    "phone",
+    "email",
+)
+_RESETS_SLOT = ("species", "appointment_type", "clinician", "day", "part_of_day")
+
+
+class Action(StrEnum):
+    """What a reply does."""
+
+    ASK = "ask"  # asks for a detail (or the same again, differently)
+    OFFER = "offer"  # offers free times
+    READ_BACK = "read_back"  # reads every detail back for a yes
+    BOOK = "book"  # places the booking: done at commit, never speculatively
+    HAND_OFF = "hand_off"  # a person takes over; the conversation ends
+    ANSWER = "answer"  # answers a question (hours, what reception answers), then goes on
+    END = "end"  # says goodbye
+
+
+@dataclass(frozen=True)
+class Clinic:
+    """What the policy knows of the clinic and the conversation's day, and the reads it may
+    make: free times (`availability`) and a returning caller (`client_by_phone`)."""
+
+    catalogue: Catalogue
+    tz: ZoneInfo
+    today: date
+    now: Callable[[], datetime]
+    hours: OpeningHours
+    phone: str
+    emergency_phone: str
+    phone_country: str
+    availability: Availability
+    client_by_phone: Callable[[str], Any]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A reply as decided: its words (with anything said before them), the step it waits
+    for and what it does. `handoff` is the hand-off to record (reason, contact)."""
+
+    text: str
+    step: Step
+    action: Action
+    done: bool = False  # this reply ends the conversation
+    choices: tuple[str, ...] = ()
+    repair: str | None = None
+    read_back: dict[str, str] | None = None
+    asks_to_book: bool = False
+    handoff: tuple[str, str | None] | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A turn's result: the state after it, the action and the reply (None for BOOK: the
+    reply is worded once Vetstoria has answered), with what the turn ran and dropped."""
+
+    action: Action
+    state: BookingState
+    reply: Reply | None
+    calls: tuple[ToolCallRecord, ...] = ()
+    rejections: tuple[str, ...] = ()
+    llm: dict[str, float] = field(default_factory=dict)
+    preface: str = ""  # said before the booking's reply (BOOK only)
+
+
+class Turn:
+    """One turn of the policy on a copy of the state. Not reused: a turn decides once."""
+
+    def __init__(
+        self,
+        clinic: Clinic,
+        state: BookingState,
+        *,
+        confidence: float | None = None,
+        calls: tuple[ToolCallRecord, ...] = (),
+        rejections: tuple[str, ...] = (),
+        llm: dict[str, float] | None = None,
+        preface: str = "",
+    ) -> None:
+        self.clinic = clinic
+        self.st = state
+        # The repair works on its own copy: the state it came from is never changed.
+        self.repair = r.Repair(clinic.phone_country)
+        self.repair.state = copy.deepcopy(state.repair)
+        self.confidence = confidence  # the recogniser's, for this utterance
+        self.calls = list(calls)
+        self.rejections = list(rejections)
+        self.llm = dict(llm or {})
+        self.preface = preface  # said before the next reply (an answer, a refusal)
+        self.handoff: str | None = None
+
+    def set(self, **changes: Any) -> None:
+        self.st = replace(self.st, **changes)
+
+    def decision(self, reply: Reply | None) -> Decision:
+        action = reply.action if reply is not None else Action.BOOK
+        return Decision(
+            action,
+            replace(self.st, repair=self.repair.state),
+            reply,
+            tuple(self.calls),
+            tuple(self.rejections),
+            dict(self.llm),
+            self.preface if reply is None else "",
+        )
+
+    # -- before the words are understood ---------------------------------------------------
+    def greet(self, clinic_name: str) -> Reply:
+        if self.reception_open():
+            offer = "I can book an appointment for your cat or dog."
+        else:
+            offer = (
+                "We're closed at the moment, but I can still book an appointment for your cat "
+                "or dog."
+            )
+        text = f"Hello, welcome to {clinic_name}. {offer} How can I help?"
+        return self.reply(text, Step.NONE)
+
+    def begin(self, text: str) -> Reply | None:
+        """The replies that need no understanding: the conversation is over, nothing was
+        heard, an emergency, a question about the opening hours alone. None otherwise (an
+        hours answer then comes before the reply)."""
+        if self.st.done:
+            return self.reply("Thank you, goodbye.", Step.NONE, done=True)
+        if not text:
+            return self.reply("Sorry, I didn't catch that. " + self.question(), self.st.expecting)
+        # Emergencies are answered at once, before any model call.
+        self.handoff = g.detect_handoff(text)
+        if self.handoff == "emergency":
+            return self.hand_off("emergency")
+        if g.detect_hours_question(text):
+            # Answered from the settings, then the booking goes on where it was; anything
+            # else said with the question is understood as usual.
+            answer = self.hours_answer(text)
+            if g.only_about_hours(text):
+                self.calls.append(ToolCallRecord("opening_hours", {}, "rules", 0.0))
+                return self.reply(answer + self.question(), self.st.expecting, action=Action.ANSWER)
+            self.preface = answer
+        return None
+
+    def change(self, field_name: str) -> Reply:
+        """The caller touched "Change" on a detail: forget it and ask for it again."""
+        if self.st.done:
+            return self.reply("Thank you, goodbye.", Step.NONE, done=True)
+        forget: dict[str, Any] = {name: None for name in FORGETS[field_name]}
+        if field_name in ("species", "appointment_type", "clinician", "date"):
+            forget.update(slot=None, offered=())  # the times offered depended on it
+        if field_name == "email":
+            forget["email_declined"] = False  # asked again, so it may be given this time
+        self.set(**forget)
+        self.repair.reset()
+        return self.advance(True)
+
+    def pressed_handoff(self, reason: str) -> Reply:
+        if self.st.done:
+            return self.reply("Thank you, goodbye.", Step.NONE, done=True)
+        return self.hand_off(reason)
+
+    # -- deciding --------------------------------------------------------------------------
+    def decide(self, text: str, understood: Understood) -> Reply | None:
+        """The reply to what was understood; None when the action is BOOK."""
+        handoff, tool = self.handoff, understood.tool
+        expecting = self.st.expecting
+        lowered = text.lower()
+        unanswerable = g.detect_unanswerable_question(text) if handoff is None else None
+        if unanswerable:
+            # Prices, directions, medicines...: no facts here to answer from, so none are
+            # invented; the booking goes on where it was.
+            answer = self.cannot_answer(unanswerable)
+            if g.only_unanswerable_question(text):
+                self.calls.append(
+                    ToolCallRecord("cannot_answer", {"topic": unanswerable}, "rules", 0.0)
+                )
+                return self.reply(answer + self.ask_again(), expecting, action=Action.ANSWER)
+            self.preface += answer
+        if expecting == Step.ANYTHING_ELSE:
+            if handoff:
+                return self.hand_off(handoff)
+            if n.is_no(text) or re.search(
+                r"\b(bye|thanks|thank you|that'?s all|nothing)\b", lowered
+            ):
+                return self.reply("You're welcome. Goodbye, and take care.", Step.NONE, done=True)
+            return self.reply(
+                "I can only make one booking at a time here. For anything else, the reception "
+                f"team will be glad to help, or call {self.clinic.phone}. Goodbye.",
+                Step.NONE,
+                done=True,
+            )
+
+        if (
+            expecting == Step.CONFIRM
+            and _ABANDON.search(text)
+            and not g.mentions_existing_booking(text)
+        ):
+            self.set(outcome="no_booking", offered=(), slot=None)
+            return self.reply(
+                "No problem, I haven't booked anything. Is there anything else I can help with?",
+                Step.ANYTHING_ELSE,
+            )
+
+        if handoff in ("cancel", "reschedule", "person"):
+            return self.hand_off(handoff)
+        other = g.detect_other_species(text)
+        if other and not g.detect_species(text) and self.st.species is None:
+            return self.hand_off("species", animal=other)
+        if tool == "handoff" and understood.proposal.args.get("reason") == "species" and other:
+            return self.hand_off("species", animal=other)
+
+        steering = g.detect_off_task(text)
+        if steering:
+            # Instructions from the caller change nothing; whatever else they said still counts.
+            self.preface += "I can only help with booking one appointment, so I'll leave that. "
+
+        found = dict(understood.found)
+        self.rejections.extend(understood.rejections)
+        if steering:
+            # An utterance carrying instructions gives only the answer that was asked for.
+            allowed = _FIELDS_FOR.get(expecting, ())
+            found = {k: v for k, v in found.items() if k in allowed}
+        found, reply = self.read_repair(text, found)
+        if reply is not None:
+            return reply
+        if expecting == Step.CONFIRM and n.is_no(text):
+            misheard = self.corrected_to_the_same(found)
+            if misheard:
+                return self.misheard_again(misheard)
+            self.remember_refused(found)
+        changed = self.apply(found)
+        if self.repair.state.pending:
+            return self.advance(changed)  # heard with low confidence: check first
+
+        if found.get("phone_problem") and "phone" not in found:
+            # A number that cannot be one of the country's is said back as wrong, never taken.
+            if expecting == Step.CONFIRM:
+                self.set(phone=None)
+            if self.st.phone is None:
+                self.set(phone_problems=self.st.phone_problems + 1)
+                if self.st.phone_problems == 1:
+                    return self.reply(
+                        found["phone_problem"] + " Could you say it again?", Step.PHONE
+                    )
+                # Wrong again: what was wrong, then the step's repair (a narrower question,
+                # and a person if that fails too), not the same question in a loop.
+                self.preface += found["phone_problem"] + " "
+                return self.advance(changed)
+        if self.st.phone is not None:
+            self.set(phone_problems=0)
+        reply = offers.change_offered_times(self, text, found)
+        if reply is not None:
+            return reply
+
+        if expecting == Step.EMAIL and self.st.on_file_email and self.st.email is None:
+            if n.is_yes(text):
+                self.set(email=self.st.on_file_email)
+                changed = True
+            elif n.is_no(text) and not found.get("email"):
+                self.set(on_file_email="")
+                return self.reply("No problem. What email address should we use?", Step.EMAIL)
+
+        if self.st.pending_retry and n.is_yes(text) and not changed:
+            self.set(pending_retry=False)
+            return None  # book
+        self.set(pending_retry=False)
+
+        if self.st.proposed_type and not found.get("appointment_type"):
+            if n.is_yes(text):
+                self.set(appointment_type=self.st.proposed_type, proposed_type=None)
+                changed = True
+            elif n.is_no(text):
+                self.set(proposed_type=None)
+                changed = True  # an answer, not a miss: the open question follows
+
+        if expecting == Step.CONFIRM and not changed:
+            # Only a yes to the full read-back books; a yes to anything else reads it again.
+            if n.is_yes(text) and self.st.read_back_given:
+                return None  # book
+            if n.is_yes(text):
+                return self.advance(True)
+            if (n.is_no(text) or tool == "answer") and not self.st.asked_what_to_change:
+                reply = self.reply(
+                    "Sorry about that. What would you like to change?", Step.CONFIRM, choices=()
+                )
+                self.set(asked_what_to_change=True)
+                return reply
+            if self.st.asked_what_to_change:
+                # Still nothing to change: read it all back again rather than ask the same
+                # question in a loop; a yes to that books, and touch works too.
+                return self.advance(True)
+
+        return self.advance(changed)
+
+    def corrected_to_the_same(self, found: dict[str, Any]) -> str | None:
+        """The step whose value the caller said is wrong ("No, her name is Bella") while
+        naming, as heard, the value already held or one already refused (misheard the same
+        way each time), or a step corrected once already (misheard a new way each time:
+        "Bell", "Bill", "Belle")."""
+        st = self.st
+
+        def same(key: str) -> bool:
+            held, said = getattr(st, key), found.get(key)
+            if not said:
+                return False
+            said = str(said).lower()
+            return said in st.refused_values(key) or (bool(held) and str(held).lower() == said)
+
+        def again(key: str) -> bool:  # corrected before: a second try by ear will not do
+            return bool(found.get(key)) and bool(st.refused_values(key))
+
+        if same("pet_name") or again("pet_name"):
+            return "pet_name"
+        names = [k for k in ("first_name", "last_name") if found.get(k)]
+        if names and (all(same(k) for k in names) or any(again(k) for k in names)):
+            return "client_name"
+        if same("phone") or again("phone"):
+            return "phone"
+        return None
+
+    def misheard_again(self, step: str) -> Reply:
+        """Hearing the same correction again will not help: the step's repair does (the
+        name spelled letter by letter, the number in parts), then the read-back again."""
+        refused = set(self.st.refused)
+        for key in FORGETS[step]:
+            held = getattr(self.st, key)
+            if held:
+                refused.add((key, str(held).lower()))
+        self.set(refused=frozenset(refused), **{key: None for key in FORGETS[step]})
+        self.repair.refuse(step)
+        miss = self.repair.miss(step, self.options(), first_name_known=False)
+        if miss.handoff or not miss.question:
+            return self.advance(True)
+        return self.reply(miss.question, Step(step), repair=miss.kind)
+
+    def remember_refused(self, found: dict[str, Any]) -> None:
+        """A value the caller put right at the read-back is never read back to them again."""
+        refused = set(self.st.refused)
+        for key in ("pet_name", "first_name", "last_name", "phone"):
+            held, said = getattr(self.st, key), found.get(key)
+            if held and said and str(said).lower() != str(held).lower():
+                refused.add((key, str(held).lower()))
+        self.set(refused=frozenset(refused))
+
+    def apply(self, found: dict[str, Any]) -> bool:
+        """Update the state; a change to what the slot depends on clears the offered times."""
+        changed = False
+        preferences = list(self.st.preferences)
+        for key in _DETAILS:
+            if key in found and found[key] is not None and getattr(self.st, key) != found[key]:
+                self.set(**{key: found[key]})
+                changed = True
+                if key in _RESETS_SLOT:
+                    self.set(slot=None)
+                    if key != "part_of_day" or self.st.expecting != Step.TIME:
+                        self.set(offered=())
+                if key == "clinician" and found[key] != ANYONE:
+                    preferences.append(f"asked for {found[key]}")
+                if key == "part_of_day":
+                    preferences.append(f"prefers {found[key]}s")
+        self.set(preferences=tuple(preferences))
+        if (
+            "day" in found
+            and found["day"] is not None
+            and "part_of_day" not in found
+            and self.st.slot is None
+        ):
+            self.set(offered=())
+        if found.get("email_declined") and not self.st.email:
+            self.set(email_declined=True)
+            changed = True
+        if "slot" in found and found["slot"] != self.st.slot:
+            slot = found["slot"]
+            self.set(slot=slot, day=slot.start.astimezone(self.clinic.tz).date())
+            changed = True
+        slot, day = self.st.slot, self.st.day
+        if (
+            slot is not None
+            and day is not None
+            and slot.start.astimezone(self.clinic.tz).date() != day
+        ):
+            self.set(slot=None)  # the caller moved the day; the old time no longer applies
+        if found.get("notes") and not self.st.notes:
+            self.set(notes=found["notes"])
+        if found.get("weekend"):
+            self.set(offered=())
+        if found.get("asap") and "day" not in found:
+            self.set(day=self.clinic.today, slot=None, offered=(), asap=True)
+            changed = True
+        if found.get("wanted_time") is not None:
+            self.set(wanted_time=found["wanted_time"], slot=None)
+            changed = True
+        return changed
+
+    def read_repair(self, text: str, found: dict[str, Any]) -> tuple[dict[str, Any], Reply | None]:
+        """The repair's reading of an answer (repair.py): a yes to the option put to the
+        caller, spelled letters, a part of the phone number, a value heard with low confidence
+        held back until confirmed. A reply when the repair goes on with nothing to apply."""
+        taken = self.repair.take(
+            self.st.expecting,
+            text,
+            found,
+            low_confidence=self.confidence is not None and self.confidence < r.LOW_CONFIDENCE,
+            current={key: getattr(self.st, key) for key in r.FREE_TEXT},
+            options=self.options(),
+        )
+        if taken.forget:
+            self.set(**{key: None for key in taken.forget})  # said to be misheard: asked again
+        found = taken.found
+        spoken = found.pop("time", None)
+        times = self.spoken_times()
+        if spoken in times:
+            found["slot"] = self.st.offered[times.index(spoken)]
+        if taken.reply:
+            return found, self.reply(taken.reply, self.st.expecting)
+        return found, None
+
+    # -- asking ----------------------------------------------------------------------------
+    def advance(self, changed: bool) -> Reply:
+        """Ask for the next missing detail, check availability, or read back. An answer that
+        was not understood is not met with the same question again: the step's repair
+        (repair.py) asks a different one, and a person takes over only when that fails too."""
+        st = self.st
+        if self.repair.state.pending:
+            question = self.repair.confirm_question(st.species.lower() if st.species else "pet")
+            pending = Step(self.repair.pending_step)
+            return self.reply(question, pending, repair=f"{pending}:confirm-heard")
+        prefix = ""
+        step = st.next_step()
+        if changed or st.expecting != step or (step == Step.TIME and not st.offered):
+            self.repair.reset()
+        else:
+            miss = self.repair.miss(
+                step,
+                self.options(),
+                first_name_known=st.first_name is not None,
+                read_back_given=st.read_back_given,
+            )
+            if miss.handoff:
+                return self.hand_off("not_understood")
+            if miss.question:
+                # Nothing changed since the full read-back, so a yes to "Shall I book it?" books.
+                return self.reply(
+                    miss.question, step, repair=miss.kind, keep_read_back=st.read_back_given
+                )
+            if miss.leave_off:
+                self.set(email_declined=True)
+                self.preface = (
+                    "I'm sorry, I'm struggling to catch the email address, so I'll leave it "
+                    "off; reception can add it later. "
+                )
+            prefix = miss.prefix
+        return self.ask(prefix)
+
+    def ask(self, prefix: str) -> Reply:
+        """The question for the first missing detail (after `prefix`), or the read-back."""
+        st = self.st
+        catalogue = self.clinic.catalogue
+        if st.species is None:
+            return self.reply(prefix + "Is the appointment for a cat or a dog?", Step.SPECIES)
+        if st.appointment_type is None:
+            if st.proposed_type:
+                return self.reply(prefix + r.type_question(st.proposed_type), Step.APPOINTMENT_TYPE)
+            options = offers.join_or([t.lower() for t in catalogue.appointment_types])
+            return self.reply(
+                prefix + f"What kind of appointment do you need: {options}?",
+                Step.APPOINTMENT_TYPE,
+            )
+        if st.clinician is None:
+            names = offers.join_or(list(catalogue.clinicians))
+            return self.reply(
+                prefix + f"Would you like to see {names}, or whoever is free first?",
+                Step.CLINICIAN,
+            )
+        if st.day is None:
+            return self.reply(
+                prefix + "What day would suit you, and do you prefer morning or afternoon?",
+                Step.DATE,
+            )
+        if st.slot is None:
+            if st.wanted_time is not None:
+                return offers.take_wanted_time(self)
+            if not st.offered:
+                return offers.offer_times(self)
+            return self.reply(prefix + offers.offer_sentence(self), Step.TIME)
+        if st.pet_name is None:
+            return self.reply(
+                prefix + f"Lovely. What's your {st.species.lower()}'s name?", Step.PET_NAME
+            )
+        if st.first_name is None:
+            return self.reply(prefix + "And your first and last name, please?", Step.CLIENT_NAME)
+        if st.last_name is None:
+            return self.reply(
+                prefix + f"Thanks, {st.first_name}. And your last name?", Step.CLIENT_NAME
+            )
+        if st.phone is None:
+            return self.reply(prefix + "What's the best phone number to reach you?", Step.PHONE)
+        if st.email is None and not st.email_declined and st.on_file_email is None:
+            self.set(on_file_email=self.returning_caller_email())
+            if self.st.on_file_email:
+                return self.reply(
+                    f"Welcome back, {st.first_name}. Shall I use the email address we have on file "
+                    "for you?",
+                    Step.EMAIL,
+                )
+        if st.email is None and not st.email_declined:
+            return self.reply(
+                prefix + "And your email address? You can say skip if you'd rather not.",
+                Step.EMAIL,
+            )
+        details = self.read_back_details()
+        assert st.slot is not None
+        text = replies.read_back(
+            details, st.slot.start.astimezone(self.clinic.tz), self.clinic.today
+        )
+        return self.reply(text, Step.CONFIRM, read_back=details)
+
+    def read_back_details(self) -> dict[str, str]:
+        return read_back_details(self.st, self.clinic.tz, self.clinic.availability.schedule_names)
+
+    def spoken_times(self) -> list[str]:
+        """The offered times as the caller hears them ("9:15am")."""
+        return [n.spoken_time(s.start.astimezone(self.clinic.tz).time()) for s in self.st.offered]
+
+    def options(self) -> r.StepOptions:
+        catalogue = self.clinic.catalogue
+        return r.StepOptions(
+            species=catalogue.species,
+            appointment_types=catalogue.appointment_types,
+            clinicians=catalogue.clinicians,
+            times=tuple(self.spoken_times()),
+            proposed_type=self.st.proposed_type,
+        )
+
+    def choices(self, step: Step) -> tuple[str, ...]:
+        """What the caller can say or tap to answer the question now asked (repair.choices)."""
+        st = self.st
+        on_file = step == Step.EMAIL and bool(st.on_file_email) and st.email is None
+        yes_no = self.repair.asks_yes_no or on_file or st.pending_retry
+        return r.choices(step, self.options(), yes_no=yes_no)
+
+    def returning_caller_email(self) -> str:
+        """The e-mail from this caller's last booking, but only when the name they gave matches
+        the one stored with their phone number: nothing stored is offered to anyone else."""
+        st = self.st
+        record = self.clinic.client_by_phone(st.phone) if st.phone else None
+        if record is None or not record.email:
+            return ""
+        same = (record.first_name or "").lower() == (st.first_name or "").lower() and (
+            record.last_name or ""
+        ).lower() == (st.last_name or "").lower()
+        return str(record.email) if same else ""
+
+    def question(self) -> str:
+        """The question for what we are waiting for, without side effects (the repair's own
+        when one is under way)."""
+        repairing = self.repair.last_question(self.st.expecting)
+        if repairing:
+            return repairing
+        return replies.question(self.st.expecting)
+
+    def ask_again(self) -> str:
+        """The current question once more, after something else was answered: the times
+        themselves when times were offered."""
+        if self.st.expecting == Step.TIME and self.st.offered:
+            return offers.offer_sentence(self)
+        if self.st.expecting == Step.ANYTHING_ELSE:
+            return replies.ANYTHING_ELSE
+        return self.question()
+
+    # -- answers and hand-offs -------------------------------------------------------------
+    def reception_open(self) -> bool:
+        return self.clinic.hours.is_open(self.clinic.now())
+
+    def cannot_answer(self, topic: str) -> str:
+        hours = self.clinic.hours
+        again = "" if self.reception_open() else hours.when_open_again(self.clinic.now())
+        return replies.cannot_answer(topic, self.reception_open(), self.clinic.phone, again)
+
+    def hours_answer(self, text: str) -> str:
+        asked = n.parse_date(text, self.clinic.today)
+        day = asked.day if asked is not None and "week" not in asked.phrase else None
+        return replies.hours_answer(
+            self.clinic.hours, day, self.clinic.now(), self.clinic.today, self.clinic.phone
+        )
+
+    def hand_off(self, reason: str, animal: str | None = None) -> Reply:
+        self.set(handoff_reason=reason, outcome="handoff")
+        if not self.reception_open():
+            again = self.clinic.hours.when_open_again(self.clinic.now())
+            text = replies.closed_handoff(
+                reason, animal, self.clinic.phone, self.clinic.emergency_phone, again
+            )
+        else:
+            text = replies.handoff(reason, self.clinic.phone, animal)
+        return self.reply(text, Step.NONE, done=True, handoff=(reason, self.st.phone))
+
+    def booking_system_down(self, exc: VetstoriaError) -> Reply:
+        log.warning("Vetstoria unavailable: %s", exc.code)
+        self.set(outcome=self.st.outcome or "no_booking")
+        return self.reply(replies.booking_system_down(self.clinic.phone), Step.ANYTHING_ELSE)
+
+    # -- the reply -------------------------------------------------------------------------
+    def reply(
+        self,
+        text: str,
+        step: Step | str,
+        *,
+        done: bool = False,
+        choices: tuple[str, ...] | None = None,
+        repair: str | None = None,
+        read_back: dict[str, str] | None = None,
+        keep_read_back: bool = False,
+        action: Action | None = None,
+        handoff: tuple[str, str | None] | None = None,
+    ) -> Reply:
+        """The reply `text`, asking for `step`. `read_back`: this is the read-back, with these
+        details; `keep_read_back`: nothing changed since the last read-back, so a yes to this
+        reply still books."""
+        step = Step(step)
+        if choices is None:
+            choices = () if done else self.choices(step)
+        read_back_given = read_back is not None or keep_read_back
+        text, self.preface = self.preface + text, ""
+        self.set(
+            expecting=step,
+            read_back_given=read_back_given,
+            asked_what_to_change=False,  # set again by the caller of `reply`
+        )
+        if done:
+            self.set(done=True, outcome=self.st.outcome or "no_booking")
+        if action is None:
+            action = (
+                Action.READ_BACK
+                if read_back is not None
+                else Action.HAND_OFF
+                if handoff is not None
+                else Action.END
+                if done
+                else Action.OFFER
+                if step == Step.TIME
+                else Action.ASK
+            )
+        return Reply(
+            text=text,
+            step=step,
+            action=action,
+            done=done,
+            choices=choices,
+            repair=repair,
+            read_back=read_back,
+            asks_to_book=read_back_given or self.st.pending_retry,
+            handoff=handoff,
+        )
+
+
+def read_back_details(
+    state: BookingState, tz: ZoneInfo, schedule_names: dict[int, str]
+) -> dict[str, str]:
+    """What the read-back gives, by meaning: the record the simulator's caller checks and
+    the booking placed must match ("date" ISO, "time" HH:MM, "email" "" if none)."""
+    st = state
+    assert st.slot and st.species and st.appointment_type and st.phone
+    when = st.slot.start.astimezone(tz)
+    return {
+        "species": st.species,
+        "appointment_type": st.appointment_type,
+        "clinician": schedule_names.get(st.slot.schedule_id, ""),
+        "date": when.date().isoformat(),
+        "time": when.strftime("%H:%M"),
+        "pet_name": st.pet_name or "",
+        "client_name": f"{st.first_name} {st.last_name}",
+        "phone": st.phone,
+        "email": st.email or "",
+    }

@@ -1,0 +1,474 @@
+"""What the caller said, as the dialog may use it: the language model's one tool call for the
+words (grammar-constrained), or the rules alone when the answer is plain, and then grounding,
+which keeps only the values the caller actually said and adds what the deterministic parsers
+find (phone numbers, e-mails, dates, times, names). Reads the state; changes nothing."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from petvisor_desktop.dialog import grounding as g
+from petvisor_desktop.dialog import names as nm
+from petvisor_desktop.dialog import normalize as n
+from petvisor_desktop.dialog import repair as r
+from petvisor_desktop.dialog.availability import ToolCallRecord
+from petvisor_desktop.dialog.state import BookingState, Step
+from petvisor_desktop.dialog.tools import (
+    ANYONE,
+    Catalogue,
+    step_tools,
+    user_message,
+)
+from petvisor_desktop.llm.chat_model import ChatMessage, ChatModel, LlmError
+from petvisor_desktop.llm.grammar import parse_call, tool_call_grammar
+from vetstoria.models import Slot
+
+log = logging.getLogger(__name__)
+
+# What was asked, as the per-turn prompt tells the model.
+_ASKED = {
+    "species": "which animal",
+    "appointment_type": "appointment type",
+    "clinician": "which vet",
+    "date": "which day",
+    "time": "which time",
+    "pet_name": "pet's name",
+    "client_name": "your name",
+    "phone": "phone number",
+    "email": "email address",
+    "confirm": "shall I book it",
+    "anything_else": "anything else",
+    "none": "how can I help",
+}
+_NO_EMAIL = re.compile(
+    r"\b(don'?t have (?:one|an? e-?mail)|no e-?mail|haven'?t got (?:one|an? e-?mail)|skip|"
+    r"rather not|prefer not|none)\b",
+    re.I,
+)
+_ORDINALS = {
+    "first": 0,
+    "earliest": 0,
+    "1st": 0,
+    "second": 1,
+    "2nd": 1,
+    "middle": 1,
+    "third": 2,
+    "3rd": 2,
+}
+_LAST = re.compile(r"\b(last|latest)\b", re.I)
+# Words that show a number was meant as the caller's phone number, at any step.
+_PHONE_CUE = re.compile(r"\b(phone|number|mobile|landline|call me|ring me|contact)\b", re.I)
+# What a bare "no" to the read-back may say besides no: nothing that names a detail.
+_BARE_NO_WORDS = frozenset(
+    {"no", "nope", "nah", "not", "thanks", "thank", "you", "it", "its", "isnt", "wrong",
+     "right", "quite", "sorry", "actually", "correct", "please"}
+)  # fmt: skip
+# Words that may surround a phone number without adding anything to it.
+_PLAIN_ANSWER_WORDS = frozenset(
+    {
+        "my", "number", "is", "it's", "its", "it", "s", "the", "phone", "mobile", "oh", "o",
+        "zero", "nought", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+        "double", "triple", "treble", "hundred", "plus", "yes", "yeah", "sure", "ok", "okay",
+        "that's", "that", "thats",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The tool call proposed for the caller's words: the model's, or "rules" when the rules
+    read the words alone ("other" when the model's call was unusable)."""
+
+    tool: str
+    args: dict[str, Any]
+    calls: tuple[ToolCallRecord, ...] = ()
+    llm: dict[str, float] = field(default_factory=dict)  # the model's figures
+
+
+@dataclass(frozen=True)
+class Foresight:
+    """What the model made of an utterance before the caller's turn was over (the voice
+    loop asks during the end-of-turn silence). Used only if the same words arrive in the
+    same dialog state."""
+
+    key: tuple[Any, ...]
+    tool: str
+    args: dict[str, Any]
+    calls: tuple[ToolCallRecord, ...]
+    llm: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Understood:
+    """The caller's words understood: the proposal, and what of it (and of the parsers'
+    findings) the words support (`found`, by booking detail), with what was dropped."""
+
+    proposal: Proposal
+    found: dict[str, Any]
+    rejections: tuple[str, ...] = ()
+
+    @property
+    def tool(self) -> str:
+        return self.proposal.tool
+
+
+class Understander:
+    """Understands one conversation's callers: the model with its fixed prompt (`prefix`),
+    the clinic's catalogue, and the day the conversation began."""
+
+    def __init__(
+        self,
+        model: ChatModel,
+        catalogue: Catalogue,
+        species_ids: dict[str, int],
+        tz: ZoneInfo,
+        today: date,
+        prefix: Sequence[ChatMessage],
+        phone_country: str,
+    ) -> None:
+        self.model = model
+        self.catalogue = catalogue
+        self.species_ids = species_ids
+        self.tz = tz
+        self.today = today
+        self.prefix = list(prefix)
+        self.phone_country = phone_country
+
+    def understand(
+        self, state: BookingState, text: str, handoff: str | None, foresight: Foresight | None
+    ) -> Understood:
+        """The rules, the model's call foreseen for these words, or a fresh model call; then
+        grounded in the words."""
+        if self.rules_suffice(state, text, handoff):
+            proposal = Proposal("rules", {}, (ToolCallRecord("understand", {}, "rules", 0.0),))
+        elif foresight is not None and foresight.key == self.foresight_key(state, text):
+            proposal = Proposal(
+                foresight.tool, dict(foresight.args), foresight.calls, dict(foresight.llm)
+            )
+        else:
+            proposal = self.propose(state, text)
+        found, rejections = Grounding(self, state, text).run(proposal.args)
+        return Understood(proposal, found, tuple(rejections))
+
+    def foresight_key(self, state: BookingState, text: str) -> tuple[Any, ...]:
+        """Everything the model's prompt and grammar depend on."""
+        return (
+            text.strip(),
+            state.expecting,
+            tuple(self.offered_times(state)),
+            state.proposed_type,
+            self.today,
+            _repair(state, self.phone_country).key(),
+        )
+
+    def offered_times(self, state: BookingState) -> list[str]:
+        return [s.start.astimezone(self.tz).strftime("%H:%M") for s in state.offered]
+
+    def rules_suffice(self, state: BookingState, text: str, handoff: str | None) -> bool:
+        """Plain answers that the parsers understand completely skip the model: a phone
+        number when asked for one, an e-mail address, a bare yes at the read-back. Anything
+        with more in it (a correction, a question) goes to the model."""
+        if handoff or g.detect_off_task(text):
+            return False
+        expecting = state.expecting
+        if _repair(state, self.phone_country).wants_plain_answer(expecting, text):
+            return True  # a bare yes or no, a part of the phone number, spelled letters
+        if g.only_unanswerable_question(text):
+            return True  # "how much is it?": reception answers that; nothing to understand
+        extra = [
+            w for w in g.normalise_words(text) if w not in _PLAIN_ANSWER_WORDS and not w.isdigit()
+        ]
+        if expecting == Step.PHONE:
+            # A number that cannot be right is questioned without the model, too.
+            return n.check_phone(text, self.phone_country) is not None and not extra
+        if expecting == Step.EMAIL:
+            return (
+                n.parse_email(text) is not None
+                and len(extra) <= 8
+                and n.parse_date(text, self.today) is None
+            )
+        if expecting in (Step.CONFIRM, Step.ANYTHING_ELSE):
+            plain = (
+                len(text.split()) <= 6
+                and n.is_yes(text) != n.is_no(text)
+                and not n.parse_date(text, self.today)
+                and not n.parse_phone(text)
+            )
+            if plain and expecting == Step.CONFIRM and n.is_no(text):
+                # "No, her name is Bella" corrects the read-back: only a bare no skips it.
+                return all(w in _BARE_NO_WORDS for w in extra)
+            return plain
+        return False
+
+    def propose(self, state: BookingState, text: str) -> Proposal:
+        """The model's tool call for `text` at this step ("other" when it was unusable)."""
+        offered = self.offered_times(state)
+        yes_no = (
+            state.expecting in (Step.CONFIRM, Step.ANYTHING_ELSE) or state.proposed_type is not None
+        )
+        tools = step_tools(self.catalogue, self.today, offered, yes_no)
+        messages = [
+            *self.prefix,
+            ChatMessage(
+                "user",
+                user_message(_ASKED.get(state.expecting, "how can I help"), text, offered),
+            ),
+        ]
+        t0 = time.perf_counter()
+        try:
+            result = self.model.complete(messages, tool_call_grammar(tools))
+            name, args = parse_call(result.text, tools)
+        except (LlmError, ValueError) as exc:
+            log.warning("the model's tool call was unusable: %s", exc)
+            failed = ToolCallRecord("understand", {}, "error", (time.perf_counter() - t0) * 1000)
+            return Proposal("other", {}, (failed,))
+        llm = {
+            "tokens_in": result.tokens_in,
+            "tokens_out": result.tokens_out,
+            "llm_ms": result.total_ms,
+            "first_ms": result.first_token_ms,
+            "grammar_ms": result.grammar_ms,
+        }
+        return Proposal(name, args, (ToolCallRecord(name, dict(args), "ok", result.total_ms),), llm)
+
+
+def _repair(state: BookingState, phone_country: str) -> r.Repair:
+    """The repair policy over the state's repair, for reading only."""
+    repair = r.Repair(phone_country)
+    repair.state = state.repair
+    return repair
+
+
+class Grounding:
+    """One utterance grounded against the state: `run` keeps only values the caller said and
+    adds what the parsers find in the words; `rejections` lists what was dropped."""
+
+    def __init__(self, understander: Understander, state: BookingState, text: str) -> None:
+        self.u = understander
+        self.st = state
+        self.text = text
+        self.rejections: list[str] = []
+
+    def reject(self, key: str, value: Any) -> None:
+        self.rejections.append(f"{key}={value}")
+        log.debug("dropped an ungrounded %s", key)
+
+    def run(self, args: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        text, expecting = self.text, self.st.expecting
+        found: dict[str, Any] = {}
+
+        # The detectors understand negation and corrections ("Roberts, not Norman"), so
+        # where they find a value it wins; the model's value is used only when grounded.
+        detected = g.detect_species(text)
+        self.choose(
+            found,
+            "species",
+            detected if detected in self.u.species_ids else None,
+            args.get("species"),
+            g.species_grounded,
+        )
+        self.choose(
+            found,
+            "appointment_type",
+            g.detect_appointment_type(text, self.u.catalogue.appointment_types),
+            args.get("type"),
+            g.appointment_type_grounded,
+        )
+
+        vet = args.get("vet")
+        named = g.detect_clinician(text, self.u.catalogue.clinicians)
+        if named:
+            found["clinician"] = named
+        elif vet and vet != ANYONE and g.clinician_grounded(vet, text):
+            found["clinician"] = vet
+        elif g.detect_any_clinician(text) and (vet == ANYONE or expecting == Step.CLINICIAN):
+            found["clinician"] = ANYONE
+        if vet and found.get("clinician") != vet:
+            self.reject("vet", vet)
+
+        self.when(found, args)
+        self.names(found, args)
+
+        phone = n.check_phone(text, self.u.phone_country)
+        if phone is not None and phone.number:
+            found["phone"] = phone.number
+        elif phone is not None and (
+            expecting in (Step.PHONE, Step.CONFIRM) or _PHONE_CUE.search(text)
+        ):
+            found["phone_problem"] = phone.problem  # "That sounded like 13 digits; ..."
+        email = n.parse_email(text)
+        if email:
+            found["email"] = email
+        elif expecting == Step.EMAIL and _NO_EMAIL.search(text):
+            found["email_declined"] = True
+
+        reason = args.get("reason")
+        if reason and g.words_in(reason, text):
+            found["notes"] = reason
+        return found, self.rejections
+
+    def when(self, found: dict[str, Any], args: dict[str, Any]) -> None:
+        """The day, part of day and time asked for."""
+        text, st, expecting = self.text, self.st, self.st.expecting
+        # Dates and parts of day count only where the caller asks for a time: not in past
+        # events ("limping since the weekend") nor in small talk ("lovely weather today").
+        when_text = g.booking_clauses(text)
+        date_step = expecting in (Step.DATE, Step.TIME, Step.CONFIRM)
+        if not date_step and not g.BOOKING_CUE.search(when_text):
+            when_text = ""
+        ask = n.parse_date(when_text, self.u.today) if when_text else None
+        if ask is not None:
+            found["day"] = ask.day
+            found["weekend"] = ask.weekend
+        elif when_text and not st.offered and g.ASAP.search(when_text):
+            found["asap"] = True
+        elif args.get("date"):
+            day = date.fromisoformat(args["date"])
+            if when_text and g.date_grounded(day, when_text):
+                found["day"] = day
+                found["weekend"] = day.weekday() >= 5
+            else:
+                self.reject("date", args["date"])
+        part = n.parse_part_of_day(when_text) if when_text else None
+        if part:
+            found["part_of_day"] = part
+
+        if st.offered and (expecting == Step.TIME or n.parse_time(text) is not None):
+            slot = self.pick_offered(args.get("time"))
+            if slot is not None:
+                found["slot"] = slot
+        if "slot" not in found and expecting in (
+            Step.NONE,
+            Step.DATE,
+            Step.TIME,
+            Step.CONFIRM,
+            Step.CLINICIAN,
+        ):
+            wanted = n.parse_time(text)
+            if wanted is not None:
+                found["wanted_time"] = wanted
+
+    def names(self, found: dict[str, Any], args: dict[str, Any]) -> None:
+        """The pet's name and the caller's own, each only where it may be given."""
+        text, st, expecting = self.text, self.st, self.st.expecting
+        tail = nm.after_correction(text)
+        at_read_back = expecting == Step.CONFIRM  # every detail is open to correction there
+        own_name_ok = (
+            expecting == Step.CLIENT_NAME or at_read_back or bool(nm.SELF_CUE.search(text))
+        )
+        pet_name_ok = expecting == Step.PET_NAME or at_read_back or bool(nm.PET_CUE.search(text))
+        for key, target in (("pet", "pet_name"), ("first", "first_name"), ("last", "last_name")):
+            value = args.get(key)
+            allowed = pet_name_ok if key == "pet" else own_name_ok
+            if value and (not allowed or nm.is_animal_word(value) or nm.negated(value, text)):
+                self.reject(key, value)
+                continue
+            if value and tail and not g.name_grounded(value, tail):
+                self.reject(key, value)  # said, then taken back
+                guess = nm.bare_name(nm.last_sentence(tail), allow_two=target != "pet_name")
+                if guess and target == "pet_name":
+                    found["pet_name"] = guess
+                elif guess and target == "first_name":
+                    found["first_name"], _, last = guess.partition(" ")
+                    if last:
+                        found["last_name"] = last
+                continue
+            if value and g.name_grounded(value, text) and not nm.is_stopword_name(value):
+                found[target] = nm.title(value)
+            elif value:
+                self.reject(key, value)
+        if expecting == Step.PET_NAME and "pet_name" not in found:
+            guess = nm.bare_name(text)
+            if guess and not nm.is_animal_word(guess):
+                found["pet_name"] = guess
+        if expecting == Step.CLIENT_NAME and "first_name" not in found:
+            guess = nm.bare_name(text, allow_two=True)
+            if guess:
+                parts = guess.split()
+                found["first_name"] = parts[0]
+                if len(parts) > 1:
+                    found["last_name"] = " ".join(parts[1:])
+        if expecting == Step.CLIENT_NAME and st.first_name and "first_name" not in found:
+            guess = nm.bare_name(text)
+            if guess and "last_name" not in found and guess.lower() != st.first_name.lower():
+                found["last_name"] = guess
+        if found.get("first_name") and found.get("last_name") == found.get("first_name"):
+            found.pop("last_name")
+        if found.get("first_name") or found.get("last_name"):
+            first, last = nm.split_full_name(
+                nm.expand_name(found.get("first_name") or st.first_name or "", text),
+                nm.expand_name(found.get("last_name") or "", text),
+            )
+            if first:
+                found["first_name"] = first
+            if last:
+                found["last_name"] = last
+        if found.get("pet_name"):
+            found["pet_name"] = nm.expand_name(found["pet_name"], text)
+            introduced = nm.SELF_NAMED.search(text)
+            names = (
+                found.get("first_name"),
+                found.get("last_name"),
+                st.first_name,
+                st.last_name,
+                introduced.group(1) if introduced else None,
+            )
+            own = {w.lower() for name in names if name for w in re.split(r"[\s-]+", name)}
+            if own & {w.lower() for w in re.split(r"[\s-]+", found["pet_name"])}:
+                self.reject("pet", found.pop("pet_name"))  # the caller's own name, not the pet's
+
+    def choose(
+        self,
+        found: dict[str, Any],
+        key: str,
+        detected: str | None,
+        proposed: str | None,
+        grounded: Callable[[str, str], bool],
+    ) -> None:
+        """The detector's value wins; the model's is used only when the words support it."""
+        if detected:
+            found[key] = detected
+        elif proposed and grounded(proposed, self.text):
+            found[key] = proposed
+        if proposed and found.get(key) != proposed:
+            self.reject(key, proposed)
+
+    def pick_offered(self, model_time: str | None) -> Slot | None:
+        """The offered time the caller took: by its time, its place in the list, or a yes
+        to the only one."""
+        text, offered = self.text, self.st.offered
+        times = self.u.offered_times(self.st)
+        if g.detect_time_shift(text):
+            # "Have you got a later one?" asks for other times; it takes none of these.
+            if model_time:
+                self.reject("time", model_time)
+            return None
+        said = n.parse_time(text)
+        if said is not None:
+            key = said.strftime("%H:%M")
+            if key in times:
+                return offered[times.index(key)]
+        lowered = text.lower()
+        if _LAST.search(lowered):
+            return offered[-1]
+        for word, index in _ORDINALS.items():
+            if re.search(rf"\b{word}\b", lowered) and index < len(times):
+                return offered[index]
+        if (
+            model_time in times
+            and said is None
+            and re.search(r"\b(that|one|yes|ok|fine)\b", lowered)
+        ):
+            return offered[times.index(model_time)]
+        if len(times) == 1 and said is None and n.is_yes(text):
+            return offered[0]  # "Would 3:45pm suit you?" "Yes, fine."
+        if model_time:
+            self.reject("time", model_time)
+        return None
