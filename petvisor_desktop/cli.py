@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "petvisor_desktop.commands.sandbox",
     "petvisor_desktop.commands.models",
     "petvisor_desktop.commands.db",
+    "petvisor_desktop.commands.worklist",
     "petvisor_desktop.commands.chat",
     "petvisor_desktop.commands.voice",
     "petvisor_desktop.commands.selftest",

@@ -3,7 +3,6 @@ is asking for (`expecting`), and at the read-back lets the caller confirm or cor
 
 from __future__ import annotations
 
-from datetime import date, time
 from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, Signal, Slot
@@ -18,50 +17,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from petvisor_desktop.spoken import date_text, spoken_time
+from petvisor_desktop.card import FIELDS, format_value
 from ui import theme
 from ui.widgets import button, label
-
-# Card fields in the order a receptionist would fill them, with the words shown.
-FIELDS: tuple[tuple[str, str], ...] = (
-    ("species", "Animal"),
-    ("appointment_type", "Appointment"),
-    ("clinician", "Vet"),
-    ("date", "Day"),
-    ("time", "Time"),
-    ("pet_name", "Pet's name"),
-    ("client_name", "Your name"),
-    ("phone", "Phone"),
-    ("email", "E-mail"),
-)
-FIELD_LABELS = dict(FIELDS)
-
-
-def format_value(field: str, card: dict[str, Any]) -> str:
-    """A card value as a person reads it ("Wednesday 25 November, morning", "9:30 am")."""
-    value = card.get(field)
-    if field == "date":
-        if not value:
-            return ""
-        try:
-            text = date_text(date.fromisoformat(str(value)), ordinal=False)
-        except ValueError:
-            text = str(value)
-        part = card.get("part_of_day")
-        if part and not card.get("time"):
-            text += f", {part}"
-        return text
-    if field == "time":
-        if not value:
-            return ""
-        try:
-            moment = time.fromisoformat(str(value))
-        except ValueError:
-            return str(value)
-        return spoken_time(moment, always_minutes=True, suffix_gap=" ")
-    if field == "clinician" and isinstance(value, str) and value.lower() == "anyone":
-        return "Any vet"
-    return "" if value is None else str(value)
 
 
 class CardRow(QFrame):

@@ -1,5 +1,6 @@
-"""The local history: conversations, turns, tool calls, bookings, handoffs and staff users in
-one SQLite file, written as each conversation goes, with backups, recovery and retention.
+"""The local history: conversations, turns, tool calls, bookings, handoffs, staff users and the
+reception worklist in one SQLite file, written as each conversation goes, with backups,
+recovery and retention.
 
 The engine records through `History`; the app opens it at start-up with
 `History.open_with_recovery(settings)` and shows the `RecoveryReport` when it
@@ -36,9 +37,11 @@ from petvisor_desktop.history.records import (
     RecoveryAction,
     RecoveryReport,
     RedactionCounts,
+    StaffAction,
     StaffUserInfo,
     ToolCallRecord,
     VerifyResult,
+    WorklistItem,
 )
 from petvisor_desktop.history.retention import DEFAULT_RETENTION_DAYS
 from petvisor_desktop.history.store import History, open_with_recovery
@@ -69,9 +72,11 @@ __all__ = [
     "RecoveryReport",
     "RedactionCounts",
     "RestoreResult",
+    "StaffAction",
     "StaffUserInfo",
     "ToolCallRecord",
     "VerifyResult",
+    "WorklistItem",
     "backup_database",
     "check_database",
     "list_backups",

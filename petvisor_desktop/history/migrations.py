@@ -140,10 +140,27 @@ def _v3(conn: sqlite3.Connection) -> None:
     )
 
 
+# The worklist's items are read from the rows that already say why a person is needed (a
+# hand-off, a booking whose answer was lost, a conversation cut off); only what staff do about
+# them is new. Items that existed before this version appear as open items.
+_V4 = _sql(
+    """CREATE TABLE worklist_action (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        conversation_id INTEGER NOT NULL REFERENCES conversation (id) ON DELETE CASCADE,
+        action TEXT NOT NULL,
+        staff TEXT NOT NULL,
+        note TEXT,
+        created_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX worklist_action_conversation_id ON worklist_action (conversation_id)",
+)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _V1),
     Migration(2, "handoff table and conversation rating", _V2),
     Migration(3, "normalised phone key on bookings", _v3),
+    Migration(4, "what staff did about worklist items", _V4),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -122,6 +122,22 @@ class Handoff(_Model):
         table_name = "handoff"
 
 
+class WorklistAction(_Model):
+    """What staff did about a worklist item (schema v4): a note, done, reopened, or their
+    verdict on a booking whose answer was lost. The items themselves are not stored: they
+    are read from the hand-offs, bookings and conversations (see `history.worklist`)."""
+
+    conversation = pw.ForeignKeyField(Conversation, on_delete="CASCADE", lazy_load=False)
+    conversation_id: int  # peewee's accessor for the raw key (declared for type checkers)
+    action = pw.TextField()
+    staff = pw.TextField()  # who: a staff member's name or e-mail
+    note = pw.TextField(null=True)  # personal data: blanked with the conversation's
+    created_at = pw.TextField()
+
+    class Meta:
+        table_name = "worklist_action"
+
+
 class StaffUser(_Model):
     """A member of staff who may open the admin screens. Only a KDF hash of the PIN is kept."""
 
@@ -138,4 +154,12 @@ class StaffUser(_Model):
         table_name = "staff_user"
 
 
-ALL_MODELS: tuple[type[pw.Model], ...] = (Conversation, Turn, ToolCall, Booking, Handoff, StaffUser)
+ALL_MODELS: tuple[type[pw.Model], ...] = (
+    Conversation,
+    Turn,
+    ToolCall,
+    Booking,
+    Handoff,
+    StaffUser,
+    WorklistAction,
+)

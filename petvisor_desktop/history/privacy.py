@@ -2,11 +2,12 @@
 
 What counts as personal data here, and what is kept:
 - blanked: turn texts (transcripts), conversation summaries, handoff reasons and contacts,
-  the values in tool-call arguments (the argument names stay), and the booking's pet name,
-  owner names, phone, e-mail and notes.
+  the values in tool-call arguments (the argument names stay), the booking's pet name,
+  owner names, phone, e-mail and notes, and staff notes on worklist items.
 - kept: every row, timestamps, modes, outcomes, ratings, roles, "expecting", latency and token
   figures, tool names and statuses, and the booking's slot, species, appointment type,
-  clinician and status, so that counts and performance figures survive.
+  clinician and status, and what staff did about a worklist item (who, what, when), so that
+  counts and performance figures survive.
 """
 
 from __future__ import annotations

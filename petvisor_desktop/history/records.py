@@ -26,6 +26,24 @@ LATENCY_FIELDS = (
     "response_ms",
 )
 END_REASON_INTERRUPTED = "interrupted"
+# Why a conversation is on the staff worklist (see `history.worklist`): the hand-off reasons
+# the dialog records, and what the history itself shows.
+WORKLIST_REASONS = (
+    "emergency",
+    "cancel",
+    "reschedule",
+    "person",
+    "species",
+    "not_understood",
+    "unconfirmed",  # a booking whose answer was lost: check Vetstoria
+    "booking_failed",  # the booking system failed and nothing was booked
+    "abandoned",  # the caller left mid-booking
+    "interrupted",  # cut off when the app stopped
+    "handoff",  # a hand-off with a reason of its own (its words are in `detail`)
+)
+# What staff can do about an item. "found_in_vetstoria" and "not_booked" are the verdict on
+# a booking whose answer was lost; "done" closes an item and "reopened" opens it again.
+STAFF_ACTIONS = ("note", "done", "reopened", "found_in_vetstoria", "not_booked")
 
 
 @dataclass(frozen=True)
@@ -132,6 +150,51 @@ class ConversationDetail:
 
 
 @dataclass(frozen=True)
+class StaffAction:
+    """One thing staff did about a worklist item, and who and when."""
+
+    id: int
+    item_id: int
+    action: str  # one of STAFF_ACTIONS
+    staff: str
+    note: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class WorklistItem:
+    """A conversation that needs a person. Its id is the conversation's id."""
+
+    id: int
+    reasons: tuple[str, ...]  # of WORKLIST_REASONS, the most pressing first
+    detail: str | None  # a hand-off's own words when they are not one of the reasons
+    raised_at: datetime  # when a person was first needed
+    mode: str  # where the conversation happened (kiosk, ptt, ...)
+    card: dict[str, str | None]  # what was understood, as the booking card holds it
+    phone: str | None  # how to reach the caller, when they said
+    email: str | None
+    caller_said: str | None  # the caller's last words
+    booking: BookingRecord | None  # the booking to check in Vetstoria (reason unconfirmed)
+    verdict: str | None  # "found_in_vetstoria" or "not_booked" once staff checked
+    done_at: datetime | None  # None while open
+    done_by: str | None
+    actions: tuple[StaffAction, ...]  # oldest first
+    redacted: bool  # personal data removed (retention or forget)
+
+    @property
+    def reason(self) -> str:
+        return self.reasons[0]
+
+    @property
+    def is_open(self) -> bool:
+        return self.done_at is None
+
+    @property
+    def notes(self) -> tuple[StaffAction, ...]:
+        return tuple(a for a in self.actions if a.action == "note")
+
+
+@dataclass(frozen=True)
 class ClientRecord:
     """What we remember of a returning caller, from their most recent booking."""
 
@@ -172,10 +235,18 @@ class RedactionCounts:
     tool_calls: int = 0
     bookings: int = 0
     handoffs: int = 0
+    worklist_notes: int = 0
 
     @property
     def total(self) -> int:
-        return self.conversations + self.turns + self.tool_calls + self.bookings + self.handoffs
+        return (
+            self.conversations
+            + self.turns
+            + self.tool_calls
+            + self.bookings
+            + self.handoffs
+            + self.worklist_notes
+        )
 
 
 class RecoveryAction(enum.Enum):

@@ -12,7 +12,14 @@ from typing import Any
 import peewee as pw
 
 from petvisor_desktop.history.database import DatabaseAccess
-from petvisor_desktop.history.models import Booking, Conversation, Handoff, ToolCall, Turn
+from petvisor_desktop.history.models import (
+    Booking,
+    Conversation,
+    Handoff,
+    ToolCall,
+    Turn,
+    WorklistAction,
+)
 from petvisor_desktop.history.privacy import blank_argument_values, phone_key
 from petvisor_desktop.history.records import RedactionCounts
 from petvisor_desktop.history.values import _now, _ts
@@ -58,11 +65,11 @@ class Retention(DatabaseAccess):
         """Remove the personal data of the caller with this phone number from the database.
 
         "Everywhere" means: every conversation in which the number appears - through a
-        booking made with it, a handoff contact, something said, a tool call or a summary -
-        has all its personal text blanked exactly as a retention purge would, and those
-        bookings also lose their Vetstoria appointment ids. Rows and figures stay. Backups
-        taken before still hold the data until rotation deletes them, and Vetstoria's own
-        client record is the clinic's to handle there."""
+        booking made with it, a handoff contact, something said, a tool call, a summary or a
+        staff note on the worklist - has all its personal text blanked exactly as a
+        retention purge would, and those bookings also lose their Vetstoria appointment ids.
+        Rows and figures stay. Backups taken before still hold the data until rotation
+        deletes them, and Vetstoria's own client record is the clinic's to handle there."""
         key = phone_key(phone)
         if key is None:
             raise ValueError("that is not a phone number (it needs at least 6 digits)")
@@ -74,6 +81,9 @@ class Retention(DatabaseAccess):
             Turn.select(Turn.conversation).where(mentions(Turn.text, key)),
             ToolCall.select(ToolCall.conversation).where(mentions(ToolCall.arguments, key)),
             Conversation.select(Conversation.id).where(mentions(Conversation.summary, key)),
+            WorklistAction.select(WorklistAction.conversation).where(
+                mentions(WorklistAction.note, key)
+            ),
         ]
         ids: set[int] = set()
         with self._read():
@@ -86,7 +96,7 @@ class Retention(DatabaseAccess):
     def _redact(
         self, ids: Sequence[int], now: datetime, *, drop_references: bool
     ) -> RedactionCounts:
-        totals = [0, 0, 0, 0, 0]
+        totals = [0, 0, 0, 0, 0, 0]
         stamp = _ts(now)
         for chunk in _chunks(ids):
             with self._write():
@@ -141,6 +151,13 @@ class Retention(DatabaseAccess):
                     .where(
                         Handoff.conversation.in_(chunk)
                         & ((Handoff.reason != "") | Handoff.contact.is_null(False))
+                    )
+                    .execute(self._db)
+                )
+                totals[5] += (
+                    WorklistAction.update(note=None)
+                    .where(
+                        WorklistAction.conversation.in_(chunk) & WorklistAction.note.is_null(False)
                     )
                     .execute(self._db)
                 )

@@ -3,7 +3,8 @@
 `History` is the one object the engine and the screens hold. Its parts live beside it, one
 concern each: `history.database` (connections and transactions), `history.recording` (the
 engine's writes), `history.queries` (reads for the screens), `history.retention` (purges and
-forgetting a caller) and `history.staff_users`. This module opens the database, plainly
+forgetting a caller), `history.staff_users` and `history.worklist` (what needs a person, and
+what staff did about it). This module opens the database, plainly
 (`History.open`) or at start-up with repair from backups (`open_with_recovery`, using
 `history.recovery`), and takes backups of the open file.
 """
@@ -31,6 +32,7 @@ from petvisor_desktop.history.records import RecoveryReport
 from petvisor_desktop.history.retention import DEFAULT_RETENTION_DAYS, Retention
 from petvisor_desktop.history.staff_users import StaffUsers
 from petvisor_desktop.history.values import _now
+from petvisor_desktop.history.worklist import Worklist
 
 if TYPE_CHECKING:
     from petvisor_desktop.settings import Settings
@@ -41,7 +43,7 @@ log = logging.getLogger(__name__)
 LOCK_WAIT_S = 10.0
 
 
-class History(Recording, Queries, Retention, StaffUsers):
+class History(Recording, Queries, Retention, StaffUsers, Worklist):
     """The history database of one kiosk. Open it with `History.open(path)` (or, at app
     start-up, `History.open_with_recovery(settings)`); close it with `close()`.
 

@@ -11,6 +11,7 @@ import pytest
 from petvisor_desktop.history import MIGRATIONS, SCHEMA_VERSION, History, HistoryError
 from petvisor_desktop.history.migrations import Migration, migrate, schema_version
 from petvisor_desktop.history.models import ALL_MODELS
+from petvisor_desktop.history.privacy import phone_key
 
 from .conftest import PHONE
 
@@ -43,6 +44,8 @@ def _make_db_at(path: Path, version: int) -> None:
                 "owner_first_name, phone) VALUES (1, '2026-01-05T10:02:00.000000+00:00', "
                 f"'2026-01-05T10:02:00.000000+00:00', 'confirmed', 'Rex', 'Jane', '{PHONE}')"
             )
+            if version >= 3:  # a v3 Petvisor wrote the phone key with the booking
+                conn.execute(f"UPDATE booking SET phone_key = '{phone_key(PHONE)}'")
             # An older app crashed in the middle of this one.
             conn.execute(
                 "INSERT INTO conversation (started_at, mode) "
@@ -149,3 +152,45 @@ def test_peewee_sees_the_same_tables(tmp_path: Path) -> None:
         assert fks == {"conversation_id", "turn_id"}
     finally:
         db.close()
+
+
+def test_v4_puts_hand_offs_and_lost_bookings_of_an_older_database_on_the_worklist(
+    tmp_path: Path,
+) -> None:
+    """Items are read from the rows that need a person, so a database written before the
+    worklist existed has its items at once, open; only staff actions are new (a table)."""
+    path = tmp_path / "v3.sqlite3"
+    _make_db_at(path, 3)
+    conn = _connect(path)
+    conn.execute(
+        "INSERT INTO conversation (started_at, ended_at, mode, outcome, summary) VALUES "
+        "('2026-01-07T10:00:00.000000+00:00', '2026-01-07T10:02:00.000000+00:00', 'kiosk', "
+        "'handoff', 'Asked about: species Dog. Result: handed to reception (cancel); details "
+        "given: pet Rex, client Jane Doe, phone 07700900456.')"
+    )
+    conn.execute(
+        "INSERT INTO handoff (conversation_id, reason, contact, created_at) VALUES "
+        "(3, 'cancel', '07700900456', '2026-01-07T10:01:00.000000+00:00')"
+    )
+    conn.execute("UPDATE booking SET status = 'unconfirmed' WHERE conversation_id = 1")
+    assert "worklist_action" not in {
+        r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+    }
+    conn.close()
+
+    with History.open(path) as history:
+        assert history.migrated_to == tuple(range(4, SCHEMA_VERSION + 1))
+        items = {i.id: i for i in history.worklist(open_only=True)}
+        assert items[3].reasons == ("cancel",)
+        assert (items[3].card["pet_name"], items[3].phone) == ("Rex", "07700900456")
+        assert items[1].reasons == ("unconfirmed",) and items[1].booking is not None
+        assert items[2].reasons == ("interrupted",)  # the crash an older app left
+        done = history.mark_done(3, "Jo Morgan")
+        assert not done.is_open
+    conn = _connect(path)
+    try:
+        assert conn.execute("SELECT action, staff FROM worklist_action").fetchall() == [
+            ("done", "Jo Morgan")
+        ]
+    finally:
+        conn.close()
