@@ -31,11 +31,12 @@ from zoneinfo import ZoneInfo
 
 from petvisor_desktop.dialog import grounding as g
 from petvisor_desktop.dialog import normalize as n
+from petvisor_desktop.dialog.asking import read_back_details
 from petvisor_desktop.dialog.availability import Availability, ToolCallRecord
 from petvisor_desktop.dialog.booking import Booker, BookingApi, after_booking
 from petvisor_desktop.dialog.journal import Journal, Recorder
 from petvisor_desktop.dialog.offers import LOOKAHEAD_DAYS
-from petvisor_desktop.dialog.policy import Action, Clinic, Decision, Turn, read_back_details
+from petvisor_desktop.dialog.policy import Action, Clinic, Decision, Turn
 from petvisor_desktop.dialog.state import (
     CHANGEABLE,
     EXPECTING,

@@ -19,9 +19,9 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from petvisor_desktop.dialog import asking, offers, replies
 from petvisor_desktop.dialog import grounding as g
 from petvisor_desktop.dialog import normalize as n
-from petvisor_desktop.dialog import offers, replies
 from petvisor_desktop.dialog import repair as r
 from petvisor_desktop.dialog.availability import Availability, ToolCallRecord
 from petvisor_desktop.dialog.state import FORGETS, BookingState, Step
@@ -184,7 +184,9 @@ class Turn:
         if self.st.done:
             return self.reply("Thank you, goodbye.", Step.NONE, done=True)
         if not text:
-            return self.reply("Sorry, I didn't catch that. " + self.question(), self.st.expecting)
+            return self.reply(
+                "Sorry, I didn't catch that. " + asking.question(self), self.st.expecting
+            )
         # Emergencies are answered at once, before any model call.
         self.handoff = g.detect_handoff(text)
         if self.handoff == "emergency":
@@ -195,7 +197,9 @@ class Turn:
             answer = self.hours_answer(text)
             if g.only_about_hours(text):
                 self.calls.append(ToolCallRecord("opening_hours", {}, "rules", 0.0))
-                return self.reply(answer + self.question(), self.st.expecting, action=Action.ANSWER)
+                return self.reply(
+                    answer + asking.question(self), self.st.expecting, action=Action.ANSWER
+                )
             self.preface = answer
         return None
 
@@ -210,7 +214,7 @@ class Turn:
             forget["email_declined"] = False  # asked again, so it may be given this time
         self.set(**forget)
         self.repair.reset()
-        return self.advance(True)
+        return asking.advance(self, True)
 
     def pressed_handoff(self, reason: str) -> Reply:
         if self.st.done:
@@ -232,7 +236,7 @@ class Turn:
                 self.calls.append(
                     ToolCallRecord("cannot_answer", {"topic": unanswerable}, "rules", 0.0)
                 )
-                return self.reply(answer + self.ask_again(), expecting, action=Action.ANSWER)
+                return self.reply(answer + asking.ask_again(self), expecting, action=Action.ANSWER)
             self.preface += answer
         if expecting == Step.ANYTHING_ELSE:
             if handoff:
@@ -282,13 +286,13 @@ class Turn:
         if reply is not None:
             return reply
         if expecting == Step.CONFIRM and n.is_no(text):
-            misheard = self.corrected_to_the_same(found)
+            misheard = asking.corrected_to_the_same(self, found)
             if misheard:
-                return self.misheard_again(misheard)
-            self.remember_refused(found)
+                return asking.misheard_again(self, misheard)
+            asking.remember_refused(self, found)
         changed = self.apply(found)
         if self.repair.state.pending:
-            return self.advance(changed)  # heard with low confidence: check first
+            return asking.advance(self, changed)  # heard with low confidence: check first
 
         if found.get("phone_problem") and "phone" not in found:
             # A number that cannot be one of the country's is said back as wrong, never taken.
@@ -303,7 +307,7 @@ class Turn:
                 # Wrong again: what was wrong, then the step's repair (a narrower question,
                 # and a person if that fails too), not the same question in a loop.
                 self.preface += found["phone_problem"] + " "
-                return self.advance(changed)
+                return asking.advance(self, changed)
         if self.st.phone is not None:
             self.set(phone_problems=0)
         reply = offers.change_offered_times(self, text, found)
@@ -336,7 +340,7 @@ class Turn:
             if n.is_yes(text) and self.st.read_back_given:
                 return None  # book
             if n.is_yes(text):
-                return self.advance(True)
+                return asking.advance(self, True)
             if (n.is_no(text) or tool == "answer") and not self.st.asked_what_to_change:
                 reply = self.reply(
                     "Sorry about that. What would you like to change?", Step.CONFIRM, choices=()
@@ -346,59 +350,9 @@ class Turn:
             if self.st.asked_what_to_change:
                 # Still nothing to change: read it all back again rather than ask the same
                 # question in a loop; a yes to that books, and touch works too.
-                return self.advance(True)
+                return asking.advance(self, True)
 
-        return self.advance(changed)
-
-    def corrected_to_the_same(self, found: dict[str, Any]) -> str | None:
-        """The step whose value the caller said is wrong ("No, her name is Bella") while
-        naming, as heard, the value already held or one already refused (misheard the same
-        way each time), or a step corrected once already (misheard a new way each time:
-        "Bell", "Bill", "Belle")."""
-        st = self.st
-
-        def same(key: str) -> bool:
-            held, said = getattr(st, key), found.get(key)
-            if not said:
-                return False
-            said = str(said).lower()
-            return said in st.refused_values(key) or (bool(held) and str(held).lower() == said)
-
-        def again(key: str) -> bool:  # corrected before: a second try by ear will not do
-            return bool(found.get(key)) and bool(st.refused_values(key))
-
-        if same("pet_name") or again("pet_name"):
-            return "pet_name"
-        names = [k for k in ("first_name", "last_name") if found.get(k)]
-        if names and (all(same(k) for k in names) or any(again(k) for k in names)):
-            return "client_name"
-        if same("phone") or again("phone"):
-            return "phone"
-        return None
-
-    def misheard_again(self, step: str) -> Reply:
-        """Hearing the same correction again will not help: the step's repair does (the
-        name spelled letter by letter, the number in parts), then the read-back again."""
-        refused = set(self.st.refused)
-        for key in FORGETS[step]:
-            held = getattr(self.st, key)
-            if held:
-                refused.add((key, str(held).lower()))
-        self.set(refused=frozenset(refused), **{key: None for key in FORGETS[step]})
-        self.repair.refuse(step)
-        miss = self.repair.miss(step, self.options(), first_name_known=False)
-        if miss.handoff or not miss.question:
-            return self.advance(True)
-        return self.reply(miss.question, Step(step), repair=miss.kind)
-
-    def remember_refused(self, found: dict[str, Any]) -> None:
-        """A value the caller put right at the read-back is never read back to them again."""
-        refused = set(self.st.refused)
-        for key in ("pet_name", "first_name", "last_name", "phone"):
-            held, said = getattr(self.st, key), found.get(key)
-            if held and said and str(said).lower() != str(held).lower():
-                refused.add((key, str(held).lower()))
-        self.set(refused=frozenset(refused))
+        return asking.advance(self, changed)
 
     def apply(self, found: dict[str, Any]) -> bool:
         """Update the state; a change to what the slot depends on clears the offered times."""
@@ -460,171 +414,22 @@ class Turn:
             found,
             low_confidence=self.confidence is not None and self.confidence < r.LOW_CONFIDENCE,
             current={key: getattr(self.st, key) for key in r.FREE_TEXT},
-            options=self.options(),
+            options=asking.options(self),
         )
         if taken.forget:
             self.set(**{key: None for key in taken.forget})  # said to be misheard: asked again
         found = taken.found
         spoken = found.pop("time", None)
-        times = self.spoken_times()
+        times = asking.spoken_times(self)
         if spoken in times:
             found["slot"] = self.st.offered[times.index(spoken)]
         if taken.reply:
             return found, self.reply(taken.reply, self.st.expecting)
         return found, None
 
-    # -- asking ----------------------------------------------------------------------------
     def advance(self, changed: bool) -> Reply:
-        """Ask for the next missing detail, check availability, or read back. An answer that
-        was not understood is not met with the same question again: the step's repair
-        (repair.py) asks a different one, and a person takes over only when that fails too."""
-        st = self.st
-        if self.repair.state.pending:
-            question = self.repair.confirm_question(st.species.lower() if st.species else "pet")
-            pending = Step(self.repair.pending_step)
-            return self.reply(question, pending, repair=f"{pending}:confirm-heard")
-        prefix = ""
-        step = st.next_step()
-        if changed or st.expecting != step or (step == Step.TIME and not st.offered):
-            self.repair.reset()
-        else:
-            miss = self.repair.miss(
-                step,
-                self.options(),
-                first_name_known=st.first_name is not None,
-                read_back_given=st.read_back_given,
-            )
-            if miss.handoff:
-                return self.hand_off("not_understood")
-            if miss.question:
-                # Nothing changed since the full read-back, so a yes to "Shall I book it?" books.
-                return self.reply(
-                    miss.question, step, repair=miss.kind, keep_read_back=st.read_back_given
-                )
-            if miss.leave_off:
-                self.set(email_declined=True)
-                self.preface = (
-                    "I'm sorry, I'm struggling to catch the email address, so I'll leave it "
-                    "off; reception can add it later. "
-                )
-            prefix = miss.prefix
-        return self.ask(prefix)
-
-    def ask(self, prefix: str) -> Reply:
-        """The question for the first missing detail (after `prefix`), or the read-back."""
-        st = self.st
-        catalogue = self.clinic.catalogue
-        if st.species is None:
-            return self.reply(prefix + "Is the appointment for a cat or a dog?", Step.SPECIES)
-        if st.appointment_type is None:
-            if st.proposed_type:
-                return self.reply(prefix + r.type_question(st.proposed_type), Step.APPOINTMENT_TYPE)
-            options = offers.join_or([t.lower() for t in catalogue.appointment_types])
-            return self.reply(
-                prefix + f"What kind of appointment do you need: {options}?",
-                Step.APPOINTMENT_TYPE,
-            )
-        if st.clinician is None:
-            names = offers.join_or(list(catalogue.clinicians))
-            return self.reply(
-                prefix + f"Would you like to see {names}, or whoever is free first?",
-                Step.CLINICIAN,
-            )
-        if st.day is None:
-            return self.reply(
-                prefix + "What day would suit you, and do you prefer morning or afternoon?",
-                Step.DATE,
-            )
-        if st.slot is None:
-            if st.wanted_time is not None:
-                return offers.take_wanted_time(self)
-            if not st.offered:
-                return offers.offer_times(self)
-            return self.reply(prefix + offers.offer_sentence(self), Step.TIME)
-        if st.pet_name is None:
-            return self.reply(
-                prefix + f"Lovely. What's your {st.species.lower()}'s name?", Step.PET_NAME
-            )
-        if st.first_name is None:
-            return self.reply(prefix + "And your first and last name, please?", Step.CLIENT_NAME)
-        if st.last_name is None:
-            return self.reply(
-                prefix + f"Thanks, {st.first_name}. And your last name?", Step.CLIENT_NAME
-            )
-        if st.phone is None:
-            return self.reply(prefix + "What's the best phone number to reach you?", Step.PHONE)
-        if st.email is None and not st.email_declined and st.on_file_email is None:
-            self.set(on_file_email=self.returning_caller_email())
-            if self.st.on_file_email:
-                return self.reply(
-                    f"Welcome back, {st.first_name}. Shall I use the email address we have on file "
-                    "for you?",
-                    Step.EMAIL,
-                )
-        if st.email is None and not st.email_declined:
-            return self.reply(
-                prefix + "And your email address? You can say skip if you'd rather not.",
-                Step.EMAIL,
-            )
-        details = self.read_back_details()
-        assert st.slot is not None
-        text = replies.read_back(
-            details, st.slot.start.astimezone(self.clinic.tz), self.clinic.today
-        )
-        return self.reply(text, Step.CONFIRM, read_back=details)
-
-    def read_back_details(self) -> dict[str, str]:
-        return read_back_details(self.st, self.clinic.tz, self.clinic.availability.schedule_names)
-
-    def spoken_times(self) -> list[str]:
-        """The offered times as the caller hears them ("9:15am")."""
-        return [n.spoken_time(s.start.astimezone(self.clinic.tz).time()) for s in self.st.offered]
-
-    def options(self) -> r.StepOptions:
-        catalogue = self.clinic.catalogue
-        return r.StepOptions(
-            species=catalogue.species,
-            appointment_types=catalogue.appointment_types,
-            clinicians=catalogue.clinicians,
-            times=tuple(self.spoken_times()),
-            proposed_type=self.st.proposed_type,
-        )
-
-    def choices(self, step: Step) -> tuple[str, ...]:
-        """What the caller can say or tap to answer the question now asked (repair.choices)."""
-        st = self.st
-        on_file = step == Step.EMAIL and bool(st.on_file_email) and st.email is None
-        yes_no = self.repair.asks_yes_no or on_file or st.pending_retry
-        return r.choices(step, self.options(), yes_no=yes_no)
-
-    def returning_caller_email(self) -> str:
-        """The e-mail from this caller's last booking, but only when the name they gave matches
-        the one stored with their phone number: nothing stored is offered to anyone else."""
-        st = self.st
-        record = self.clinic.client_by_phone(st.phone) if st.phone else None
-        if record is None or not record.email:
-            return ""
-        same = (record.first_name or "").lower() == (st.first_name or "").lower() and (
-            record.last_name or ""
-        ).lower() == (st.last_name or "").lower()
-        return str(record.email) if same else ""
-
-    def question(self) -> str:
-        """The question for what we are waiting for, without side effects (the repair's own
-        when one is under way)."""
-        repairing = self.repair.last_question(self.st.expecting)
-        if repairing:
-            return repairing
-        return replies.question(self.st.expecting)
-
-    def ask_again(self) -> str:
-        """The current question once more, after something else was answered: the times
-        themselves when times were offered."""
-        if self.st.expecting == Step.TIME and self.st.offered:
-            return offers.offer_sentence(self)
-        if self.st.expecting == Step.ANYTHING_ELSE:
-            return replies.ANYTHING_ELSE
-        return self.question()
+        """Ask for the next missing detail, check availability, or read back (asking.py)."""
+        return asking.advance(self, changed)
 
     # -- answers and hand-offs -------------------------------------------------------------
     def reception_open(self) -> bool:
@@ -677,7 +482,7 @@ class Turn:
         reply still books."""
         step = Step(step)
         if choices is None:
-            choices = () if done else self.choices(step)
+            choices = () if done else asking.choices(self, step)
         read_back_given = read_back is not None or keep_read_back
         text, self.preface = self.preface + text, ""
         self.set(
@@ -710,24 +515,3 @@ class Turn:
             asks_to_book=read_back_given or self.st.pending_retry,
             handoff=handoff,
         )
-
-
-def read_back_details(
-    state: BookingState, tz: ZoneInfo, schedule_names: dict[int, str]
-) -> dict[str, str]:
-    """What the read-back gives, by meaning: the record the simulator's caller checks and
-    the booking placed must match ("date" ISO, "time" HH:MM, "email" "" if none)."""
-    st = state
-    assert st.slot and st.species and st.appointment_type and st.phone
-    when = st.slot.start.astimezone(tz)
-    return {
-        "species": st.species,
-        "appointment_type": st.appointment_type,
-        "clinician": schedule_names.get(st.slot.schedule_id, ""),
-        "date": when.date().isoformat(),
-        "time": when.strftime("%H:%M"),
-        "pet_name": st.pet_name or "",
-        "client_name": f"{st.first_name} {st.last_name}",
-        "phone": st.phone,
-        "email": st.email or "",
-    }
