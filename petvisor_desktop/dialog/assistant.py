@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from petvisor_desktop.dialog import grounding as g
+from petvisor_desktop.dialog import intents
 from petvisor_desktop.dialog import normalize as n
 from petvisor_desktop.dialog.asking import read_back_details
 from petvisor_desktop.dialog.availability import Availability, ToolCallRecord
@@ -249,7 +249,7 @@ class Assistant:
         state = self._state
         if not text or state.done:
             return None
-        handoff = g.detect_handoff(text)
+        handoff = intents.detect_handoff(text)
         u = self._understander
         if handoff == "emergency" or u.rules_suffice(state, text, handoff):
             return None

@@ -9,9 +9,8 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from petvisor_desktop.dialog import grounding as g
+from petvisor_desktop.dialog import intents, replies
 from petvisor_desktop.dialog import normalize as n
-from petvisor_desktop.dialog import replies
 from petvisor_desktop.dialog.availability import OFFER_COUNT, Wanted, one_per_start, spread
 from petvisor_desktop.dialog.state import Step
 from petvisor_desktop.dialog.tools import ANYONE
@@ -124,7 +123,7 @@ def change_offered_times(t: Turn, text: str, found: dict[str, Any]) -> Reply | N
     if found.get("part_of_day") and not all(fits_part(t, s) for s in st.offered):
         t.set(offered=())  # offered for another part of the day: offer this one instead
         return None
-    shift = g.detect_time_shift(text)
+    shift = intents.detect_time_shift(text)
     if shift is None:
         return None
     t.repair.reset()  # understood: no miss to count at this step

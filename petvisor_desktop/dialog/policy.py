@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from petvisor_desktop.dialog import asking, offers, replies
+from petvisor_desktop.dialog import asking, intents, offers, replies
 from petvisor_desktop.dialog import grounding as g
 from petvisor_desktop.dialog import normalize as n
 from petvisor_desktop.dialog import repair as r
@@ -188,14 +188,14 @@ class Turn:
                 "Sorry, I didn't catch that. " + asking.question(self), self.st.expecting
             )
         # Emergencies are answered at once, before any model call.
-        self.handoff = g.detect_handoff(text)
+        self.handoff = intents.detect_handoff(text)
         if self.handoff == "emergency":
             return self.hand_off("emergency")
-        if g.detect_hours_question(text):
+        if intents.detect_hours_question(text):
             # Answered from the settings, then the booking goes on where it was; anything
             # else said with the question is understood as usual.
             answer = self.hours_answer(text)
-            if g.only_about_hours(text):
+            if intents.only_about_hours(text):
                 self.calls.append(ToolCallRecord("opening_hours", {}, "rules", 0.0))
                 return self.reply(
                     answer + asking.question(self), self.st.expecting, action=Action.ANSWER
@@ -227,12 +227,12 @@ class Turn:
         handoff, tool = self.handoff, understood.tool
         expecting = self.st.expecting
         lowered = text.lower()
-        unanswerable = g.detect_unanswerable_question(text) if handoff is None else None
+        unanswerable = intents.detect_unanswerable_question(text) if handoff is None else None
         if unanswerable:
             # Prices, directions, medicines...: no facts here to answer from, so none are
             # invented; the booking goes on where it was.
             answer = self.cannot_answer(unanswerable)
-            if g.only_unanswerable_question(text):
+            if intents.only_unanswerable_question(text):
                 self.calls.append(
                     ToolCallRecord("cannot_answer", {"topic": unanswerable}, "rules", 0.0)
                 )
@@ -271,7 +271,7 @@ class Turn:
         if tool == "handoff" and understood.proposal.args.get("reason") == "species" and other:
             return self.hand_off("species", animal=other)
 
-        steering = g.detect_off_task(text)
+        steering = intents.detect_off_task(text)
         if steering:
             # Instructions from the caller change nothing; whatever else they said still counts.
             self.preface += "I can only help with booking one appointment, so I'll leave that. "

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from petvisor_desktop.dialog import grounding as g
+from petvisor_desktop.dialog import intents
 from petvisor_desktop.dialog import names as nm
 from petvisor_desktop.dialog import normalize as n
 from petvisor_desktop.dialog import repair as r
@@ -175,12 +176,12 @@ class Understander:
         """Plain answers that the parsers understand completely skip the model: a phone
         number when asked for one, an e-mail address, a bare yes at the read-back. Anything
         with more in it (a correction, a question) goes to the model."""
-        if handoff or g.detect_off_task(text):
+        if handoff or intents.detect_off_task(text):
             return False
         expecting = state.expecting
         if _repair(state, self.phone_country).wants_plain_answer(expecting, text):
             return True  # a bare yes or no, a part of the phone number, spelled letters
-        if g.only_unanswerable_question(text):
+        if intents.only_unanswerable_question(text):
             return True  # "how much is it?": reception answers that; nothing to understand
         extra = [
             w for w in g.normalise_words(text) if w not in _PLAIN_ANSWER_WORDS and not w.isdigit()
@@ -445,7 +446,7 @@ class Grounding:
         to the only one."""
         text, offered = self.text, self.st.offered
         times = self.u.offered_times(self.st)
-        if g.detect_time_shift(text):
+        if intents.detect_time_shift(text):
             # "Have you got a later one?" asks for other times; it takes none of these.
             if model_time:
                 self.reject("time", model_time)

@@ -13,14 +13,13 @@ from petvisor_desktop.dialog.grounding import (
     detect_any_clinician,
     detect_appointment_type,
     detect_clinician,
-    detect_handoff,
-    detect_off_task,
     detect_other_species,
     detect_species,
     name_grounded,
     normalise_words,
     species_grounded,
 )
+from petvisor_desktop.dialog.intents import detect_handoff, detect_off_task
 
 TYPES = ["Vaccinations", "Consultation", "Nurse appointment", "Dental"]
 VETS = ["Dr Amy Roberts", "Dr Michael Norman"]

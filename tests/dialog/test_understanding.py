@@ -15,7 +15,7 @@ import pytest
 from model_util import CountingModel
 
 from petvisor_desktop.dialog.assistant import Assistant
-from petvisor_desktop.dialog.grounding import (
+from petvisor_desktop.dialog.intents import (
     detect_hours_question,
     detect_time_shift,
     detect_unanswerable_question,
