@@ -1,0 +1,51 @@
+"""Turn what a caller said into phone numbers, emails, dates, times and yes/no.
+
+Input is either speech-to-text (lowercase, no punctuation, numbers as words: "oh seven seven
+zero zero") or typed text. Every parser accepts both and returns None when the thing it looks
+for is not there, so the dialog asks again instead of guessing. Pure functions: no model, no
+network, no clock ("today" is always passed in).
+"""
+
+from __future__ import annotations
+
+from petvisor_desktop.dialog.normalize.dates import DateAsk, parse_date
+from petvisor_desktop.dialog.normalize.email import parse_email
+from petvisor_desktop.dialog.normalize.numbers import words_to_digits
+from petvisor_desktop.dialog.normalize.phone import (
+    DEFAULT_PHONE_COUNTRY,
+    PHONE_PLANS,
+    PhoneCheck,
+    PhonePlan,
+    check_phone,
+    parse_phone,
+)
+from petvisor_desktop.dialog.normalize.times import PartOfDay, parse_part_of_day, parse_time
+from petvisor_desktop.dialog.normalize.yes_no import is_no, is_yes
+from petvisor_desktop.spoken import (
+    format_email_for_speech,
+    format_phone_for_speech,
+    spoken_date,
+    spoken_time,
+)
+
+__all__ = [
+    "DEFAULT_PHONE_COUNTRY",
+    "PHONE_PLANS",
+    "DateAsk",
+    "PartOfDay",
+    "PhoneCheck",
+    "PhonePlan",
+    "check_phone",
+    "format_email_for_speech",
+    "format_phone_for_speech",
+    "is_no",
+    "is_yes",
+    "parse_date",
+    "parse_email",
+    "parse_part_of_day",
+    "parse_phone",
+    "parse_time",
+    "spoken_date",
+    "spoken_time",
+    "words_to_digits",
+]

@@ -1,0 +1,147 @@
+"""E-mail addresses, typed or spoken ("james dot okafor at example dot com")."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from petvisor_desktop.dialog.normalize.numbers import _OH, _REPEAT, _is_number_word, _read_pieces
+
+# --------------------------------------------------------------------------------------------
+# Email addresses
+# --------------------------------------------------------------------------------------------
+
+_EMAIL_RE = re.compile(
+    r"^[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$"
+)
+_EMAIL_SYMBOLS = {
+    "dot": ".",
+    "period": ".",
+    "point": ".",
+    "underscore": "_",
+    "dash": "-",
+    "hyphen": "-",
+    "plus": "+",
+}
+_DOT_WORDS = frozenset(w for w, s in _EMAIL_SYMBOLS.items() if s == ".")
+# Words before the address itself ("my email is", "you can email me at"): the local part
+# starts after the last of these.
+_EMAIL_LEAD_INS = frozenset(
+    {"is", "be", "its", "email", "e-mail", "emails", "address", "at", "me", "thats"}
+)
+_EMAIL_FILLERS = frozenset(
+    {"yes", "yeah", "sure", "ok", "okay", "so", "um", "uh", "er", "erm", "right", "well", "the"}
+)
+_EMAIL_PHRASES = [
+    (re.compile(r"\bat\s+(?:sign|symbol)\b"), " @ "),
+    (re.compile(r"\bfull\s+stop\b"), " dot "),
+    (re.compile(r"\bunder\s*score\b"), " underscore "),
+    (re.compile(r"\bdouble[\s-]+(?:u|you)\b"), " w "),
+    (re.compile(r"\ball\s+(?:one\s+word|lower\s*case|small\s+letters)\b"), " "),
+    (re.compile(r"\b(?:capital|upper\s*case|lower\s*case|small)\s+(?=[a-z]\b)"), ""),
+    (re.compile(r"@"), " @ "),
+]
+
+
+def _email_part(tokens: Sequence[str]) -> str:
+    """Join the spoken words of one side of an address ("j a m e s dot o k" -> "james.ok")."""
+    # "b e double l" spells letters; "double oh seven" is digits (left for the number reader).
+    words: list[str] = []
+    i = 0
+    while i < len(tokens):
+        word = tokens[i]
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        after = tokens[i + 2] if i + 2 < len(tokens) else ""
+        before = words[-1] if words else ""
+        is_letter = (len(nxt) == 1 and nxt.isalpha()) or nxt == "oh"
+        near_digits = _is_number_word(after) or _is_number_word(before)
+        if word in _REPEAT and is_letter and not (nxt in _OH and near_digits):
+            words.append(nxt[0] * _REPEAT[word])
+            i += 2
+            continue
+        words.append(word)
+        i += 1
+    pieces = {p.first: p for p in _read_pieces(words)}
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        piece = pieces.get(i)
+        if piece is not None:
+            out.append(piece.digits)
+            i = piece.last + 1
+            continue
+        out.append(_EMAIL_SYMBOLS.get(words[i], words[i]))
+        i += 1
+    return "".join(out)
+
+
+def parse_email(text: str) -> str | None:
+    """An email address from spoken or typed text, lowercased; None unless it is valid.
+
+    Handles "james dot okafor at example dot com", spelled letters ("j a m e s"), "underscore",
+    "dash"/"hyphen", "plus", "double l", and typed addresses. Lead-ins such as "my email is"
+    are dropped; words after the domain ("... dot com thanks") are ignored.
+    """
+    lowered = text.lower().replace("’", "'")
+    for pattern, replacement in _EMAIL_PHRASES:
+        lowered = pattern.sub(replacement, lowered)
+    tokens = [t.strip(".'\"") for t in re.split(r"[\s,;:!?()\"]+", lowered)]
+    tokens = [t.replace("'", "") for t in tokens if t]
+
+    at = next(
+        (
+            i
+            for i in range(len(tokens) - 1, -1, -1)
+            if tokens[i] in ("at", "@") and any(_has_dot_word(t) for t in tokens[i + 1 :])
+        ),
+        None,
+    )
+    if at is None:
+        return None
+    local = tokens[:at]
+    lead_in = max((i for i, t in enumerate(local) if t in _EMAIL_LEAD_INS), default=-1)
+    local = local[lead_in + 1 :]
+    while local and local[0] in _EMAIL_FILLERS:
+        local = local[1:]
+    domain = _domain_tokens(tokens[at + 1 :])
+    if not local or not domain:
+        return None
+    local_part = _joined_by(text, _email_part(local))
+    address = f"{local_part}@{_email_part(domain)}"
+    return address if _EMAIL_RE.match(address) else None
+
+
+def _domain_tokens(tokens: Sequence[str]) -> list[str]:
+    """The words of the domain, stopping where the address ends ("... dot com, no dot").
+
+    The first label may take several words ("b t internet"); after each "dot" one word does.
+    """
+    first_dot = next((i for i, t in enumerate(tokens) if _has_dot_word(t)), None)
+    if first_dot is None:
+        return []
+    domain = list(tokens[: first_dot + 1])
+    i = first_dot + 1
+    while domain[-1] in _DOT_WORDS and i < len(tokens):
+        domain.append(tokens[i])  # the label after "dot"
+        i += 1
+        if i < len(tokens) and tokens[i] in _DOT_WORDS:
+            domain.append(tokens[i])
+            i += 1
+    return domain if domain[-1] not in _DOT_WORDS else []
+
+
+def _has_dot_word(token: str) -> bool:
+    return token in _DOT_WORDS or "." in token
+
+
+_JOINED_BY = re.compile(
+    r"\b([a-z]+)\s+and\s+([a-z]+),?\s+(?:are\s+)?(?:joined|separated|linked)\s+(?:by|with)\s+"
+    r"an?\s+(hyphen|dash|underscore|dot)\b"
+)
+
+
+def _joined_by(text: str, local: str) -> str:
+    """Apply "shah and patel joined by a hyphen" to a local part that ran the words together."""
+    for first, second, symbol in _JOINED_BY.findall(text.lower()):
+        local = local.replace(first + second, first + _EMAIL_SYMBOLS[symbol] + second)
+    return local
