@@ -34,7 +34,7 @@ REASON_SHORT = {
     "person": "Asked for a person",
     "species": "Other animal",
     "not_understood": "Not understood",
-    "unconfirmed": "Booking to check in Vetstoria",
+    "unconfirmed": "Unconfirmed booking",
     "booking_failed": "Booking failed",
     "abandoned": "Left mid-booking",
     "interrupted": "Cut off",

@@ -599,6 +599,7 @@ def main() -> int:
     admin.history_page.table.selectRow(admin.history_page.model.rowCount() - 1)
     wait_for(lambda: "Biscuit" in admin.history_page.detail.toPlainText())
     if wanted("admin_history"):
+        admin.show_tab("history")  # the worklist is the first tab (scripts/screenshots_worklist.py)
         shot(admin, "admin_history", WINDOW_SIZE)
     if wanted("admin_settings"):
         admin.show_tab("settings")

@@ -24,8 +24,11 @@ from ui.maintenance import Maintenance
 from ui.staff_login import StaffLoginDialog
 from ui.talk_window import TalkWindow
 from ui.workers import pool, run_in_background
+from ui.worklist_watch import WorklistAlert, WorklistWatch, play_chime
 
 log = logging.getLogger(__name__)
+
+READS_GRACE_S = 5.0
 
 
 def default_engine_factory(
@@ -60,6 +63,8 @@ class App(QObject):
         engine_factory: EngineFactory | None = None,
         idle_timeout_ms: int | None = None,
         maintenance_first_ms: int | None = None,
+        worklist_sound: Callable[[], None] | None = None,
+        worklist_poll_ms: int | None = None,
     ) -> None:
         super().__init__()
         self.created_at = time.monotonic()
@@ -97,13 +102,31 @@ class App(QObject):
                 self.bridge, settings, history=self.history, idle_timeout_ms=idle_timeout_ms
             )
             self.window.exit_requested.connect(self.quit)
-            self.window.admin_requested.connect(lambda: self.open_admin(""))
+            self.window.admin_requested.connect(
+                lambda: self.open_admin(self.window.signed_in_email)  # type: ignore[union-attr]
+            )
         else:
             self.window = TalkWindow(self.bridge, settings)
             self.window.quit_requested.connect(self.quit)
             self.window.admin_requested.connect(lambda: self.request_admin("history"))
             self.window.diagnostics_requested.connect(lambda: self.request_admin("diagnostics"))
             self.window.zoom_requested.connect(self.zoom)
+            self.window.worklist_requested.connect(lambda: self.request_admin("worklist"))
+        # The reception worklist, watched in the staff's window only: the kiosk stands in the
+        # waiting room, and never shows, chimes or notifies about another caller.
+        self.worklist_watch: WorklistWatch | None = None
+        self.worklist_alert: WorklistAlert | None = None
+        if isinstance(self.window, TalkWindow):
+            poll = {} if worklist_poll_ms is None else {"interval_ms": worklist_poll_ms}
+            self.worklist_watch = WorklistWatch(self.history, parent=self, **poll)
+            device = settings.audio.output_device
+            self.worklist_alert = WorklistAlert(
+                self.window.show_worklist_notice,
+                play=worklist_sound or (lambda: play_chime(device)),
+                parent=self,
+            )
+            self.worklist_watch.changed.connect(self.on_worklist_watch_changed)
+            self.worklist_watch.arrived.connect(self.worklist_alert.on_watch_arrived)
         kwargs = {} if maintenance_first_ms is None else {"first_ms": maintenance_first_ms}
         self.maintenance = Maintenance(settings, self.history, self, **kwargs)
         self.bridge.component_changed.connect(self.on_bridge_component_changed)
@@ -145,6 +168,8 @@ class App(QObject):
             return
         self.first_run_checked = True
         self.maintenance.start()
+        if self.worklist_watch is not None:
+            self.worklist_watch.start()
         run_in_background(history.users, on_done=self.on_users_checked, context=self)
 
     def on_users_checked(self, users: list[Any]) -> None:
@@ -170,7 +195,7 @@ class App(QObject):
         self.login.verified.connect(lambda email: self.open_admin(email, tab))
         self.login.open()
 
-    def open_admin(self, email: str, tab: str = "history") -> None:
+    def open_admin(self, email: str, tab: str = "worklist") -> None:
         from ui.admin.window import AdminWindow
 
         if self.admin is not None:
@@ -179,7 +204,12 @@ class App(QObject):
         # Parented to the main window (as a separate window) so it stays above the
         # full-screen kiosk.
         self.admin = AdminWindow(
-            self.bridge, self.settings, self.history, staff_email=email, parent=self.window
+            self.bridge,
+            self.settings,
+            self.history,
+            staff_email=email,
+            watch=self.worklist_watch,
+            parent=self.window,
         )
         self.admin.setWindowFlag(Qt.WindowType.Window, True)
         self.admin.settings_page.saved.connect(self.on_settings_saved)
@@ -207,6 +237,11 @@ class App(QObject):
             self.window.idle_page.hours = clinic.hours
             self.window.idle_page.refresh_hours()
 
+    @Slot(object)
+    def on_worklist_watch_changed(self, items: list[Any]) -> None:
+        if isinstance(self.window, TalkWindow):
+            self.window.set_worklist_count(len(items))
+
     # ---- zoom --------------------------------------------------------------------------------
 
     @Slot(int)
@@ -224,12 +259,24 @@ class App(QObject):
             return
         self.quitting = True
         self.maintenance.stop()
+        if self.worklist_watch is not None:
+            self.worklist_watch.stop()
         for window in (self.admin, self.wizard):
             if window is not None:
                 window.close()
         if isinstance(self.window, TalkWindow):
             self.window.statusBar().showMessage("Closing… finishing the last turn")
         self.window.setEnabled(False)
+        self._shutdown_when_reads_finish(time.monotonic() + READS_GRACE_S)
+
+    def _shutdown_when_reads_finish(self, deadline: float) -> None:
+        """Stop the engine once the screens' background reads are over: stopping it closes
+        the history, and SQLite must not close a connection another thread is reading on
+        (the worklist polls every few seconds). Waits by timer, never blocking the window;
+        after `READS_GRACE_S` (a backup to a slow share) it stops anyway."""
+        if pool().activeThreadCount() and time.monotonic() < deadline:
+            QTimer.singleShot(20, lambda: self._shutdown_when_reads_finish(deadline))
+            return
         self.bridge.shutdown()
 
     @Slot()

@@ -331,6 +331,7 @@ class KioskWindow(QMainWindow):
         self.settings = settings
         self.history = history or (lambda: getattr(bridge.engine, "history", None))
         self.exit_allowed = False
+        self.signed_in_email = ""  # the staff member who last unlocked the staff menu
         self.typing = False
         self.ended_outcome: str | None = None
         self.setObjectName("kioskWindow")
@@ -582,6 +583,7 @@ class KioskWindow(QMainWindow):
 
     @Slot()
     def on_staff_dialog_accepted(self) -> None:
+        self.signed_in_email = self.staff_dialog.email or ""
         menu = StaffMenu(self)
         self.staff_menu = menu
         menu.finished.connect(self.on_staff_menu_finished)

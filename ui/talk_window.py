@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from petvisor_desktop.settings import Settings
+from ui import theme
 from ui.bridge import EngineBridge
 from ui.conversation_view import ConversationView, RatingBar, TypeBox
 from ui.widgets import ComponentStatusPanel, NoticeBar, button, label, text_problem, voice_problem
@@ -36,6 +37,7 @@ class TalkWindow(QMainWindow):
     """`admin_requested`, `zoom_requested(step)` and `quit_requested` are handled by the app."""
 
     admin_requested = Signal()
+    worklist_requested = Signal()
     diagnostics_requested = Signal()
     zoom_requested = Signal(int)
     quit_requested = Signal()
@@ -70,6 +72,9 @@ class TalkWindow(QMainWindow):
         outer.addWidget(self.status_area)
         self.notice = NoticeBar(self, name="windowNotice")
         outer.addWidget(self.notice)
+        # New items on the reception worklist, where the desktop has no notification area.
+        self.worklist_notice = NoticeBar(self, name="worklistNotice")
+        outer.addWidget(self.worklist_notice)
         self.view = ConversationView(bridge, touch=False)
         self.new_button = button(
             "New conversation",
@@ -133,6 +138,7 @@ class TalkWindow(QMainWindow):
         file = bar.addMenu("&File")
         self._action(file, "&New conversation", "Ctrl+N", self.on_new_button_clicked)
         self._action(file, "&Staff screens…", "Ctrl+,", self.admin_requested.emit)
+        self._action(file, "Reception &worklist…", "Ctrl+L", self.on_worklist_button_clicked)
         file.addSeparator()
         self._action(file, "&Quit", "Ctrl+Q", self.close)
         view = bar.addMenu("&View")
@@ -141,6 +147,15 @@ class TalkWindow(QMainWindow):
         self._action(view, "&Actual size", "Ctrl+0", lambda: self.zoom_requested.emit(0))
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Diagnostics…", "F12", self.diagnostics_requested.emit)
+        # The reception worklist: how many callers need a person (staff screens, Ctrl+L).
+        self.worklist_button = button(
+            "Worklist",
+            size="small",
+            name="worklistBadge",
+            tip="Callers who need a person: open the reception worklist (Ctrl+L)",
+        )
+        self.worklist_button.clicked.connect(self.on_worklist_button_clicked)
+        bar.setCornerWidget(self.worklist_button, Qt.Corner.TopRightCorner)
 
     def _action(self, menu: Any, text: str, keys: str, slot: Any) -> QAction:
         action = QAction(text, self)
@@ -183,6 +198,25 @@ class TalkWindow(QMainWindow):
             self.notice.hide()
             self.talk.setToolTip("Hold this button, or the space bar, while you speak")
             self.statusBar().showMessage("Ready")
+
+    # ---- the reception worklist -------------------------------------------------------------
+
+    def set_worklist_count(self, count: int) -> None:
+        """The badge: how many items are open (red while any are)."""
+        text = f"Worklist: {count} open" if count else "Worklist: nothing open"
+        self.worklist_button.setText(text)
+        self.worklist_button.setAccessibleName(text)
+        theme.set_role(self.worklist_button, "kind", "danger" if count else "")
+        if not count:
+            self.worklist_notice.hide()
+
+    def show_worklist_notice(self, text: str) -> None:
+        self.worklist_notice.show_message(f"{text}. Open the worklist (Ctrl+L) to see who.")
+
+    @Slot()
+    def on_worklist_button_clicked(self) -> None:
+        self.worklist_notice.hide()
+        self.worklist_requested.emit()
 
     # ---- intents ---------------------------------------------------------------------------
 

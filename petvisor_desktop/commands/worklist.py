@@ -38,6 +38,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("ids", type=int, nargs="*", metavar="ID", help="the items' numbers")
     p.add_argument(
         "--before",
+        metavar="DAY",
         help="instead of IDs: every open item raised before this day (YYYY-MM-DD, the "
         "clinic's time), e.g. items dealt with before the worklist existed",
     )

@@ -4,7 +4,7 @@ list with its search, one conversation in full, its turns, and counts."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, cast
 
 import peewee as pw
@@ -66,9 +66,11 @@ class Queries(DatabaseAccess):
         search: str | None = None,
         *,
         offset: int = 0,
+        ids: Collection[int] | None = None,
     ) -> list[ConversationInfo]:
         """Conversations, newest first. `search` matches the summary, what was said and the
-        booking's names, e-mail and phone number (case-insensitive)."""
+        booking's names, e-mail and phone number (case-insensitive); `ids` keeps only these
+        conversations (e.g. the worklist's items)."""
         if outcome is not None:
             _check_choice("outcome", outcome, OUTCOMES)
         if limit < 1 or offset < 0:
@@ -93,6 +95,8 @@ class Queries(DatabaseAccess):
             query = query.where(Conversation.outcome == outcome)
         if search and search.strip():
             query = query.where(self._search_condition(search.strip()))
+        if ids is not None:
+            query = query.where(Conversation.id.in_(list(ids)))
         query = query.order_by(Conversation.started_at.desc(), Conversation.id.desc())
         with self._read():
             rows = cast(

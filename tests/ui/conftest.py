@@ -95,6 +95,11 @@ def ui_settings(settings: Settings, tmp_path: Path) -> Settings:
 def history(ui_settings: Settings) -> Iterator[History]:
     h = History.open(ui_settings.storage.db_path)
     yield h
+    from ui import workers
+
+    # A screen's background read may still be on its connection: closing it under the read
+    # would crash SQLite (the worklist polls every few seconds).
+    workers.settle()
     h.close()
 
 

@@ -51,6 +51,12 @@ LATENCY_WORDS = {
     "llm_total_ms": "LLM total",
     "tts_first_chunk_ms": "first audio",
 }
+# The reception worklist: conversations that need (or needed) a person.
+WORKLIST_FILTERS = (
+    ("All conversations", None),
+    ("Worklist: open items", "open"),
+    ("Worklist: all items", "all"),
+)
 PAGE_SIZE = 200
 _ROOT = QModelIndex()
 
@@ -249,6 +255,11 @@ class HistoryBrowser(QWidget):
         self.mode.addItem("Everywhere", None)
         for key in ("kiosk", "ptt", "chat", "voice", "simulate"):
             self.mode.addItem(MODE_WORDS[key], key)
+        self.worklist = QComboBox()
+        self.worklist.setObjectName("historyWorklist")
+        self.worklist.setAccessibleName("Filter by the reception worklist")
+        for text, key in WORKLIST_FILTERS:
+            self.worklist.addItem(text, key)
         self.refresh_button = button(
             "Refresh", name="historyRefresh", tip="Read the list again (F5)"
         )
@@ -257,6 +268,7 @@ class HistoryBrowser(QWidget):
         filters.addWidget(self.search, 1)
         filters.addWidget(self.outcome)
         filters.addWidget(self.mode)
+        filters.addWidget(self.worklist)
         filters.addWidget(self.refresh_button)
         layout.addLayout(filters)
         self.status = label("", "muted", name="historyStatus")
@@ -293,6 +305,7 @@ class HistoryBrowser(QWidget):
         self.search.textChanged.connect(lambda _t: self._debounce.start())
         self.outcome.currentIndexChanged.connect(lambda _i: self.reload())
         self.mode.currentIndexChanged.connect(lambda _i: self.reload())
+        self.worklist.currentIndexChanged.connect(lambda _i: self.reload())
         self.refresh_button.clicked.connect(self.reload)
         self.table.selectionModel().currentRowChanged.connect(self.on_table_currentRowChanged)
 
@@ -307,12 +320,16 @@ class HistoryBrowser(QWidget):
         generation = self._generation
         outcome = self.outcome.currentData()
         mode = self.mode.currentData()
+        worklist = self.worklist.currentData()
         search = self.search.text().strip() or None
         self.loading = True
         self.status.setText("Loading…")
 
         def read() -> list[Any]:
-            rows = history.conversations(limit=PAGE_SIZE, outcome=outcome, search=search)
+            ids = None
+            if worklist is not None:
+                ids = history.worklist_ids(open_only=worklist == "open")
+            rows = history.conversations(limit=PAGE_SIZE, outcome=outcome, search=search, ids=ids)
             return [r for r in rows if mode is None or r.mode == mode]
 
         run_in_background(
@@ -321,6 +338,19 @@ class HistoryBrowser(QWidget):
             on_error=self.on_load_failed,
             context=self,
         )
+
+    def reveal(self, conversation_id: int) -> None:
+        """Show one conversation (from the worklist): the list narrowed to the worklist's
+        items, that one selected."""
+        self.selected_id = conversation_id
+        self.search.clear()
+        self.outcome.setCurrentIndex(0)
+        self.mode.setCurrentIndex(0)
+        if self.worklist.currentData() != "all":
+            self.worklist.setCurrentIndex(self.worklist.findData("all"))  # reloads
+        else:
+            self.reload()
+        self.show_conversation(conversation_id)
 
     def on_list_loaded(self, generation: int, rows: list[Any]) -> None:
         if generation != self._generation:
