@@ -391,23 +391,17 @@ class SandboxClinic:
             raise ValueError("Blocked: end must be after start")
         return Blocked(blocked.schedule_id, start, end)
 
-    def _open_at(self, start: datetime) -> bool:
-        """Whether `start` (clinic-local) is on the bookable grid of an open day."""
+    def _open_at(self, start: datetime, schedule_id: int) -> bool:
+        """Whether `start` (clinic-local) is on the bookable grid of an open day, in the
+        clinician's hours (data/demo-clinic.toml)."""
         local = start.astimezone(self.tz)
-        t = local.timetz().replace(tzinfo=None)
-        minutes = t.hour * 60 + t.minute
-        return (
-            local.weekday() in demo.WEEKDAYS
-            and local.date() not in self._closed_dates
-            and demo.OPENS <= t <= demo.LAST_START
-            and t.second == 0
-            and t.microsecond == 0
-            and minutes % int(demo.SLOT_LENGTH.total_seconds() // 60) == 0
+        return local.date() not in self._closed_dates and demo.CLINIC.sees_patients(
+            schedule_id, local
         )
 
     def _is_free(self, start: datetime, schedule_id: int) -> bool:
         """Caller holds the lock."""
-        if not self._open_at(start) or start < self.now():
+        if not self._open_at(start, schedule_id) or start < self.now():
             return False
         if (start.astimezone(UTC), schedule_id) in self._taken:
             return False
@@ -424,12 +418,10 @@ class SandboxClinic:
         found: list[tuple[datetime, int]] = []
         day = start.date()
         while day <= end.date():
-            moment = datetime.combine(day, demo.OPENS, tzinfo=self.tz)
-            last = datetime.combine(day, demo.LAST_START, tzinfo=self.tz)
-            while moment <= last:
+            for wall in demo.CLINIC.starts(day):  # wall-clock times: no DST change inside hours
+                moment = datetime.combine(day, wall, tzinfo=self.tz)
                 if start <= moment < end:
                     found.extend((moment, s) for s in schedule_ids if self._is_free(moment, s))
-                moment += demo.SLOT_LENGTH  # wall-clock steps: no DST change inside hours
             day += timedelta(days=1)
         return sorted(found, key=lambda item: (item[0], item[1]))
 

@@ -1,11 +1,11 @@
-"""The demo clinic: fixed data and public demo credentials, so that scenario expectations and
-the printed sandbox settings stay stable from run to run."""
+"""The demo clinic: its data (read from `data/demo-clinic.toml`, see `clinic_data`) and public
+demo credentials, fixed so that scenario expectations and the printed sandbox settings stay
+stable from run to run."""
 
 from __future__ import annotations
 
-from datetime import time, timedelta
-
 from vetstoria.config import VetstoriaConfig
+from vetstoria.sandbox.clinic_data import load_clinic
 
 # Public demo credentials: they only open the local sandbox, so printing them is fine.
 DEMO_PARTNER_KEY = "petvisor-demo"
@@ -13,23 +13,14 @@ DEMO_SECRET = "sandbox-demo-secret"
 DEMO_SITE_HASH = "demo-clinic-4f7c2a"
 DEMO_SITE_ID = 4242
 DEMO_BOOKING_HASH = "demo-booking-9b1e"
-DEMO_TIMEZONE = "Europe/London"
 
-SPECIES: dict[int, str] = {1: "Dog", 2: "Cat"}
-APPOINTMENT_TYPES: dict[int, str] = {
-    6963: "Vaccinations",
-    6964: "Consultation",
-    6966: "Nurse appointment",
-    6994: "Dental",
-}
-SCHEDULES: dict[int, str] = {85267: "Dr Amy Roberts", 85268: "Dr Michael Norman"}
+CLINIC = load_clinic()
+DEMO_TIMEZONE = CLINIC.timezone
+SPECIES: dict[int, str] = CLINIC.species
+APPOINTMENT_TYPES: dict[int, str] = CLINIC.appointment_types
+SCHEDULES: dict[int, str] = CLINIC.schedules
 # One fixed partition per schedule; a booking must echo the one its slot was offered with.
-PARTITIONS: dict[int, int] = {85267: 1, 85268: 2}
-
-OPENS = time(9, 0)
-LAST_START = time(15, 45)
-SLOT_LENGTH = timedelta(minutes=15)
-WEEKDAYS = frozenset(range(5))  # Monday to Friday
+PARTITIONS: dict[int, int] = CLINIC.partitions
 
 
 def demo_config(url: str, *, timeout_s: float = 5.0, max_read_retries: int = 3) -> VetstoriaConfig:
