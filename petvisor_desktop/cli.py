@@ -52,12 +52,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def program_name(args: argparse.Namespace) -> str:
+    """What this process is, in words a receptionist can act on: "petvisor-desktop app",
+    "petvisor-desktop kiosk", "petvisor-desktop db repair"."""
+    command = args.command
+    if command is None:
+        return "petvisor-desktop kiosk" if args.kiosk else "petvisor-desktop app"
+    sub = getattr(args, f"{command}_command", None)
+    return " ".join(["petvisor-desktop", command, *([sub] if sub else [])])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from petvisor_desktop.history.errors import HistoryError
+    from petvisor_desktop.history.lock import set_program
     from petvisor_desktop.logs import setup_logging
     from petvisor_desktop.settings import SettingsError, load_settings
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    set_program(program_name(args))  # named in the database's lock file while it holds it
     try:
         settings = load_settings(config_path=args.config)
     except SettingsError as exc:
@@ -78,3 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(handler(args, settings) or 0)
     except KeyboardInterrupt:
         return 130
+    except HistoryError as exc:
+        # The history in use, damaged or on a full disk: one line saying so, not a traceback.
+        print(f"petvisor-desktop: {exc.message}", file=sys.stderr)
+        return 1

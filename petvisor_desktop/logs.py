@@ -3,10 +3,14 @@ redacted before anything reaches a handler.
 
 Redaction works on the formatted message, so it also covers values passed as %-arguments
 and exception text. Code should still avoid logging personal data at all; this is the net.
+
+A log file that cannot be written (a full disk) never stops the app: the lines are dropped
+and one line on stderr says so, until the file can be written again.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import logging.handlers
 import re
@@ -66,6 +70,44 @@ class RedactingFormatter(logging.Formatter):
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
+class LogFileHandler(logging.handlers.RotatingFileHandler):
+    """The rotating log file, for which a full disk (or any write error) is a paused log with
+    one clear line on stderr, not a traceback per log line (logging's own handleError)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
+        self.paused = False
+        self._failed = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._failed = False
+        super().emit(record)
+        if self.paused and not self._failed:
+            self.paused = False
+            _say(f"the log file {self.baseFilename} can be written again")
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, OSError):
+            super().handleError(record)
+            return
+        self._failed = True
+        if not self.paused:
+            self.paused = True
+            why = "the disk is full" if exc.errno == errno.ENOSPC else exc.strerror
+            _say(
+                f"the log file {self.baseFilename} cannot be written ({why}); log lines are "
+                "dropped until it can be"
+            )
+
+
+def _say(line: str) -> None:
+    try:
+        print(f"petvisor-desktop: {line}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):  # no stderr (a windowed app): nothing more to do
+        return
+
+
 def setup_logging(
     log_dir: Path, *, verbose: bool = False, filename: str = "petvisor.log"
 ) -> Path | None:
@@ -89,9 +131,7 @@ def setup_logging(
     path = log_dir / filename
     try:
         log_dir.mkdir(parents=True, exist_ok=True)
-        file_handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
-        )
+        file_handler = LogFileHandler(path)
     except OSError as exc:
         logging.getLogger(__name__).warning(
             "cannot write the log file in %s: %s", log_dir, exc.strerror

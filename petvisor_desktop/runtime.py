@@ -174,9 +174,22 @@ class Engine:
         history, report = History.open_with_recovery(self.settings)
         self.history = history
         self._stack.callback(history.close)
+        history.watch_storage(self._on_storage_status)
+        if history.disk_full:  # opened on a full disk: conversations go on all the same
+            return history.storage_status.message
         if report.needs_attention:
             return report.message
         return f"database ready ({self.settings.storage.db_path.name})"
+
+    def _on_storage_status(self, status: Any) -> None:
+        """The history's disk found full, or with room again: the staff screens show it on
+        the history's line (conversations go on either way: see history/spool.py)."""
+        detail = (
+            status.message
+            if status.disk_full
+            else f"database ready ({self.settings.storage.db_path.name})"
+        )
+        self._component("history", "ready", detail, disk_full=status.disk_full, kept=status.kept)
 
     def _load_vetstoria(self) -> str:
         from petvisor_desktop.engine import booking_backend

@@ -1,6 +1,10 @@
 """Commands for the local history: `db`, `conversations`, `users`, `backup`, `restore`,
 `forget` and `retention`. Each prints what it did and exits 0, or says what is wrong and
-exits 1 (2 for wrong usage)."""
+exits 1 (2 for wrong usage).
+
+None of them repairs anything by the way: `db check` and the listings only read, and what
+start-up repairs (a damaged or missing file, conversations cut off by a crash) is done on
+request by `db repair`, which needs the database to itself."""
 
 from __future__ import annotations
 
@@ -17,11 +21,13 @@ from zoneinfo import ZoneInfo
 
 import peewee as pw
 
-from petvisor_desktop.history import History, backups
+from petvisor_desktop.history import History, backups, open_with_recovery
 from petvisor_desktop.history.errors import HistoryError
 from petvisor_desktop.history.export import to_csv, to_json
+from petvisor_desktop.history.lock import in_use_message
 from petvisor_desktop.history.migrations import SCHEMA_VERSION
 from petvisor_desktop.history.records import OUTCOMES, RedactionCounts, VerifyResult
+from petvisor_desktop.history.recovery import count_unended
 
 if TYPE_CHECKING:
     from petvisor_desktop.settings import Settings
@@ -31,8 +37,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[[argparse.Namespace, "Settings"], int]
 
 _RECOVER_HINT = (
-    "check it with `petvisor-desktop db check`; `petvisor-desktop restore --latest` puts "
-    "back the newest good backup"
+    "`petvisor-desktop db repair` moves it aside and puts back the newest good backup "
+    "(`petvisor-desktop restore --latest` does the same by hand)"
 )
 
 
@@ -49,7 +55,7 @@ def _open(settings: Settings, *, create: bool = False) -> History:
         raise HistoryError(
             "missing", f"there is no history database at {db_path} (create it with `db init`)"
         )
-    return History.open(db_path, retention_days=settings.storage.retention_days)
+    return History.open(db_path, retention_days=settings.storage.retention_days, repair=False)
 
 
 def _with_history(
@@ -66,8 +72,11 @@ def _with_history(
         except HistoryError as exc:
             return _fail(exc.message)
         except (sqlite3.DatabaseError, pw.DatabaseError) as exc:
+            db_path = settings.storage.db_path
+            if "locked" in str(exc):  # another process kept writing past the busy timeout
+                return _fail(in_use_message(db_path, "try again in a moment"))
             # Damage that opening did not touch shows up when a page is read.
-            return _fail(f"{settings.storage.db_path} cannot be read: {exc}; {_RECOVER_HINT}")
+            return _fail(f"{db_path} cannot be read: {exc}; {_RECOVER_HINT}")
         finally:
             history.close()
 
@@ -113,9 +122,17 @@ def register(subparsers: Any) -> None:
     db = _group(subparsers, "db", "create, check or purge the local history database")
     p = db.add_parser("init", help="create the history database (or bring it up to date)")
     p.set_defaults(handler=_with_history(_db_init, create=True))
-    p = db.add_parser("check", help="check the database's integrity and schema version")
+    p = db.add_parser(
+        "check", help="check the database's integrity and schema version (only reads)"
+    )
     p.add_argument("--backups", action="store_true", help="check every backup as well")
     p.set_defaults(handler=db_check)
+    p = db.add_parser(
+        "repair",
+        help="do what start-up does: restore a damaged or missing database from the newest "
+        "good backup, bring it up to date, close conversations cut off by a crash",
+    )
+    p.set_defaults(handler=db_repair)
     p = db.add_parser("purge", help="apply the retention policy now (same as `retention purge`)")
     p.set_defaults(handler=_with_history(_retention_purge))
 
@@ -208,9 +225,16 @@ def db_check(args: argparse.Namespace, settings: Settings) -> int:
             else ""
         )
         print(f"ok: {db_path} passed the integrity check; schema version {version}{note}")
+        unended = count_unended(db_path)
+        if unended:
+            print(
+                f"{unended} conversation(s) have no end recorded: in progress, or cut off by a "
+                "crash (`petvisor-desktop db repair` closes those while no Petvisor is running)"
+            )
     else:
         status = 1
-        hint = "" if result.problem.code in ("missing", "newer_schema") else f"; {_RECOVER_HINT}"
+        no_hint = ("missing", "newer_schema", "disk_full")
+        hint = "" if result.problem.code in no_hint else f"; {_RECOVER_HINT}"
         print(
             f"petvisor-desktop: {db_path} {result.problem.message}{hint}",
             file=sys.stderr,
@@ -230,6 +254,41 @@ def db_check(args: argparse.Namespace, settings: Settings) -> int:
                 status = 1
                 print(f"BAD: backup {item.path.name} {checked.problem.message}")
     return status
+
+
+# How long `db repair` waits for a command that briefly holds the database.
+REPAIR_LOCK_WAIT_S = 2.0
+
+
+def db_repair(_args: argparse.Namespace, settings: Settings) -> int:
+    db_path = settings.storage.db_path
+    if not db_path.exists() and not _has_backups(settings):
+        return _fail(f"there is no history database at {db_path} to repair (`db init` makes one)")
+    try:
+        history, report = open_with_recovery(
+            settings,
+            lock_wait_s=REPAIR_LOCK_WAIT_S,
+            what_to_do="close it first: a repair needs the database to itself",
+        )
+    except HistoryError as exc:
+        return _fail(exc.message)
+    try:
+        print(report.message)
+        if report.migrated_to:
+            print(f"brought up to schema v{report.migrated_to[-1]}")
+        print(f"{report.interrupted_conversations} conversation(s) cut off by a crash closed")
+        if report.purged.total:
+            _print_counts(report.purged)
+    finally:
+        history.close()
+    return 0
+
+
+def _has_backups(settings: Settings) -> bool:
+    try:
+        return bool(backups.list_backups(settings.storage.backup_dir))
+    except OSError:
+        return True  # cannot tell: let the repair say what it finds
 
 
 # ---- conversations --------------------------------------------------------------------------

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from petvisor_desktop.history.errors import HistoryError
-from petvisor_desktop.history.lock import DatabaseLock, lock_path_for
+from petvisor_desktop.history.errors import HistoryError, is_disk_full
+from petvisor_desktop.history.lock import DatabaseLock, in_use_message, lock_path_for
 from petvisor_desktop.history.migrations import SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ _STALE_TEMP_S = 24 * 3600
 
 @dataclass(frozen=True)
 class Problem:
-    code: str  # missing, empty, not_sqlite, damaged, foreign, newer_schema
+    code: str  # missing, empty, not_sqlite, damaged, foreign, newer_schema, disk_full
     message: str
 
 
@@ -101,7 +101,7 @@ def check_database(path: Path, *, quick: bool = False, immutable: bool = False) 
     try:
         conn = sqlite3.connect(_uri(path, immutable=immutable), uri=True)
     except sqlite3.Error as exc:
-        return CheckResult(path, Problem("damaged", f"cannot be opened: {exc}"))
+        return CheckResult(path, _unreadable(path, exc, f"cannot be opened: {exc}"))
     try:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         pragma = "quick_check" if quick else "integrity_check"
@@ -122,7 +122,7 @@ def check_database(path: Path, *, quick: bool = False, immutable: bool = False) 
             str(row[0]) for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
         }
     except sqlite3.DatabaseError as exc:
-        return CheckResult(path, Problem("damaged", f"is damaged: {exc}"), version)
+        return CheckResult(path, _unreadable(path, exc, f"is damaged: {exc}"), version)
     finally:
         conn.close()
     if version > SCHEMA_VERSION:
@@ -142,6 +142,13 @@ def check_database(path: Path, *, quick: bool = False, immutable: bool = False) 
     if version >= 1 and not {"conversation", "turn", "booking"} <= tables:
         return CheckResult(path, Problem("damaged", "is missing history tables"), version)
     return CheckResult(path, None, version)
+
+
+def _unreadable(path: Path, exc: sqlite3.Error, damaged: str) -> Problem:
+    # A full disk stops SQLite making the -shm file a reader needs: no damage to the file.
+    if is_disk_full(exc, near=path):
+        return Problem("disk_full", "cannot be read: the disk holding it is full; free some space")
+    return Problem("damaged", damaged)
 
 
 # ---- backing up ----------------------------------------------------------------------------
@@ -238,17 +245,25 @@ def backup_database(db_path: Path, backup_dir: Path, *, now: datetime | None = N
         ) from exc
     _remove_stale_temps(db_path.parent, f".{db_path.name}.snapshot-*")
     _remove_stale_temps(backup_dir, f".{BACKUP_PREFIX}*.tmp")
-    fd, snapshot_name = tempfile.mkstemp(prefix=f".{db_path.name}.snapshot-", dir=db_path.parent)
+    try:
+        fd, snapshot_name = tempfile.mkstemp(
+            prefix=f".{db_path.name}.snapshot-", dir=db_path.parent
+        )
+    except OSError as exc:
+        raise HistoryError("backup_failed", _failed(backup_dir, exc, db_path.parent)) from exc
     os.close(fd)
     snapshot = Path(snapshot_name)
     temp = backup_dir / f".{name}.{os.getpid()}.tmp"
     final = backup_dir / name
     try:
         try:
-            _snapshot(db_path, snapshot)
-            _copy_durably(snapshot, temp)
+            _snapshot(db_path, snapshot)  # on the database's own disk
         except (sqlite3.Error, OSError) as exc:
-            raise HistoryError("backup_failed", f"backup to {backup_dir} failed: {exc}") from exc
+            raise HistoryError("backup_failed", _failed(backup_dir, exc, db_path.parent)) from exc
+        try:
+            _copy_durably(snapshot, temp)
+        except OSError as exc:
+            raise HistoryError("backup_failed", _failed(backup_dir, exc, backup_dir)) from exc
         result = check_database(temp, immutable=True)
         if not result.ok:
             assert result.problem is not None
@@ -265,6 +280,15 @@ def backup_database(db_path: Path, backup_dir: Path, *, now: datetime | None = N
             temp.unlink()
     log.info("history backed up to %s", final)
     return final
+
+
+def _failed(backup_dir: Path, exc: BaseException, disk: Path) -> str:
+    if is_disk_full(exc, near=disk):
+        return (
+            f"backup to {backup_dir} failed: the disk holding {disk} is full; free some space "
+            "there (the history itself is not affected)"
+        )
+    return f"backup to {backup_dir} failed: {exc}"
 
 
 def select_kept(
@@ -370,10 +394,7 @@ def restore_backup(db_path: Path, backup: Path, *, now: datetime | None = None) 
         raise HistoryError(result.problem.code, f"{backup}: {result.problem.message}")
     lock = DatabaseLock(lock_path_for(db_path))
     if not lock.acquire():
-        raise HistoryError(
-            "in_use",
-            f"{db_path} is in use by a running Petvisor; close it before restoring",
-        )
+        raise HistoryError("in_use", in_use_message(db_path, "close it before restoring"))
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         replaced = install_backup(db_path, backup, now=now)

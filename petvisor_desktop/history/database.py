@@ -6,7 +6,8 @@ file runs in WAL mode: readers (the admin screens, another process) never wait f
 writer and never see half a write. Within a process, writes are serialised by a lock and start
 with `BEGIN IMMEDIATE`, so two writers never deadlock on a lock upgrade; other processes wait
 up to the busy timeout. Each thread gets its own SQLite connection (peewee's thread-local
-connections); `close()` closes all of them.
+connections); `close()` closes all of them. A write the disk has no room for raises
+HistoryError `disk_full` (`history.spool` keeps the conversation's writes until it has).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import peewee as pw
 
-from petvisor_desktop.history.errors import HistoryError, RecordNotFound
+from petvisor_desktop.history.errors import HistoryError, RecordNotFound, is_disk_full
 from petvisor_desktop.history.models import Conversation
 
 BUSY_TIMEOUT_S = 10
@@ -63,6 +64,14 @@ class Database(pw.SqliteDatabase):
             self._opened = still
         return conn
 
+    def rollback(self) -> None:
+        # SQLite ends the transaction itself on some errors (SQLITE_FULL among them): a second
+        # ROLLBACK then fails with "cannot rollback - no transaction is active", which would
+        # hide the error that matters.
+        if not self.is_closed() and not self.connection().in_transaction:
+            return
+        super().rollback()
+
     def close_all(self) -> None:
         with self._opened_lock:
             opened, self._opened = self._opened, []
@@ -77,6 +86,12 @@ class DatabaseAccess:
     _db: Database
     _write_lock: threading.Lock
     _closed: bool
+    # Opened on a disk too full to open it: made usable by `_prepare` at the first write that
+    # finds room (see History.open's wait_for_room).
+    _unprepared: bool = False
+
+    def _prepare(self) -> None:
+        """Connect and bring the schema up to date (History does; nothing to do here)."""
 
     def _conn(self) -> sqlite3.Connection:
         self._ensure_open()
@@ -90,15 +105,34 @@ class DatabaseAccess:
     @contextmanager
     def _write(self) -> Iterator[None]:
         self._ensure_open()
-        with self._write_lock, self._db.atomic("IMMEDIATE"):
-            yield
+        with self._disk_full_said():
+            if self._unprepared:
+                self._prepare()
+            with self._write_lock, self._db.atomic("IMMEDIATE"):
+                yield
 
     @contextmanager
     def _read(self) -> Iterator[None]:
         # A read transaction, so that a multi-query read sees one consistent snapshot.
         self._ensure_open()
-        with self._db.atomic():
+        with self._disk_full_said(), self._db.atomic():
             yield
+
+    @contextmanager
+    def _disk_full_said(self) -> Iterator[None]:
+        """A full disk as HistoryError `disk_full`, whichever way SQLite put it."""
+        try:
+            yield
+        except HistoryError:
+            raise
+        except Exception as exc:
+            path = Path(self._db.database)
+            if not is_disk_full(exc, near=path):
+                raise
+            raise HistoryError(
+                "disk_full",
+                f"the disk holding the history database ({path}) is full; free some space on it",
+            ) from exc
 
     def _require_conversation(self, conversation_id: int) -> Conversation:
         row = Conversation.select().where(Conversation.id == conversation_id).bind(self._db).first()

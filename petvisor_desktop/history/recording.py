@@ -1,5 +1,6 @@
 """Recording a conversation as it goes (the engine's side of `History`): conversations, turns,
-tool calls, bookings, handoffs, ratings, and closing the conversations a crash left open."""
+tool calls, bookings, handoffs, ratings, and closing the conversations a crash left open.
+A full disk never stops these writes: `history.spool` keeps them until there is room."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from typing import Any
 
 import peewee as pw
 
-from petvisor_desktop.history.database import DatabaseAccess
 from petvisor_desktop.history.errors import RecordNotFound
 from petvisor_desktop.history.models import Booking, Conversation, Handoff, ToolCall, Turn
 from petvisor_desktop.history.privacy import phone_key
@@ -28,6 +28,7 @@ from petvisor_desktop.history.records import (
     ROLES,
     TOOL_STATUSES,
 )
+from petvisor_desktop.history.spool import Spooling, spooled
 from petvisor_desktop.history.values import _check_choice, _now, _opt_ts, _ts
 
 log = logging.getLogger(__name__)
@@ -92,8 +93,9 @@ def _one_of(name: str, value: str | None, alias: str | None) -> str | None:
     return value if value is not None else alias
 
 
-class Recording(DatabaseAccess):
-    """The writes of `History`: one short transaction each (see `history.database`)."""
+class Recording(Spooling):
+    """The writes of `History`: one short transaction each (see `history.database`), kept in
+    memory while the disk is full (see `history.spool`)."""
 
     def _close_interrupted(self) -> int:
         with self._write():
@@ -121,6 +123,7 @@ class Recording(DatabaseAccess):
             )
         return len(open_ids)
 
+    @spooled(new_row=True)
     def start_conversation(self, mode: str, *, started_at: datetime | None = None) -> int:
         """Open a conversation record; returns its id."""
         _check_choice("mode", mode, MODES)
@@ -133,6 +136,7 @@ class Recording(DatabaseAccess):
         log.info("conversation %d started (%s)", conversation_id, mode)
         return conversation_id
 
+    @spooled(new_row=True)
     def add_turn(
         self,
         conversation_id: int,
@@ -176,6 +180,7 @@ class Recording(DatabaseAccess):
             turn_id = int(Turn.insert(**values).execute(self._db))
         return turn_id
 
+    @spooled(new_row=False)
     def update_turn(
         self,
         turn_id: int,
@@ -200,6 +205,7 @@ class Recording(DatabaseAccess):
             if Turn.update(**values).where(Turn.id == turn_id).execute(self._db) != 1:
                 raise ValueError(f"no turn {turn_id}")
 
+    @spooled(new_row=True)
     def add_tool_call(
         self,
         conversation_id: int,
@@ -246,6 +252,7 @@ class Recording(DatabaseAccess):
             )
         return tool_call_id
 
+    @spooled(new_row=True)
     def add_booking(
         self,
         conversation_id: int,
@@ -304,6 +311,7 @@ class Recording(DatabaseAccess):
         )
         return booking_id
 
+    @spooled(new_row=False)
     def update_booking_status(
         self,
         booking_id: int,
@@ -322,6 +330,7 @@ class Recording(DatabaseAccess):
             raise RecordNotFound(f"no booking {booking_id}")
         log.info("booking %d is now %s", booking_id, status)
 
+    @spooled(new_row=True)
     def add_handoff(self, conversation_id: int, reason: str, contact: str | None) -> int:
         """Record that the caller was handed to the staff: why, and how to reach them."""
         if not isinstance(reason, str):
@@ -339,6 +348,7 @@ class Recording(DatabaseAccess):
         log.info("handoff %d recorded for conversation %d", handoff_id, conversation_id)
         return handoff_id
 
+    @spooled(new_row=False)
     def end_conversation(
         self,
         conversation_id: int,
@@ -358,6 +368,7 @@ class Recording(DatabaseAccess):
             ).where(Conversation.id == conversation_id).execute(self._db)
         log.info("conversation %d ended: %s", conversation_id, outcome)
 
+    @spooled(new_row=False)
     def rate_conversation(self, conversation_id: int, rating: int) -> None:
         """Store the caller's rating, 1 (poor) to 5 (excellent)."""
         if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:

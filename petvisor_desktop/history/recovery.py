@@ -8,6 +8,7 @@ done is noted in `Findings`, which `history.store.open_with_recovery` turns into
 from __future__ import annotations
 
 import logging
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,8 +104,8 @@ def repair_before_open(db_path: Path, backup_dir: Path) -> Findings:
     else:
         check = backups.check_database(db_path, quick=True)
         if check.problem is not None:
-            if check.problem.code == "newer_schema":
-                raise HistoryError("newer_schema", f"{db_path} {check.problem.message}")
+            if check.problem.code in ("newer_schema", "disk_full"):  # no damage: leave it be
+                raise HistoryError(check.problem.code, f"{db_path} {check.problem.message}")
             recover_damaged(db_path, backup_dir, found, check.problem.message)
         elif check.schema_version is not None and 1 <= check.schema_version < SCHEMA_VERSION:
             try:
@@ -112,3 +113,20 @@ def repair_before_open(db_path: Path, backup_dir: Path) -> Findings:
             except HistoryError as exc:
                 log.warning("no backup before migrating the history database: %s", exc)
     return found
+
+
+def count_unended(db_path: Path) -> int | None:
+    """How many conversations have no end recorded (in progress, or cut off by a crash), read
+    without changing the file; None when it cannot be read."""
+    uri = f"{db_path.resolve().as_uri()}?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        row = conn.execute("SELECT COUNT(*) FROM conversation WHERE ended_at IS NULL").fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+    return int(row[0])

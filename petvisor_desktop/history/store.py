@@ -22,13 +22,13 @@ import peewee as pw
 
 from petvisor_desktop.history import backups, recovery
 from petvisor_desktop.history.database import Database
-from petvisor_desktop.history.errors import HistoryError
-from petvisor_desktop.history.lock import DatabaseLock, lock_path_for
+from petvisor_desktop.history.errors import HistoryError, is_disk_full
+from petvisor_desktop.history.lock import DatabaseLock, in_use_message, lock_path_for
 from petvisor_desktop.history.migrations import SCHEMA_VERSION, migrate, schema_version
 from petvisor_desktop.history.privacy import text_mentions_phone
 from petvisor_desktop.history.queries import Queries
 from petvisor_desktop.history.recording import Recording
-from petvisor_desktop.history.records import RecoveryReport
+from petvisor_desktop.history.records import RecoveryReport, RedactionCounts
 from petvisor_desktop.history.retention import DEFAULT_RETENTION_DAYS, Retention
 from petvisor_desktop.history.staff_users import StaffUsers
 from petvisor_desktop.history.values import _now
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 # How long start-up waits for an admin command that briefly holds the database.
 LOCK_WAIT_S = 10.0
+DISK_FULL_AT_OPEN = "the disk is full, so the database cannot be opened; free some space on it"
 
 
 class History(Recording, Queries, Retention, StaffUsers, Worklist):
@@ -61,6 +62,7 @@ class History(Recording, Queries, Retention, StaffUsers, Worklist):
         self.retention_days = retention_days
         self.migrated_to: tuple[int, ...] = ()
         self.interrupted_at_open = 0
+        self._init_spool()
 
     # ---- opening and closing -------------------------------------------------------------
 
@@ -71,14 +73,21 @@ class History(Recording, Queries, Retention, StaffUsers, Worklist):
         *,
         retention_days: int = DEFAULT_RETENTION_DAYS,
         lock_timeout_s: float = 0.0,
+        repair: bool = True,
+        wait_for_room: bool = False,
         _lock: DatabaseLock | None = None,
     ) -> History:
         """Open (creating and migrating as needed) the database at `db_path`.
 
-        If this process becomes the database's primary user (see `lock`), conversations left
-        without an end by a crash are closed as "abandoned" (end reason "interrupted"); how
-        many is in `interrupted_at_open` and the log. Raises HistoryError when the file is
-        not a usable database (code `not_sqlite`, `damaged` or `newer_schema`)."""
+        With `repair`, this process tries to become the database's primary user (see `lock`);
+        if it does, conversations left without an end by a crash are closed as "abandoned"
+        (end reason "interrupted"); how many is in `interrupted_at_open` and the log. Without
+        it (a command that only reads) the lock is left alone and nothing is repaired. Raises
+        HistoryError when the file is not a usable database (code `not_sqlite`, `damaged` or
+        `newer_schema`) or the disk has no room to open it (`disk_full`). With
+        `wait_for_room` (the app's start-up) a full disk is no error: the History is returned
+        at once, keeps what is recorded in memory (`history.spool`), and opens the file for
+        real as soon as there is room."""
         if not 1 <= retention_days <= 3650:
             raise ValueError(f"retention_days must be 1 to 3650; got {retention_days}")
         db_path = Path(db_path)
@@ -88,9 +97,8 @@ class History(Recording, Queries, Retention, StaffUsers, Worklist):
             raise HistoryError(problem.code, f"{db_path}: {problem.message}")
         owns_lock = _lock is None  # a lock handed in stays the caller's on failure
         lock = _lock or DatabaseLock(lock_path_for(db_path))
-        primary = lock.acquire(lock_timeout_s)
-        db = Database(db_path)
-        db.register_function(text_mentions_phone, "petvisor_mentions_phone", 2)
+        primary = lock.acquire(lock_timeout_s) if repair or not owns_lock else False
+        db = _database(db_path)
         try:
             conn = db.connection()
             mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
@@ -100,6 +108,12 @@ class History(Recording, Queries, Retention, StaffUsers, Worklist):
             applied = migrate(conn)
         except (sqlite3.DatabaseError, pw.DatabaseError) as exc:
             db.close_all()
+            if is_disk_full(exc, near=db_path):
+                if wait_for_room:
+                    return cls._waiting_for_room(db_path, lock, retention_days)
+                if owns_lock:
+                    lock.release()
+                raise HistoryError("disk_full", f"{db_path}: {DISK_FULL_AT_OPEN}") from exc
             if owns_lock:
                 lock.release()
             raise HistoryError("damaged", f"{db_path}: cannot open the database: {exc}") from exc
@@ -113,14 +127,37 @@ class History(Recording, Queries, Retention, StaffUsers, Worklist):
         if primary:
             try:
                 history.interrupted_at_open = history._close_interrupted()
+            except HistoryError as exc:
+                if exc.code != "disk_full":
+                    history.close()
+                    raise
+                # Not needed to go on: the next start (or `db repair`) closes them.
+                log.warning("conversations cut off by a crash left open: the disk is full")
             except (sqlite3.DatabaseError, pw.DatabaseError) as exc:
                 db.close_all()
                 if owns_lock:
                     lock.release()
                 raise HistoryError("damaged", f"{db_path}: cannot be written: {exc}") from exc
-        else:
+        elif repair:
             log.info("history database is in use by another process; not its primary user")
         return history
+
+    @classmethod
+    def _waiting_for_room(cls, db_path: Path, lock: DatabaseLock, retention_days: int) -> History:
+        history = cls(_database(db_path), db_path, lock, retention_days=retention_days)
+        history._unprepared = True
+        history._disk_found_full()
+        return history
+
+    def _prepare(self) -> None:
+        """Opened on a full disk: connect and migrate now (inside `_write`, which turns a
+        disk still full into HistoryError `disk_full`)."""
+        with self._write_lock:
+            if not self._unprepared:
+                return
+            self.migrated_to = tuple(migrate(self._db.connection()))
+            self._unprepared = False
+        log.info("the history database is open: its disk has room again")
 
     @classmethod
     def open_with_recovery(cls, settings: Settings) -> tuple[History, RecoveryReport]:
@@ -141,6 +178,7 @@ class History(Recording, Queries, Retention, StaffUsers, Worklist):
         """Close every thread's connection (checkpointing the WAL) and release the lock."""
         if self._closed:
             return
+        self._close_spool()  # kept writes get a last chance while the database is open
         self._closed = True
         with self._write_lock:
             self._db.close_all()
@@ -183,8 +221,17 @@ class History(Recording, Queries, Retention, StaffUsers, Worklist):
         return path
 
 
+def _database(db_path: Path) -> Database:
+    db = Database(db_path)
+    db.register_function(text_mentions_phone, "petvisor_mentions_phone", 2)
+    return db
+
+
 def open_with_recovery(
-    settings: Settings, *, lock_wait_s: float = LOCK_WAIT_S
+    settings: Settings,
+    *,
+    lock_wait_s: float | None = None,
+    what_to_do: str = "close it and start again",
 ) -> tuple[History, RecoveryReport]:
     """Open the configured history database for the app, repairing what can be repaired.
 
@@ -193,24 +240,31 @@ def open_with_recovery(
     - damaged (fails quick_check, is not SQLite, or cannot be opened): moved aside, then
       restored from the newest good backup, or a new database when there is none;
     - older schema: backed up, then migrated;
-    - written by a newer Petvisor: left alone, HistoryError `newer_schema`.
-    Then the retention policy is applied. Raises HistoryError `in_use` when another Petvisor
-    process keeps the database for longer than `lock_wait_s`."""
+    - written by a newer Petvisor: left alone, HistoryError `newer_schema`;
+    - on a disk too full to open it: left alone (a full disk is no damage); what is recorded
+      is kept in memory until there is room (`History.open`'s wait_for_room).
+    Then the retention policy is applied. Raises HistoryError `in_use`, naming the process,
+    when another Petvisor process keeps the database for longer than `lock_wait_s` (default
+    LOCK_WAIT_S)."""
     storage = settings.storage
     db_path = Path(storage.db_path)
     backup_dir = Path(storage.backup_dir)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     lock = DatabaseLock(lock_path_for(db_path))
-    if not lock.acquire(lock_wait_s):
-        raise HistoryError(
-            "in_use", f"{db_path} is in use by another Petvisor process; close it and start again"
-        )
+    if not lock.acquire(LOCK_WAIT_S if lock_wait_s is None else lock_wait_s):
+        raise HistoryError("in_use", in_use_message(db_path, what_to_do))
     try:
         history, found = _open_locked(db_path, backup_dir, storage.retention_days, lock)
     except BaseException:
         lock.release()
         raise
-    purged = history.purge_expired()
+    try:
+        purged = history.purge_expired()
+    except (HistoryError, sqlite3.Error, pw.PeeweeException) as exc:
+        if not is_disk_full(exc, near=db_path):
+            history.close()
+            raise
+        purged = RedactionCounts()  # the next start, or the staff screens' timer, purges
     report = RecoveryReport(
         action=found.action,
         db_path=db_path,
@@ -235,9 +289,16 @@ def open_with_recovery(
 def _open_locked(
     db_path: Path, backup_dir: Path, retention_days: int, lock: DatabaseLock
 ) -> tuple[History, recovery.Findings]:
-    found = recovery.repair_before_open(db_path, backup_dir)
     try:
-        history = History.open(db_path, retention_days=retention_days, _lock=lock)
+        found = recovery.repair_before_open(db_path, backup_dir)
+    except HistoryError as exc:
+        if exc.code != "disk_full":
+            raise
+        found = recovery.Findings(message=exc.message)  # nothing to repair: only no room
+    try:
+        history = History.open(
+            db_path, retention_days=retention_days, wait_for_room=True, _lock=lock
+        )
     except HistoryError as exc:
         if exc.code != "damaged" or found.damaged_path is not None:
             raise

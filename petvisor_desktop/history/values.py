@@ -5,11 +5,16 @@ check of a value against its allowed choices. Package-private: shared by the par
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime
+
+# The moment a write was asked for, while `history.spool` writes it later (a full disk made it
+# wait): rows get the time things happened, not the time space came back.
+asked_at: ContextVar[datetime | None] = ContextVar("asked_at", default=None)
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return asked_at.get() or datetime.now(UTC)
 
 
 def _ts(moment: datetime) -> str:
