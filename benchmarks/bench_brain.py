@@ -6,6 +6,10 @@ prompts: our check-the-greedy-token-first sampler, and llama-cpp-python's stock 
 sampling (the whole vocabulary filtered at every step).
 
     .venv/bin/python benchmarks/bench_brain.py [tests/scenarios] [--llm NAME] [--limit N]
+        [--db PATH]
+
+The simulated calls go into a temporary history database, deleted afterwards, unless --db
+names one.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from petvisor_desktop.engine import load_llm  # noqa: E402
-from petvisor_desktop.history import History  # noqa: E402
+from petvisor_desktop.history.scratch import run_history  # noqa: E402
 from petvisor_desktop.settings import load_settings  # noqa: E402
 from petvisor_desktop.simulate import Scenario, run_scenario, scenario_files  # noqa: E402
 
@@ -57,34 +61,35 @@ def stock_grammar_cost(model, prompts: list[tuple[list, str]]) -> tuple[float, f
     return statistics.mean(with_grammar), statistics.mean(without)
 
 
+def play(path: Path, settings, model, history) -> dict:
+    report = run_scenario(Scenario.load(path), settings, model, recorder_factory=lambda: history)
+    mark = "PASS" if report["checks"]["passed"] else "FAIL"
+    print(
+        f"{mark} {report['scenario']}: {report['outcome']} in {report['turns']} turns "
+        + ("" if report["checks"]["passed"] else str(report["checks"]["failures"])),
+        flush=True,
+    )
+    return report
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("target", nargs="?", type=Path, default=ROOT / "tests" / "scenarios")
     parser.add_argument("--llm", default=None)
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the reports here")
+    parser.add_argument("--db", type=Path, help="record into this history (default: temporary)")
     args = parser.parse_args()
 
     settings = load_settings()
     t0 = time.perf_counter()
     model = load_llm(settings, args.llm)
     load_s = time.perf_counter() - t0
-    history = History.open(Path("/tmp/petvisor-bench.sqlite3"))
     files = scenario_files(args.target)
     if args.limit:
         files = files[: args.limit]
-    reports = []
-    for path in files:
-        report = run_scenario(
-            Scenario.load(path), settings, model, recorder_factory=lambda: history
-        )
-        reports.append(report)
-        mark = "PASS" if report["checks"]["passed"] else "FAIL"
-        print(
-            f"{mark} {report['scenario']}: {report['outcome']} in {report['turns']} turns "
-            + ("" if report["checks"]["passed"] else str(report["checks"]["failures"])),
-            flush=True,
-        )
+    with run_history(args.db, prefix="petvisor-bench-") as history:
+        reports = [play(path, settings, model, history) for path in files]
     if args.json:
         args.json.write_text(json.dumps(reports, indent=1))
 

@@ -5,7 +5,8 @@ Each component gets one line, `PASS`, `WARN` or `FAIL`, then a summary line. The
 each model the way the app does, transcribes a bundled recording of a known sentence,
 synthesises a sentence, runs a short scripted booking through the real assistant against
 the embedded sandbox clinic, and checks the history database. Nothing it does touches the
-clinic's real booking system, and the real history database is only read.
+clinic's real booking system, and the real history database is only read: what the test
+writes goes to a temporary database (or to `db_path`, `--db PATH`, when asked).
 """
 
 from __future__ import annotations
@@ -150,10 +151,12 @@ class SelfTest:
         *,
         on_result: Callable[[StepResult], None] | None = None,
         phrase: Path = PHRASE_WAV,
+        db_path: Path | None = None,
     ) -> None:
         self.settings = settings
         self.on_result = on_result
         self.phrase = phrase
+        self.db_path = db_path  # where the test's own writes go (default: a temporary file)
         self._llm: Any = None
         self._workdir: Path | None = None
 
@@ -195,8 +198,8 @@ class SelfTest:
         from petvisor_desktop.history import History, check_database
 
         assert self._workdir is not None
-        scratch = self._workdir / "history.sqlite3"
-        with History.open(scratch) as history:
+        scratch = self.db_path or self._workdir / "history.sqlite3"
+        with History.open(scratch, repair=False) as history:
             conversation = history.start_conversation("chat")
             history.add_turn(conversation, "caller", "self-test")
             history.end_conversation(conversation, "no_booking", "self-test")
@@ -248,7 +251,7 @@ class SelfTest:
         scenario_path = self._workdir / "selftest-booking.json"
         scenario_path.write_text(json.dumps(BOOKING_SCENARIO), encoding="utf-8")
         scenario = Scenario.load(scenario_path)
-        history = History.open(self._workdir / "booking.sqlite3")
+        history = History.open(self.db_path or self._workdir / "booking.sqlite3", repair=False)
         try:
             started = time.perf_counter()
             report = run_scenario(

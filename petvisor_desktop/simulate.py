@@ -10,7 +10,6 @@ import logging
 import queue
 import random
 import re
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -529,14 +528,10 @@ def run_scenario(
 def _scratch() -> Iterator[Any]:
     """A history database of its own for a run that was given none: simulated callers never
     land in the clinic's history."""
-    from petvisor_desktop.history import History
+    from petvisor_desktop.history.scratch import run_history
 
-    with tempfile.TemporaryDirectory(prefix="petvisor-sim-") as folder:
-        history = History.open(Path(folder) / "simulate.sqlite3")
-        try:
-            yield history
-        finally:
-            history.close()
+    with run_history(None, prefix="petvisor-sim-") as history:
+        yield history
 
 
 def _play(

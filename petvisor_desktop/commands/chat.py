@@ -68,6 +68,17 @@ def _recorder_factory(settings: Settings) -> Any:
 
 
 def run_chat(args: argparse.Namespace, settings: Settings) -> int:
+    # The database first: one in use by another process is said before the model's long load.
+    factory = _recorder_factory(settings)
+    recorder = factory() if factory else None
+    try:
+        return _chat(args, settings, recorder)
+    finally:
+        if recorder is not None:
+            recorder.close()
+
+
+def _chat(args: argparse.Namespace, settings: Settings, recorder: Any) -> int:
     from petvisor_desktop.engine import booking_backend, load_llm, new_assistant
     from petvisor_desktop.llm.chat_model import LlmError
     from petvisor_desktop.modelstore import ModelError
@@ -78,8 +89,6 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
     except (ModelError, LlmError) as exc:
         print(f"petvisor-desktop: {exc}", file=sys.stderr)
         return 1
-    factory = _recorder_factory(settings)
-    recorder = factory() if factory else None
     with booking_backend(settings, now=getattr(args, "now", None)) as backend:
         if backend.sandbox is not None:
             print(f"(demo clinic: the sandbox at {backend.sandbox.url})", file=sys.stderr)
@@ -115,7 +124,7 @@ def run_simulate(args: argparse.Namespace, settings: Settings) -> int:
     from petvisor_desktop.engine import load_llm
     from petvisor_desktop.llm.chat_model import LlmError
     from petvisor_desktop.modelstore import ModelError
-    from petvisor_desktop.simulate import Scenario, ScenarioError, run_scenario, scenario_files
+    from petvisor_desktop.simulate import Scenario, ScenarioError, scenario_files
 
     if not args.target.exists():
         print(f"petvisor-desktop: {args.target} does not exist", file=sys.stderr)
@@ -147,11 +156,25 @@ def run_simulate(args: argparse.Namespace, settings: Settings) -> int:
     elif args.noise_snr_db is not None or args.caller_voice != "espeak":
         print("petvisor-desktop: --caller-voice and --noise-snr-db need --voice", file=sys.stderr)
         return 2
-    history = None
-    if args.db is not None:
-        from petvisor_desktop.history import History
+    if args.db is None:  # each scenario records into a temporary history of its own
+        return _play_all(args, settings, scenarios, model, voice, caller, None)
+    from petvisor_desktop.history.scratch import run_history
 
-        history = History.open(args.db)
+    with run_history(args.db) as history:  # asked for: --db PATH
+        return _play_all(args, settings, scenarios, model, voice, caller, history)
+
+
+def _play_all(
+    args: argparse.Namespace,
+    settings: Settings,
+    scenarios: list[Any],
+    model: Any,
+    voice: Any,
+    caller: dict[str, Any],
+    history: Any,
+) -> int:
+    from petvisor_desktop.simulate import run_scenario
+
     passed = failed = 0
     reports = []
     for scenario in scenarios:
@@ -187,8 +210,6 @@ def run_simulate(args: argparse.Namespace, settings: Settings) -> int:
             )
             for failure in report["checks"]["failures"]:
                 print(f"     {failure}")
-    if history is not None:
-        history.close()
     if len(scenarios) > 1:
         print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 else 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from petvisor_desktop.settings import Settings
@@ -28,6 +29,12 @@ def register(sub: Any) -> None:
         choices=SelfTest.COMPONENTS,
         help=f"check only these ({', '.join(SelfTest.COMPONENTS)})",
     )
+    p.add_argument(
+        "--db",
+        type=Path,
+        help="record the test's conversations into this history database (default: a "
+        "temporary one; the clinic's history is only read)",
+    )
     p.set_defaults(handler=run_selftest)
 
 
@@ -37,7 +44,7 @@ def run_selftest(args: argparse.Namespace, settings: Settings) -> int:
     def show(result: Any) -> None:
         print(result.line(), flush=True)
 
-    report = SelfTest(settings, on_result=show).run(only=args.only or ())
+    report = SelfTest(settings, on_result=show, db_path=args.db).run(only=args.only or ())
     print(report.summary(), flush=True)
     if not report.passed:
         print(
