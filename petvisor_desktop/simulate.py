@@ -19,9 +19,11 @@ from typing import Any
 
 from petvisor_desktop.dialog import normalize as n
 from petvisor_desktop.dialog.assistant import AssistantTurn
+from petvisor_desktop.dialog.repair import FIRST_PART_DIGITS
 from petvisor_desktop.events import EngineEvent
 from petvisor_desktop.runtime import Conversation, Engine, Preloaded
 from petvisor_desktop.settings import Settings
+from petvisor_desktop.spoken import digit_words
 from vetstoria.sandbox import Blocked
 
 log = logging.getLogger(__name__)
@@ -172,6 +174,7 @@ class Caller:
     # Each read-back detail the caller put right: {"field", "read_back", "expected"}.
     corrections: list[dict[str, str]] = field(default_factory=list)
     _times_corrected: dict[str, int] = field(default_factory=dict, repr=False)
+    _phone_part_given: bool = field(default=False, repr=False)
 
     def answer(
         self, expecting: str, read_back: dict[str, str] | None = None, repair: str | None = None
@@ -181,7 +184,7 @@ class Caller:
         scripted yes; a scripted correction or refusal is said as written. The same detail is
         corrected at most MAX_CORRECTIONS times, then the script goes on. Asked to spell a
         name (`repair`, `AssistantTurn.repair`), the caller spells it, as a person would."""
-        spelled = self._spelled(repair)
+        spelled = self._spelled(repair) or self._phone_part(expecting, repair)
         if spelled:
             return spelled
         scripted = self._scripted(expecting)
@@ -210,6 +213,21 @@ class Caller:
         }.get(repair or "")
         name = str((self.scenario.expect.get("booking") or {}).get(field or "") or "")
         return " ".join(c.upper() for c in name if c.isalpha())
+
+    def _phone_part(self, expecting: str, repair: str | None) -> str:
+        """Asked for the number in parts, the caller says the first five digits, then the
+        rest (each digit by itself, as people do); "" when no part is asked."""
+        phone = _phone_key(str((self.scenario.expect.get("booking") or {}).get("phone") or ""))
+        if not phone or expecting != "phone":
+            return ""
+        if repair == "phone:parts":
+            self._phone_part_given = True
+            return digit_words(phone[:FIRST_PART_DIGITS])
+        if self._phone_part_given and repair in (None, "phone:rest"):
+            # "Thank you. And the rest of the number?" (after a part that was taken)
+            self._phone_part_given = False
+            return digit_words(phone[FIRST_PART_DIGITS:])
+        return ""
 
     def _today(self) -> date:
         return datetime.fromisoformat(self.scenario.now).date()

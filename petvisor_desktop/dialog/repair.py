@@ -21,7 +21,7 @@ from typing import Any
 
 from petvisor_desktop.dialog import normalize as n
 from petvisor_desktop.dialog.tools import ANYONE
-from petvisor_desktop.spoken import ANYONE_CHOICE
+from petvisor_desktop.spoken import ANYONE_CHOICE, number_words
 
 # Below this recogniser confidence (0 to 1, per utterance) a phone number, name or e-mail is
 # read back before it is used. Measured (Whisper tiny.en, espeak-ng caller): right answers
@@ -36,7 +36,8 @@ MAX_MISSES = 3
 EMAIL_MISSES = 2
 # The phone number is asked for in parts: this many digits first (a UK number's first group;
 # any count is taken), then the rest.
-_FIRST_PART = "five"
+FIRST_PART_DIGITS = 5  # a phone number taken in parts: how many digits the first part has
+_FIRST_PART = number_words(FIRST_PART_DIGITS)
 
 YES, NO = "Yes", "No"
 # The booking value a yes to "Shall I find the first free appointment?" stands for.
@@ -461,6 +462,7 @@ class Repair:
             return ""
         found.pop("phone_problem", None)  # a part is not a whole number, so no fault in it
         s.digits += digits
+        s.misses = 0  # a part was taken: the number is getting somewhere, no hand-off yet
         s.unsure = s.unsure or low_confidence
         number = n.parse_phone(s.digits, country) if len(s.digits) >= 10 else None
         if number:
@@ -514,6 +516,8 @@ class Repair:
             return Miss(prefix=SORRY_USUAL)
         s.question = re.sub(r"^Sorry[^.]*\. ", "", question)
         kind = f"{step}:{s.mode or 'again'}"
+        if step == "phone" and s.mode == "parts" and s.digits:
+            kind = "phone:rest"  # the first part is in: the rest of the number is asked
         if step == "client_name" and s.mode == "spell":
             kind += "-last" if first_name_known else "-first"  # which name is spelled
         return Miss(question=question, kind=kind)

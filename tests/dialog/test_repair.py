@@ -221,6 +221,9 @@ def test_a_phone_number_not_caught_is_taken_in_parts_that_make_up_the_read_back(
     rest = assistant.respond("oh seven seven oh oh")
     assert rest.text == "Thank you. And the rest of the number?"
     assert rest.card["phone"] is None
+    missed = assistant.respond("what was that")
+    assert missed.text.endswith("The rest of the number, please.")
+    assert missed.repair == "phone:rest"
     whole = assistant.respond("nine double oh, four five six")
     assert whole.expecting == "email"
     assert whole.card["phone"] == "07700900456"

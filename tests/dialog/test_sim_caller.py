@@ -265,3 +265,13 @@ def test_asked_to_spell_a_name_the_caller_spells_the_expected_one() -> None:
     assert caller.answer("client_name", None, "client_name:spell-first") == "J A M E S"
     # Another repair, or none: the script.
     assert caller.answer("pet_name", None, "pet_name:again") == "Her name is Mittens"
+
+
+def test_asked_for_the_number_in_parts_the_caller_gives_the_parts() -> None:
+    caller = Caller(scenario())
+    assert caller.answer("phone", None, "phone:parts") == "zero seven seven zero zero"
+    # "Thank you. And the rest of the number?" is no miss: the rest, then the script again.
+    assert caller.answer("phone", None, None) == "nine zero zero four five six"
+    assert caller.answer("phone", None, None) == ANSWERS["phone"]
+    caller.answer("phone", None, "phone:parts")
+    assert caller.answer("phone", None, "phone:rest") == "nine zero zero four five six"

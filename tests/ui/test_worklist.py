@@ -136,9 +136,7 @@ def test_the_admin_tab_counts_open_items_and_opens_one_in_the_history(
 ) -> None:
     cancel = handed_off(staff_history, "cancel", summary=CANCEL_SUMMARY)
     handed_off(staff_history, "person")
-    admin = AdminWindow(
-        EngineBridge(), ui_settings, lambda: staff_history, staff_email=STAFF_EMAIL
-    )
+    admin = AdminWindow(EngineBridge(), ui_settings, lambda: staff_history, staff_email=STAFF_EMAIL)
     qtbot.addWidget(admin)
     tabs: QTabWidget = admin.tabs
     qtbot.waitUntil(lambda: tabs.tabText(0) == "&Worklist (2 open)", timeout=10_000)
@@ -154,9 +152,7 @@ def test_the_admin_tab_counts_open_items_and_opens_one_in_the_history(
     admin.close()
 
 
-def test_the_history_browser_filters_on_worklist_items(
-    staff_history: History, qtbot: Any
-) -> None:
+def test_the_history_browser_filters_on_worklist_items(staff_history: History, qtbot: Any) -> None:
     from tests.history.conftest import record_booked_conversation
 
     open_item = handed_off(staff_history, "emergency")
