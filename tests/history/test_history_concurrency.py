@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -78,6 +79,11 @@ def test_readers_never_see_locks_while_the_engine_writes(db_path: Path) -> None:
         r.start()
     try:
         out, err = process.communicate(timeout=60)
+        # The other process may finish its reads before a loaded machine has written much:
+        # the writer and the readers go on together until a few conversations are whole.
+        deadline = time.monotonic() + 60
+        while (len(written) < 3 or reads[0] < 3) and not errors and time.monotonic() < deadline:
+            time.sleep(0.05)
     finally:
         stop.set()
         writer.join()
