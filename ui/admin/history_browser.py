@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Slot
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.admin.rows_table import RowsTable
 from ui.widgets import button, label
 from ui.workers import run_in_background
 
@@ -58,7 +59,6 @@ WORKLIST_FILTERS = (
     ("Worklist: all items", "all"),
 )
 PAGE_SIZE = 200
-_ROOT = QModelIndex()
 
 
 def _when(moment: Any) -> str:
@@ -74,30 +74,8 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-class ConversationTable(QAbstractTableModel):
+class ConversationTable(RowsTable):
     COLUMNS = ("Started", "Where", "Outcome", "Booking", "Turns", "Rating", "Length", "Summary")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rows: list[Any] = []
-
-    def set_rows(self, rows: list[Any]) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.COLUMNS[section]
-        return None
 
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
@@ -258,8 +236,8 @@ class HistoryBrowser(QWidget):
         self.worklist = QComboBox()
         self.worklist.setObjectName("historyWorklist")
         self.worklist.setAccessibleName("Filter by the reception worklist")
-        for text, key in WORKLIST_FILTERS:
-            self.worklist.addItem(text, key)
+        for text, filter_key in WORKLIST_FILTERS:
+            self.worklist.addItem(text, filter_key)
         self.refresh_button = button(
             "Refresh", name="historyRefresh", tip="Read the list again (F5)"
         )

@@ -14,7 +14,6 @@ from datetime import tzinfo
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
@@ -35,39 +34,20 @@ from PySide6.QtWidgets import (
 )
 
 from petvisor_desktop import worklist as words
+from ui.admin.rows_table import RowsTable
 from ui.widgets import button, label
 from ui.workers import run_in_background
 from ui.worklist_watch import WorklistWatch
 
 LIMIT = 300
-_ROOT = QModelIndex()
 
 
-class WorklistTable(QAbstractTableModel):
+class WorklistTable(RowsTable):
     COLUMNS = ("Raised", "Why", "Caller", "State")  # how to reach them: in the detail
 
     def __init__(self, tz: tzinfo | None) -> None:
         super().__init__()
         self.tz = tz
-        self.rows: list[Any] = []
-
-    def set_rows(self, rows: list[Any]) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.COLUMNS[section]
-        return None
 
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
