@@ -177,13 +177,21 @@ class Caller:
     _phone_part_given: bool = field(default=False, repr=False)
 
     def answer(
-        self, expecting: str, read_back: dict[str, str] | None = None, repair: str | None = None
+        self,
+        expecting: str,
+        read_back: dict[str, str] | None = None,
+        repair: str | None = None,
+        checking: dict[str, str] | None = None,
     ) -> str:
         """The caller's next line. At the read-back (`read_back`: the details the assistant
         read back, `AssistantTurn.read_back`), a wrong detail gets a correction instead of a
         scripted yes; a scripted correction or refusal is said as written. The same detail is
         corrected at most MAX_CORRECTIONS times, then the script goes on. Asked to spell a
-        name (`repair`, `AssistantTurn.repair`), the caller spells it, as a person would."""
+        name (`repair`, `AssistantTurn.repair`), the caller spells it, as a person would.
+        Asked whether a value was heard right (`checking`), the caller says yes, or no and the
+        right one."""
+        if checking:
+            return self._check_heard(checking)
         spelled = self._spelled(repair) or self._phone_part(expecting, repair)
         if spelled:
             return spelled
@@ -287,6 +295,28 @@ class Caller:
             self._times_corrected[key] = self._times_corrected.get(key, 0) + 1
             self.corrections.append({"field": key, "read_back": read, "expected": expected})
         return "No, " + ", and ".join(pieces) + "."
+
+    def _check_heard(self, checking: dict[str, str]) -> str:
+        """The answer to "I heard ... Is that right?" (`AssistantTurn.checking`)."""
+        booking = self.scenario.expect.get("booking") or {}
+        heard: dict[str, str] = {}
+        if checking.get("pet_name"):
+            heard["pet_name"] = checking["pet_name"]
+        if checking.get("first_name") or checking.get("last_name"):
+            first = checking.get("first_name") or str(booking.get("client_first_name") or "")
+            last = checking.get("last_name") or str(booking.get("client_last_name") or "")
+            heard["client_name"] = f"{first} {last}".strip()
+        if checking.get("phone"):
+            heard["phone"] = _phone_key(checking["phone"]) or checking["phone"]
+        if checking.get("email"):
+            heard["email"] = checking["email"]
+        wrong = self._wrong(heard)
+        if not wrong:
+            return "Yes, that's right."
+        for key, (read, expected) in wrong.items():
+            self._times_corrected[key] = self._times_corrected.get(key, 0) + 1
+            self.corrections.append({"field": key, "read_back": read, "expected": expected})
+        return "No, " + ", and ".join(self._pieces(wrong)) + "."
 
     def _pieces(self, wrong: dict[str, tuple[str, str]]) -> list[str]:
         """One clause per wrong item, in the caller's own words where an answer says it."""
@@ -623,7 +653,7 @@ def _play(
             on_turn("assistant", f"[{turn.expecting}] {turn.text}")
         if turn.done:
             break
-        said = caller.answer(turn.expecting, turn.read_back, turn.repair)
+        said = caller.answer(turn.expecting, turn.read_back, turn.repair, turn.checking)
     return transcript
 
 

@@ -25,7 +25,8 @@ def advance(t: Turn, changed: bool) -> Reply:
     if t.repair.state.pending:
         question = t.repair.confirm_question(st.species.lower() if st.species else "pet")
         pending = Step(t.repair.pending_step)
-        return t.reply(question, pending, repair=f"{pending}:confirm-heard")
+        checking = {k: str(v) for k, v in t.repair.state.pending.items() if v}
+        return t.reply(question, pending, repair=f"{pending}:confirm-heard", checking=checking)
     prefix = ""
     step = st.next_step()
     if changed or st.expecting != step or (step == Step.TIME and not st.offered):

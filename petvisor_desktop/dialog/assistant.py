@@ -95,6 +95,10 @@ class AssistantTurn:
     # the words.
     read_back: dict[str, str] | None = None
     asks_to_book: bool = False
+    # Values heard with low confidence that this reply puts to the caller ("I heard Drew as
+    # your dog's name. Is that right?"), by meaning: pet_name, first_name, last_name, phone,
+    # email. The simulated caller answers from these, not from the wording.
+    checking: dict[str, str] | None = None
     # This reply's row in the history (None when nothing is recorded): what is learnt
     # about it later (what the caller heard of it, its latency) goes to this row, whatever
     # replies came since.
@@ -387,4 +391,5 @@ class Assistant:
             repair=reply.repair,
             read_back=reply.read_back,
             asks_to_book=reply.asks_to_book,
+            checking=reply.checking,
         )

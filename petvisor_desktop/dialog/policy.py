@@ -108,6 +108,7 @@ class Reply:
     read_back: dict[str, str] | None = None
     asks_to_book: bool = False
     handoff: tuple[str, str | None] | None = None
+    checking: dict[str, str] | None = None  # values heard unclearly, put to the caller
 
 
 @dataclass(frozen=True)
@@ -476,6 +477,7 @@ class Turn:
         keep_read_back: bool = False,
         action: Action | None = None,
         handoff: tuple[str, str | None] | None = None,
+        checking: dict[str, str] | None = None,
     ) -> Reply:
         """The reply `text`, asking for `step`. `read_back`: this is the read-back, with these
         details; `keep_read_back`: nothing changed since the last read-back, so a yes to this
@@ -514,4 +516,5 @@ class Turn:
             read_back=read_back,
             asks_to_book=read_back_given or self.st.pending_retry,
             handoff=handoff,
+            checking=checking,
         )

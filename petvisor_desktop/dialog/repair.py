@@ -391,10 +391,14 @@ class Repair:
         pending, self.state.pending = self.state.pending, {}
         again = {k: v for k, v in found.items() if k in FREE_TEXT and v}
         same = bool(again) and all(pending.get(k) == v for k, v in again.items())
-        if same or (n.is_yes(text) and not again):
+        said_no = n.is_no(text) and not n.is_yes(text)
+        if (same and not said_no) or (n.is_yes(text) and not again):
             return {**found, **pending}, set(pending), ()
-        if again:
+        if again and not same:
             return found, set(), ()
+        # "No" (with the same misheard value again: "No, it's Drew"): the ear cannot be
+        # trusted with it, so it is forgotten and the step's repair (spelling) comes next.
+        found = {k: v for k, v in found.items() if k not in again}
         step = FREE_TEXT[next(iter(pending))]
         if self.state.step != step:
             self.reset()

@@ -587,6 +587,27 @@ def test_a_phone_number_heard_with_low_confidence_is_read_back_before_it_is_used
     model.assert_all_used()
 
 
+def test_a_no_to_a_name_heard_unclearly_and_heard_the_same_again_asks_to_spell_it(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    """Seen spoken: "Bruno" heard as "Drew" with low confidence; "No, it's Bruno" arrived as
+    "No, it's Drew" and was taken as a yes because the value was the same. A no never keeps
+    the value put to the caller: it is forgotten and the name is spelled."""
+    script = {**BOOKING_SCRIPT, "her name is drew": {"tool": "update", "pet": "Drew"},
+              "no, it's drew": {"tool": "update", "pet": "Drew"}}  # fmt: skip
+    assistant, _ = start(settings, backend, script)
+    say(assistant, TO_READ_BACK[:2])
+    check = assistant.respond("Her name is Drew", confidence=LOW)
+    assert check.repair == "pet_name:confirm-heard"
+    assert check.checking == {"pet_name": "Drew"} and check.read_back is None
+    assert not check.asks_to_book
+    spell = assistant.respond("No, it's Drew", confidence=LOW)
+    assert assistant.state.pet_name is None
+    assert spell.repair == "pet_name:spell" and spell.expecting == "pet_name"
+    named = say(assistant, ["B R U N O"])
+    assert assistant.state.pet_name == "Bruno" and named.expecting == "client_name"
+
+
 def test_a_name_corrected_at_the_read_back_but_heard_the_same_is_spelled(
     settings: Settings, backend: BookingBackend, clinic: SandboxClinic
 ) -> None:

@@ -275,3 +275,22 @@ def test_asked_for_the_number_in_parts_the_caller_gives_the_parts() -> None:
     assert caller.answer("phone", None, None) == ANSWERS["phone"]
     caller.answer("phone", None, "phone:parts")
     assert caller.answer("phone", None, "phone:rest") == "nine zero zero four five six"
+
+
+def test_asked_whether_a_value_was_heard_right_the_caller_says_yes_or_puts_it_right() -> None:
+    caller = Caller(scenario())
+    assert caller.answer("pet_name", None, "pet_name:confirm-heard", {"pet_name": "Mittens"}) == (
+        "Yes, that's right."
+    )
+    wrong = caller.answer("pet_name", None, "pet_name:confirm-heard", {"pet_name": "Drew"})
+    assert wrong.startswith("No, ") and "Mittens" in wrong
+    assert caller.corrections[-1] == {"field": "pet_name", "read_back": "Drew",
+                                      "expected": "Mittens"}  # fmt: skip
+    # Only the last name was put to the caller: the first name is not taken for wrong.
+    assert caller.answer("client_name", None, "client_name:confirm-heard",
+                         {"last_name": "Okafor"}) == "Yes, that's right."  # fmt: skip
+    assert caller.answer("phone", None, "phone:confirm-heard", {"phone": "07700900456"}) == (
+        "Yes, that's right."
+    )
+    number = caller.answer("phone", None, "phone:confirm-heard", {"phone": "07700900465"})
+    assert number.startswith("No, ")
