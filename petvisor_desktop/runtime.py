@@ -475,17 +475,26 @@ class Conversation:
 
     def listening_for(self) -> Any:
         """What the open question waits for (the voice loop fits recognition to it)."""
-        from petvisor_desktop.voice.loop import Listening, vocabulary_for
+        from petvisor_desktop.voice.loop import Listening
 
         assistant = self.assistant
         if assistant is None:
             return Listening()
-        last = assistant.turns[-1] if assistant.turns else None
+        last = self.last_reply()
         return Listening(
             assistant.expecting,
-            tuple(vocabulary_for(assistant)),
+            tuple(assistant.vocabulary()),
             tuple(getattr(last, "choices", ()) or ()),
         )
+
+    def last_reply(self) -> AssistantTurn | None:
+        """The assistant's latest reply (the greeting, at first), or None."""
+        assistant = self.assistant
+        return assistant.turns[-1] if assistant is not None and assistant.turns else None
+
+    def foresee(self, text: str) -> Any:
+        """Think ahead on what the caller seems to be saying (see `Assistant.foresee`)."""
+        return self.assistant.foresee(text) if self.assistant is not None else None
 
     def note_spoken(self, turn: Any, latency: dict[str, float], heard: str | None) -> None:
         """The voice loop played `turn` (`heard`: what the caller heard of it, when cut)."""

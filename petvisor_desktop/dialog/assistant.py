@@ -242,6 +242,15 @@ class Assistant:
         return float(warm(self._prefix, cache_dir) if cache_dir else warm(self._prefix))
 
     # -- turns ------------------------------------------------------------------------------
+    def vocabulary(self) -> list[str]:
+        """The clinic's live names, for recogniser biasing. A step's own words are not added:
+        Whisper reads its prompt as the text before the audio, and a prompt ending "...
+        first, second, last, one, that one" made tiny.en skip the same words at the start of
+        the answer ("The second one, please" -> "please."). Vosk's grammar has each step's
+        phrases itself (`stt.STOCK_PHRASES`)."""
+        names = (*self.species_ids, *self.type_ids, *self.schedule_ids)
+        return [str(name) for name in names]
+
     def greet(self) -> AssistantTurn:
         return self.commit(self._prepare(None, lambda t: t.greet(self.clinic_name)))
 

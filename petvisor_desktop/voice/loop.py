@@ -73,9 +73,12 @@ class Listening:
 
 
 class Talker(Protocol):
-    """What the loop converses with: the runtime's Conversation."""
+    """What the loop converses with: the runtime's Conversation. The loop never reaches
+    into the dialog behind it."""
 
-    assistant: Any
+    def last_reply(self) -> Any: ...
+
+    def foresee(self, text: str) -> Any: ...
 
     def listening_for(self) -> Listening: ...
 
@@ -242,7 +245,7 @@ class VoiceLoop:
         self._talker = talker
         if greet:
             self.segmenter.reset()
-        greeting = talker.assistant.turns[-1] if talker.assistant.turns else None
+        greeting = talker.last_reply()
         if greet and greeting is not None:
             self.speak(talker, greeting)
         if self.mode == "kiosk":
@@ -482,10 +485,9 @@ class VoiceLoop:
             stream.accept(frame)
         transcript = stream.finish()
         talker = self._talker
-        assistant = talker.assistant if talker is not None else None
         foresight = None
-        if self.think_ahead and assistant is not None and transcript.text.strip():
-            foresight = self._executor.submit(assistant.foresee, transcript.text)
+        if self.think_ahead and talker is not None and transcript.text.strip():
+            foresight = self._executor.submit(talker.foresee, transcript.text)
         return transcript, foresight
 
     def _drop_stream(self) -> None:
@@ -710,20 +712,6 @@ def lead_in_ms(frames: list[np.ndarray], below_peak_db: float = 35.0) -> float:
 
 def _open(stt: Any, hints: Listening) -> Any:
     return stt.stream(hints.vocabulary, expecting=hints.expecting, choices=hints.choices)
-
-
-def vocabulary_for(assistant: Any) -> list[str]:
-    """The clinic's live names, for recogniser biasing. A step's own words are not added:
-    Whisper reads its prompt as the text before the audio, and a prompt ending "... first,
-    second, last, one, that one" made tiny.en skip the same words at the start of the answer
-    ("The second one, please" -> "please."; phone digits after "oh, zero, double"). Vosk's
-    grammar has each step's phrases itself (`stt.STOCK_PHRASES`)."""
-    if assistant is None:
-        return []
-    words: list[str] = []
-    for names in (assistant.species_ids, assistant.type_ids, assistant.schedule_ids):
-        words.extend(str(n) for n in names)
-    return words
 
 
 def _new_echo_guard() -> Any:
