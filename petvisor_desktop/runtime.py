@@ -248,7 +248,11 @@ class Engine:
         )
         if ok and not self._closing.is_set():
             self.voice = voice_loop.VoiceLoop(
-                parts, self.settings, self._relay, mode=self.mode, executor=self._worker
+                voice_loop.VoiceParts(**parts),
+                self.settings,
+                self._relay,
+                mode=self.mode,
+                executor=self._worker,
             )
             self._stack.callback(self.voice.close)
             if self.listens_when_idle:

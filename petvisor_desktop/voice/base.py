@@ -4,6 +4,7 @@ otherwise. Each stage has a typed error with a short code and a message a person
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -146,6 +147,9 @@ class Synthesizer(Protocol):
     sample_rate_hz: int
     voice: str
 
-    def synthesize(self, sentence: str) -> Iterator[SynthChunk]:
-        """Audio for one sentence, in chunks as they are made."""
+    def synthesize(
+        self, sentence: str, cancel: threading.Event | None = None
+    ) -> Iterator[SynthChunk]:
+        """Audio for one sentence, in chunks as they are made; stops early once `cancel` is
+        set (the caller spoke over it)."""
         ...

@@ -21,7 +21,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -29,6 +29,10 @@ from petvisor_desktop.events import EngineEvent, EventType, emit_to
 from petvisor_desktop.settings import Settings
 from petvisor_desktop.voice.base import FRAME_MS, AudioError, VoiceError
 from petvisor_desktop.voice.echo import PLAYBACK_TAIL_S
+
+if TYPE_CHECKING:
+    from petvisor_desktop.voice.base import AudioSink, AudioSource, Synthesizer, Transcriber
+    from petvisor_desktop.voice.vad import FrameScorer
 
 log = logging.getLogger(__name__)
 
@@ -177,12 +181,27 @@ class Spoken:
         return " ".join(words)
 
 
+@dataclass(frozen=True)
+class VoiceParts:
+    """What the loop is made of: the models and the audio ends (`load_part` loads each one;
+    a test gives a WAV-file microphone and a recording speaker). The echo guard and the
+    noise reducer are made from the settings when not given."""
+
+    vad: FrameScorer
+    stt: Transcriber
+    tts: Synthesizer
+    source: AudioSource
+    sink: AudioSink
+    echo: Any = None
+    denoise: Any = None
+
+
 class VoiceLoop:
     """Turn-taking on real (or file-backed) audio for one conversation at a time."""
 
     def __init__(
         self,
-        parts: dict[str, Any],
+        parts: VoiceParts,
         settings: Settings,
         on_event: Callable[[EngineEvent], None] | None,
         *,
@@ -194,13 +213,13 @@ class VoiceLoop:
         self.settings = settings
         self.audio = settings.audio
         self.mode = mode
-        self.vad = parts["vad"]
-        self.stt = parts["stt"]
-        self.tts = parts["tts"]
-        self.source = parts["source"]
-        self.sink = parts["sink"]
-        self.echo = parts.get("echo") or _new_echo_guard()
-        self.denoise = parts.get("denoise") or _new_denoiser(settings)
+        self.vad = parts.vad
+        self.stt = parts.stt
+        self.tts = parts.tts
+        self.source = parts.source
+        self.sink = parts.sink
+        self.echo = parts.echo or _new_echo_guard()
+        self.denoise = parts.denoise or _new_denoiser(settings)
         self._executor = executor
         self._emit = emit_to(on_event)
         self.segmenter = TurnSegmenter(
