@@ -56,26 +56,26 @@ def register(sub: Any) -> None:
     sim.set_defaults(handler=run_simulate)
 
 
-def _recorder_factory(settings: Settings) -> Any:
+def open_history(settings: Settings) -> Any:
     """The history database, opened as the app opens it: a damaged or missing file is
-    restored from the newest good backup, and that is said, never done silently."""
+    restored from the newest good backup, and that is said, never done silently. A database
+    in use by another process raises HistoryError `in_use`, which the command line says in
+    one line naming that process. `chat` and `voice` open it first, before the models' long
+    load, so that this is said at once."""
     from petvisor_desktop.history import History
 
     history, report = History.open_with_recovery(settings)
     if report.needs_attention:
         print(f"petvisor-desktop: {report.message}", file=sys.stderr)
-    return lambda: history
+    return history
 
 
 def run_chat(args: argparse.Namespace, settings: Settings) -> int:
-    # The database first: one in use by another process is said before the model's long load.
-    factory = _recorder_factory(settings)
-    recorder = factory() if factory else None
+    recorder = open_history(settings)
     try:
         return _chat(args, settings, recorder)
     finally:
-        if recorder is not None:
-            recorder.close()
+        recorder.close()
 
 
 def _chat(args: argparse.Namespace, settings: Settings, recorder: Any) -> int:

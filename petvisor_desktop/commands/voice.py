@@ -48,9 +48,27 @@ def _print_event(event: EngineEvent) -> None:
 
 
 def run_voice(args: argparse.Namespace, settings: Settings) -> int:
-    from petvisor_desktop.runtime import Engine
+    from petvisor_desktop.commands.chat import open_history
+
+    # The database first, as `chat` does: one in use by another process is one line naming
+    # it, said at once (the engine would report it among the other components' lines, after
+    # loading every model for nothing).
+    history = open_history(settings)
+    try:
+        return _voice(args, settings, history)
+    finally:
+        history.close()
+
+
+def _print_storage(status: Any) -> None:
+    print(f"  history    {status.message}", file=sys.stderr)
+
+
+def _voice(args: argparse.Namespace, settings: Settings, history: Any) -> int:
+    from petvisor_desktop.runtime import Engine, Preloaded
 
     ended: queue.Queue[EngineEvent] = queue.Queue()
+    history.watch_storage(_print_storage)  # a full disk, and room again, as they happen
 
     def on_event(event: EngineEvent) -> None:
         _print_event(event)
@@ -65,6 +83,7 @@ def run_voice(args: argparse.Namespace, settings: Settings) -> int:
         voice=True,
         mode="kiosk",
         llm_name=args.llm,
+        preloaded=Preloaded(history=history),
     )
     engine.start()
     try:
