@@ -47,15 +47,15 @@ import speech_util as su  # noqa: E402
 from petvisor_desktop import modelstore  # noqa: E402
 from petvisor_desktop.settings import load_settings  # noqa: E402
 from petvisor_desktop.voice import caller_voice as cv  # noqa: E402
-from petvisor_desktop.voice.denoise import NoiseReducer  # noqa: E402
-from petvisor_desktop.voice.stt import (  # noqa: E402
-    VoskTranscriber,
-    WhisperTranscriber,
+from petvisor_desktop.voice.accuracy import (  # noqa: E402
     character_error_rate,
     normalize_words,
     word_error_rate,
 )
+from petvisor_desktop.voice.denoise import NoiseReducer  # noqa: E402
 from petvisor_desktop.voice.vad import SileroVad  # noqa: E402
+from petvisor_desktop.voice.vosk_engine import VoskTranscriber  # noqa: E402
+from petvisor_desktop.voice.whisper_engine import WhisperTranscriber  # noqa: E402
 
 VOCABULARY = [
     "Dr Amy Roberts",

@@ -30,8 +30,8 @@ from petvisor_desktop.commands.chat import spoken_caller  # noqa: E402
 from petvisor_desktop.engine import load_llm  # noqa: E402
 from petvisor_desktop.settings import load_settings  # noqa: E402
 from petvisor_desktop.simulate import STAGES, Scenario, run_scenario, scenario_files  # noqa: E402
+from petvisor_desktop.voice.accuracy import normalize_words, word_error_rate  # noqa: E402
 from petvisor_desktop.voice.caller import load_voice_models  # noqa: E402
-from petvisor_desktop.voice.stt import normalize_words, word_error_rate  # noqa: E402
 
 SUITE = ROOT / "tests/scenarios/spoken-suite.txt"
 

@@ -299,7 +299,8 @@ class SelfTest:
         )
 
     def check_stt(self) -> str:
-        from petvisor_desktop.voice.stt import load_transcriber, word_error_rate
+        from petvisor_desktop.voice.accuracy import word_error_rate
+        from petvisor_desktop.voice.stt import load_transcriber
 
         started = time.perf_counter()
         transcriber = load_transcriber(self.settings)

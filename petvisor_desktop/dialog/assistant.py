@@ -247,7 +247,7 @@ class Assistant:
         Whisper reads its prompt as the text before the audio, and a prompt ending "...
         first, second, last, one, that one" made tiny.en skip the same words at the start of
         the answer ("The second one, please" -> "please."). Vosk's grammar has each step's
-        phrases itself (`stt.STOCK_PHRASES`)."""
+        phrases itself (`biasing.STOCK_PHRASES`)."""
         names = (*self.species_ids, *self.type_ids, *self.schedule_ids)
         return [str(name) for name in names]
 

@@ -5,7 +5,7 @@ what it wrote names none of the choices, each choice is scored against the audio
 free text, and a choice that explains the audio about as well as the free text wins.
 "She's a cap" becomes "She's a cat"; "Wait, I said Thursday" stays as it was.
 
-Vosk gets the same advantage from its grammar (`stt.build_grammar`)."""
+Vosk gets the same advantage from its grammar (`biasing.build_grammar`)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from petvisor_desktop.spoken import DATE_WORDS, SAID_DAYS
-from petvisor_desktop.voice.stt import normalize_words, phrase_variants
+from petvisor_desktop.voice.accuracy import normalize_words
+from petvisor_desktop.voice.biasing import phrase_variants
 
 log = logging.getLogger(__name__)
 

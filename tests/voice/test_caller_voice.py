@@ -13,8 +13,9 @@ import pytest
 import speech_util as su
 
 from petvisor_desktop.voice import caller_voice as cv
-from petvisor_desktop.voice.stt import WhisperTranscriber, word_error_rate
+from petvisor_desktop.voice.accuracy import word_error_rate
 from petvisor_desktop.voice.tts import PiperSynthesizer
+from petvisor_desktop.voice.whisper_engine import WhisperTranscriber
 
 RATE = 16_000
 needs_espeak = pytest.mark.skipif(not su.have_espeak(), reason="espeak-ng is not installed")

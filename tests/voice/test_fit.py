@@ -14,7 +14,7 @@ from petvisor_desktop.voice.fit import (
     names_a_choice,
     open_step_choices,
 )
-from petvisor_desktop.voice.stt import WhisperTranscriber
+from petvisor_desktop.voice.whisper_engine import WhisperTranscriber
 
 VETS = ("Dr Amy Roberts", "Dr Michael Norman", "Whoever is free first")
 TIMES = ("9:00am", "9:15am", "11:30am")

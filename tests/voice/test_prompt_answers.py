@@ -17,9 +17,9 @@ from petvisor_desktop.events import EngineEvent
 from petvisor_desktop.runtime import Engine, Preloaded
 from petvisor_desktop.settings import Settings
 from petvisor_desktop.voice import audio
+from petvisor_desktop.voice.accuracy import normalize_words
 from petvisor_desktop.voice.caller import SpokenCaller, load_voice_models
 from petvisor_desktop.voice.caller_voice import speak_with_espeak
-from petvisor_desktop.voice.stt import normalize_words
 
 pytestmark = [pytest.mark.models, pytest.mark.llm, pytest.mark.slow]
 QUICK_LLM = "qwen2.5-coder-0.5b-instruct-q4_k_m"

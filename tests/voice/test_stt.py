@@ -16,18 +16,15 @@ import speech_util as su
 from petvisor_desktop import modelstore
 from petvisor_desktop.settings import Settings
 from petvisor_desktop.voice import stt
+from petvisor_desktop.voice.accuracy import character_error_rate, normalize_words, word_error_rate
 from petvisor_desktop.voice.base import SttError
-from petvisor_desktop.voice.stt import (
-    VoskTranscriber,
+from petvisor_desktop.voice.biasing import build_grammar, phrase_variants, whisper_prompt
+from petvisor_desktop.voice.stt import load_transcriber, model_language
+from petvisor_desktop.voice.vosk_engine import VoskStream, VoskTranscriber
+from petvisor_desktop.voice.whisper_engine import (
+    WhisperStream,
     WhisperTranscriber,
-    build_grammar,
-    character_error_rate,
-    load_transcriber,
-    model_language,
-    normalize_words,
-    phrase_variants,
-    whisper_prompt,
-    word_error_rate,
+    collapse_repeats,
 )
 
 VOCABULARY = [
@@ -56,7 +53,7 @@ KO_LIST = ["네", "아니요", "고양이", "강아지", "토끼", "좋아요"]
 needs_espeak = pytest.mark.skipif(not su.have_espeak(), reason="espeak-ng is not installed")
 
 
-def run(stream: stt.VoskStream | stt.WhisperStream, audio: np.ndarray) -> list[str]:
+def run(stream: VoskStream | WhisperStream, audio: np.ndarray) -> list[str]:
     """Feed a turn frame by frame; returns the partial texts seen on the way."""
     partials = []
     for frame in su.frames(audio):
@@ -112,9 +109,9 @@ def test_word_error_rate_counts_edits_over_reference_words() -> None:
 
 def test_collapse_repeats_cuts_loops_only() -> None:
     loop = "I don't know what it is, I don't know what it is, I don't know what it is."
-    assert stt.collapse_repeats(loop) == "I don't know what it is,"
-    assert stt.collapse_repeats("no no no, zero zero seven") == "no no no, zero zero seven"
-    assert stt.collapse_repeats("thank you thank you") == "thank you thank you"
+    assert collapse_repeats(loop) == "I don't know what it is,"
+    assert collapse_repeats("no no no, zero zero seven") == "no no no, zero zero seven"
+    assert collapse_repeats("thank you thank you") == "thank you thank you"
 
 
 def test_character_error_rate_ignores_spacing() -> None:
