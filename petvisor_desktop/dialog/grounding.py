@@ -31,170 +31,27 @@ Off task                      ignore your instructions, you are now, system prom
                               book every slot, developer mode, repeat your instructions
 ============================  ===============================================================
 
-A cue right after a negation ("not a dog", "it's not urgent") does not count. The hand-off
-and off-task cues (and hours questions, questions reception answers, other times) are read in
-intents.py, with `find_cue` and `has_cue` from here.
+Where they are read: names, clinicians and dates here; animals and appointment types in
+animals.py; the hand-off and off-task cues (and hours questions, questions reception answers,
+other times) in intents.py. All match words with cues.py, where a cue right after a negation
+("not a dog", "it's not urgent") does not count.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date
-from functools import lru_cache
 
-__all__ = [
-    "APPOINTMENT_TYPE_WORDS",
-    "OTHER_SPECIES_WORDS",
-    "SPECIES_WORDS",
-    "appointment_type_grounded",
-    "clinician_grounded",
-    "detect_any_clinician",
-    "detect_appointment_type",
-    "detect_clinician",
-    "detect_other_species",
-    "detect_species",
-    "name_grounded",
-    "normalise_words",
-    "species_grounded",
-]
-
-# --------------------------------------------------------------------------------------------
-# Words
-# --------------------------------------------------------------------------------------------
-
-_WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
-# Endings dropped from contractions and possessives: "she's" -> "she", "Mittens's" -> "mittens".
-# "n't" stays part of the word ("can't" -> "cant") because it changes the meaning.
-_CLITICS = frozenset({"s", "re", "ve", "ll", "d", "m"})
-
-
-def normalise_words(text: str) -> list[str]:
-    """Lowercase words without punctuation: "She's Mittens' mum!" -> ["she", "mittens", "mum"].
-
-    Contractions and possessives lose their ending ("she's" -> "she", "we'll" -> "we"), except
-    "n't", which is kept without the apostrophe ("don't" -> "dont"). Other apostrophes are
-    removed ("O'Brien" -> "obrien"); hyphens split words ("check-up" -> "check", "up").
-    """
-    lowered = text.lower().replace("’", "'").replace("‘", "'")
-    words: list[str] = []
-    for match in _WORD_RE.finditer(lowered):
-        word = match.group()
-        head, apostrophe, tail = word.rpartition("'")
-        if apostrophe and tail in _CLITICS:
-            word = head
-        words.append(word.replace("'", ""))
-    return words
-
-
-def _edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance (insertions, deletions, substitutions)."""
-    if len(a) < len(b):
-        a, b = b, a
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, 1):
-        current = [i]
-        for j, char_b in enumerate(b, 1):
-            current.append(
-                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
-            )
-        previous = current
-    return previous[-1]
-
-
-def _close(word: str, heard: str) -> bool:
-    """Same word, or one edit apart when the word is long enough (5+ letters) to allow a slip."""
-    if word == heard:
-        return True
-    return len(word) >= 5 and len(heard) >= 4 and _edit_distance(word, heard) <= 1
-
-
-def _spelled_runs(words: Sequence[str]) -> list[str]:
-    """Words spelled out letter by letter: "m i double t e n s" -> "mittens"."""
-    runs: list[str] = []
-    current = ""
-    i = 0
-    while i < len(words):
-        word = words[i]
-        nxt = words[i + 1] if i + 1 < len(words) else ""
-        if word in ("double", "triple", "treble") and len(nxt) == 1 and nxt.isalpha():
-            current += nxt * (2 if word == "double" else 3)
-            i += 2
-            continue
-        if len(word) == 1 and word.isalpha():
-            current += word
-        else:
-            if len(current) >= 2:
-                runs.append(current)
-            current = ""
-        i += 1
-    if len(current) >= 2:
-        runs.append(current)
-    return runs
-
-
-@lru_cache(maxsize=1024)
-def _cue(phrase: str) -> tuple[str, ...]:
-    return tuple(normalise_words(phrase))
-
-
-def _same(heard: str, cue_word: str) -> bool:
-    """A cue word as heard, plurals included: "ear"/"ears", "puppy"/"puppies"."""
-    if heard == cue_word or heard in (cue_word + "s", cue_word + "es"):
-        return True
-    return cue_word.endswith("y") and heard == cue_word[:-1] + "ies"
-
-
-_NEGATORS = frozenset(
-    {"not", "isnt", "arent", "wasnt", "never", "nothing", "dont", "doesnt", "without"}
+from petvisor_desktop.dialog.cues import (
+    close_word,
+    correction_point,
+    final_choice,
+    has_cue,
+    negated_at,
+    normalise_words,
+    spelled_runs,
 )
-
-
-def negated_at(words: Sequence[str], start: int) -> bool:
-    """A negation in the three words before `start` ("not a dog", "no emergency")."""
-    if start > 0 and words[start - 1] == "no":
-        return True
-    return bool(_NEGATORS & set(words[max(0, start - 3) : start]))
-
-
-def find_cue(words: Sequence[str], phrase: str, negation: bool = True) -> list[int]:
-    """Start indices of a cue phrase in the words, skipping negated ones."""
-    cue = _cue(phrase)
-    if not cue:
-        return []
-    return [
-        i
-        for i in range(len(words) - len(cue) + 1)
-        if all(_same(words[i + k], cue[k]) for k in range(len(cue)))
-        and not (negation and negated_at(words, i))
-    ]
-
-
-def has_cue(words: Sequence[str], phrases: Iterable[str], negation: bool = True) -> bool:
-    return any(find_cue(words, phrase, negation) for phrase in phrases)
-
-
-# Words with which callers take back what they just said: "A dog. Oh sorry, no, a cat."
-_CORRECTIONS = frozenset({"sorry", "actually", "no", "wait", "mean", "oops", "correction", "hang"})
-
-
-def _correction_point(words: Sequence[str]) -> int:
-    """Index just after the last correction word, 0 when there is none."""
-    return max((i + 1 for i, w in enumerate(words) if w in _CORRECTIONS), default=0)
-
-
-def _final_choice(positions: Mapping[str, Sequence[int]], words: Sequence[str]) -> str | None:
-    """The one candidate still named after the caller's last correction, if exactly one.
-
-    `positions` maps each candidate to where it was mentioned.
-    """
-    mentioned = [key for key, at in positions.items() if at]
-    if len(mentioned) == 1:
-        return mentioned[0]
-    point = _correction_point(words)
-    later = [key for key in mentioned if any(i >= point for i in positions[key])]
-    return later[0] if point and len(later) == 1 else None
-
 
 # --------------------------------------------------------------------------------------------
 # Names
@@ -216,384 +73,18 @@ def name_grounded(value: str, utterance: str) -> bool:
     if not wanted:
         return False
     heard = normalise_words(utterance)
-    spelled = _spelled_runs(heard)
+    spelled = spelled_runs(heard)
     for word in wanted:
         if len(word) == 1:
             if not any(h.startswith(word) for h in heard):
                 return False
             continue
-        if any(_close(word, h) for h in heard):
+        if any(close_word(word, h) for h in heard):
             continue
         if any(word == run or (len(word) >= 3 and word in run) for run in spelled):
             continue
         return False
     return True
-
-
-# --------------------------------------------------------------------------------------------
-# Species
-# --------------------------------------------------------------------------------------------
-
-SPECIES_WORDS: Mapping[str, tuple[str, ...]] = {
-    "Dog": (
-        "dog",
-        "puppy",
-        "pup",
-        "pooch",
-        "canine",
-        "doggy",
-        "doggie",
-        "labrador",
-        "lab",
-        "spaniel",
-        "terrier",
-        "collie",
-        "poodle",
-        "retriever",
-        "beagle",
-        "dachshund",
-        "sausage dog",
-        "pug",
-        "bulldog",
-        "frenchie",
-        "husky",
-        "shepherd",
-        "alsatian",
-        "staffie",
-        "staffy",
-        "whippet",
-        "greyhound",
-        "lurcher",
-        "cockapoo",
-        "cavapoo",
-        "labradoodle",
-        "goldendoodle",
-        "schnauzer",
-        "boxer",
-        "chihuahua",
-        "jack russell",
-        "cavalier",
-        "shih tzu",
-        "rottweiler",
-        "doberman",
-        "dalmatian",
-        "corgi",
-        "pomeranian",
-        "westie",
-        "yorkie",
-        "bichon",
-        "maltese",
-        "springer",
-        "cocker",
-        "sprocker",
-        "pointer",
-        "setter",
-        "vizsla",
-        "weimaraner",
-        "akita",
-        "malamute",
-        "samoyed",
-        "mastiff",
-        "great dane",
-        "basset",
-        "sheepdog",
-    ),
-    "Cat": (
-        "cat",
-        "kitten",
-        "kitty",
-        "feline",
-        "moggy",
-        "moggie",
-        "tomcat",
-        "siamese",
-        "persian",
-        "bengal",
-        "ragdoll",
-        "maine coon",
-        "sphynx",
-        "british shorthair",
-        "shorthair",
-        "longhair",
-        "tabby",
-        "burmese",
-        "birman",
-        "abyssinian",
-        "russian blue",
-        "scottish fold",
-        "norwegian forest",
-        "tortoiseshell",
-        "tortie",
-    ),
-}
-
-# Animals the clinic cannot book online, keyed by the name the dialog says back.
-OTHER_SPECIES_WORDS: Mapping[str, tuple[str, ...]] = {
-    "rabbit": ("rabbit", "bunny"),
-    "guinea pig": ("guinea pig", "cavy"),
-    "hamster": ("hamster",),
-    "gerbil": ("gerbil",),
-    "rat": ("rat",),
-    "mouse": ("mouse", "mice"),
-    "ferret": ("ferret",),
-    "chinchilla": ("chinchilla",),
-    "hedgehog": ("hedgehog",),
-    "parrot": ("parrot", "macaw", "cockatoo", "cockatiel", "parakeet"),
-    "budgie": ("budgie", "budgerigar"),
-    "bird": ("bird", "canary", "finch", "pigeon"),
-    "chicken": ("chicken", "hen", "rooster", "cockerel"),
-    "duck": ("duck",),
-    "snake": ("snake", "python"),
-    "lizard": ("lizard", "gecko", "bearded dragon", "iguana"),
-    "tortoise": ("tortoise",),
-    "turtle": ("turtle", "terrapin"),
-    "fish": ("fish", "goldfish"),
-    "frog": ("frog",),
-    "horse": ("horse", "pony", "donkey"),
-    "goat": ("goat",),
-    "sheep": ("sheep", "lamb"),
-    "pig": ("pig", "piglet"),
-    "cow": ("cow", "calf"),
-    "alpaca": ("alpaca", "llama"),
-}
-
-# "my dog ate some chicken", "rat poison", "his toy mouse": the animal is not the patient.
-_NOT_A_PATIENT_BEFORE = frozenset({"ate", "eaten", "eat", "eating", "some", "toy", "cooked", "raw"})
-_NOT_A_PATIENT_AFTER = frozenset(
-    {"poison", "trap", "traps", "bone", "bones", "food", "meat", "treats", "toy", "flu"}
-)
-
-
-def _species_key(species_name: str) -> str | None:
-    wanted = " ".join(normalise_words(species_name))
-    for key, cues in SPECIES_WORDS.items():
-        if wanted in (key.lower(), key.lower() + "s") or wanted in cues:
-            return key
-    return None
-
-
-def _patient_hits(words: Sequence[str], cues: Iterable[str]) -> list[tuple[int, int]]:
-    """(start, length) of each cue naming an animal that is the patient."""
-    hits: list[tuple[int, int]] = []
-    for phrase in cues:
-        length = len(_cue(phrase))
-        for i in find_cue(words, phrase):
-            before = words[i - 1] if i > 0 else ""
-            after = words[i + length] if i + length < len(words) else ""
-            if before in _NOT_A_PATIENT_BEFORE or after in _NOT_A_PATIENT_AFTER:
-                continue
-            hits.append((i, length))
-    return hits
-
-
-def _species_positions(words: Sequence[str]) -> dict[str, list[int]]:
-    return {key: [i for i, _ in _patient_hits(words, cues)] for key, cues in SPECIES_WORDS.items()}
-
-
-def species_grounded(species_name: str, utterance: str) -> bool:
-    """The caller named this species, by name, a synonym or a breed ("Dog" in "my spaniel").
-
-    A species the caller took back ("a dog, oh sorry, no, a cat") is not grounded.
-    """
-    words = normalise_words(utterance)
-    key = _species_key(species_name)
-    if key is not None:
-        positions = _species_positions(words)
-        if not positions[key]:
-            return False
-        final = _final_choice(positions, words)
-        return final is None or final == key
-    wanted = " ".join(normalise_words(species_name))
-    for name, cues in OTHER_SPECIES_WORDS.items():
-        if wanted == name or wanted in cues:
-            return bool(_patient_hits(words, cues))
-    return bool(wanted) and bool(_patient_hits(words, [wanted]))
-
-
-def detect_species(utterance: str) -> str | None:
-    """ "Dog" or "Cat" when the caller names one of them, else None.
-
-    With both named, the one still named after a correction wins ("A dog. Sorry, no, a
-    cat."); otherwise ("my dog chases cats") it is None.
-    """
-    words = normalise_words(utterance)
-    return _final_choice(_species_positions(words), words)
-
-
-def detect_other_species(utterance: str) -> str | None:
-    """An animal the clinic cannot book online ("rabbit", "guinea pig", "parrot"), else None.
-
-    Returns the first one mentioned, by its key in OTHER_SPECIES_WORDS. Independent of
-    detect_species: the dialog should check that first ("my dog chased a rabbit").
-    """
-    words = normalise_words(utterance)
-    best: tuple[int, int, str] | None = None  # (start, -length, name): earliest, then longest
-    for name, cues in OTHER_SPECIES_WORDS.items():
-        for start, length in _patient_hits(words, cues):
-            if best is None or (start, -length) < best[:2]:
-                best = (start, -length, name)
-    if best is None:
-        return None
-    # "guinea pig" also contains "pig": a longer cue covering the same words wins.
-    return best[2]
-
-
-# --------------------------------------------------------------------------------------------
-# Appointment types
-# --------------------------------------------------------------------------------------------
-
-# Cues that only say "see a vet": Consultation's words, and weaker than any specific cue.
-_SEE_A_VET = (
-    "check up",
-    "checkup",
-    "see the vet",
-    "see a vet",
-    "see someone",
-    "someone to see",
-    "look at",
-    "have a look",
-    "take a look",
-    "appointment with the vet",
-)
-APPOINTMENT_TYPE_WORDS: Mapping[str, tuple[str, ...]] = {
-    "Vaccinations": (
-        "vaccination",
-        "vaccine",
-        "vaccinate",
-        "vaccinated",
-        "annual vaccination",
-        "jab",
-        "booster",
-        "shots",
-        "injection",
-        "rabies",
-    ),
-    "Consultation": (
-        "consultation",
-        "consult",
-        *_SEE_A_VET,
-        "sick",
-        "ill",
-        "unwell",
-        "poorly",
-        "not eating",
-        "off his food",
-        "off her food",
-        "vomiting",
-        "vomit",
-        "throwing up",
-        "being sick",
-        "diarrhoea",
-        "diarrhea",
-        "limping",
-        "limp",
-        "lame",
-        "lump",
-        "itching",
-        "itchy",
-        "scratching",
-        "sneezing",
-        "coughing",
-        "cough",
-        "ear",
-        "eye",
-        "skin",
-        "rash",
-        "not herself",
-        "not himself",
-        "lethargic",
-        "losing weight",
-    ),
-    "Nurse appointment": (
-        "nurse",
-        "nail clip",
-        "nail trim",
-        "nail",
-        "claw",
-        "weigh",
-        "weighed",
-        "weigh in",
-        "weight check",
-        "flea",
-        "worm",
-        "worming",
-        "wormer",
-        "microchip",
-        "microchipped",
-        "stitches",
-        "stitches out",
-        "post op",
-        "post op check",
-        "dressing",
-        "bandage",
-    ),
-    "Dental": (
-        "dental",
-        "teeth",
-        "tooth",
-        "gum",
-        "bad breath",
-        "mouth",
-        "scale and polish",
-        "dentist",
-    ),
-}
-# Cues that only say "see a vet" and lose to anything more specific ("look at his teeth").
-_GENERIC_TYPE_CUES = frozenset(
-    {
-        *_SEE_A_VET,
-        "mouth",
-    }
-)
-
-
-def _singular(words: Sequence[str]) -> tuple[str, ...]:
-    return tuple(w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words)
-
-
-def _type_key(name: str) -> str | None:
-    """The table entry for a clinic's type name: "Vaccination" -> "Vaccinations"."""
-    wanted = _singular(normalise_words(name))
-    for key in APPOINTMENT_TYPE_WORDS:
-        if _singular(normalise_words(key)) == wanted:
-            return key
-    for key in APPOINTMENT_TYPE_WORDS:
-        if _singular(normalise_words(key))[0] in wanted:
-            return key  # "Dental check" -> "Dental"
-    return None
-
-
-def _type_score(name: str, words: Sequence[str]) -> int:
-    """How strongly the words point at this type: 3 its own name, 2 a cue, 1 a generic cue."""
-    score = 3 if find_cue(words, " ".join(_singular(normalise_words(name)))) else 0
-    key = _type_key(name)
-    for phrase in APPOINTMENT_TYPE_WORDS.get(key or "", ()):
-        # A cue that begins with "not" ("not eating") carries its own negation.
-        if find_cue(words, phrase, negation=not phrase.startswith("not ")):
-            score += 1 if phrase in _GENERIC_TYPE_CUES else 2
-    return score
-
-
-def detect_appointment_type(utterance: str, names: Sequence[str]) -> str | None:
-    """The clinic type name (one of `names`) the caller's words point to most, else None.
-
-    After a correction ("a consultation, sorry, no, his vaccinations") only the words after it
-    count. A tie ("nails and a booster") is None, so the dialog asks.
-    """
-    words = normalise_words(utterance)
-    point = _correction_point(words)
-    for part in (words[point:], words) if point else (words,):
-        scores = [(_type_score(name, part), name) for name in names]
-        best = max((score for score, _ in scores), default=0)
-        if best > 0:
-            winners = [name for score, name in scores if score == best]
-            return winners[0] if len(winners) == 1 else None
-    return None
-
-
-def appointment_type_grounded(name: str, utterance: str) -> bool:
-    """The caller said something that fits this appointment type."""
-    return _type_score(name, normalise_words(utterance)) > 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -659,7 +150,7 @@ def _clinician_parts(name: str) -> list[str]:
 def _clinician_hits(name: str, words: Sequence[str]) -> list[tuple[int, bool, bool]]:
     """Where this clinician is named: (index, is the surname, said after "doctor"/"dr")."""
     parts = _clinician_parts(name)
-    near = [{i for i, w in enumerate(words) if _close(part, w)} for part in parts]
+    near = [{i for i, w in enumerate(words) if close_word(part, w)} for part in parts]
     hits: list[tuple[int, bool, bool]] = []
     for k, part in enumerate(parts):
         others = set().union(*(near[j] for j in range(len(parts)) if j != k))
@@ -697,7 +188,7 @@ def clinician_grounded(name: str, utterance: str) -> bool:
     hits = _clinician_hits(name, words)
     if not hits:
         return False
-    point = _correction_point(words)
+    point = correction_point(words)
     if not point or any(i >= point for i, _, _ in hits):
         return True
     parts = _clinician_parts(name)
@@ -706,7 +197,7 @@ def clinician_grounded(name: str, utterance: str) -> bool:
         for j in range(point, len(words) - 1)
         if words[j] in _SPOKEN_TITLES and not negated_at(words, j)
     ]
-    return not any(all(not _close(p, w) for p in parts) for w in named_later)
+    return not any(all(not close_word(p, w) for p in parts) for w in named_later)
 
 
 def detect_clinician(utterance: str, names: Sequence[str]) -> str | None:
@@ -717,7 +208,7 @@ def detect_clinician(utterance: str, names: Sequence[str]) -> str | None:
     """
     words = normalise_words(utterance)
     hits = {name: _clinician_hits(name, words) for name in names}
-    final = _final_choice({name: [i for i, _, _ in h] for name, h in hits.items()}, words)
+    final = final_choice({name: [i for i, _, _ in h] for name, h in hits.items()}, words)
     if final is not None:
         return final
     scores = [(_clinician_score(h), name) for name, h in hits.items()]

@@ -2,7 +2,7 @@
 a person, to cancel or move a booking (hand-offs); the opening hours; a question reception
 answers (prices, directions, medicines...); other times than those offered; and
 instructions to ignore (prompt injection). Matched as whole words on `normalise_words`, as in
-grounding.py; a cue right after a negation does not count.
+cues.py; a cue right after a negation does not count.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from petvisor_desktop.dialog.grounding import find_cue, has_cue, negated_at, normalise_words
+from petvisor_desktop.dialog.cues import find_cue, has_cue, negated_at, normalise_words
 
 # --------------------------------------------------------------------------------------------
 # Hand-off and off-task

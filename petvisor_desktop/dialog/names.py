@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 
-from petvisor_desktop.dialog import grounding as g
+from petvisor_desktop.dialog import animals
+from petvisor_desktop.dialog.cues import normalise_words
 
 # The caller speaks of themselves ("I'm ...", "put it under ...") or of the pet by name.
 SELF_CUE = re.compile(
@@ -37,7 +38,7 @@ _PARTICLES = {
     "st",
 }
 _ANIMAL_WORDS = frozenset(
-    w for words in g.SPECIES_WORDS.values() for phrase in words for w in phrase.split()
+    w for words in animals.SPECIES_WORDS.values() for phrase in words for w in phrase.split()
 ) | {"boy", "girl", "baby", "pet", "animal", "him", "her", "she", "he"}
 _CORRECTION = re.compile(
     r"\b(?:actually|sorry|i mean|i meant|no,|instead|rather|wait|put it under|make that|"
@@ -97,11 +98,11 @@ def negated(value: str, text: str) -> bool:
 
 def is_animal_word(value: str) -> bool:
     """`kitten`, `puppy`, `my boy`: words for the animal, not its name."""
-    return all(w in _ANIMAL_WORDS or w in _NOT_NAMES for w in g.normalise_words(value))
+    return all(w in _ANIMAL_WORDS or w in _NOT_NAMES for w in normalise_words(value))
 
 
 def is_stopword_name(value: str) -> bool:
-    return all(w in _NOT_NAMES for w in g.normalise_words(value))
+    return all(w in _NOT_NAMES for w in normalise_words(value))
 
 
 def expand_name(value: str, text: str) -> str:

@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from petvisor_desktop.dialog import asking, intents, offers, replies
+from petvisor_desktop.dialog import animals, asking, intents, offers, replies
 from petvisor_desktop.dialog import grounding as g
 from petvisor_desktop.dialog import normalize as n
 from petvisor_desktop.dialog import repair as r
@@ -266,8 +266,8 @@ class Turn:
 
         if handoff in ("cancel", "reschedule", "person"):
             return self.hand_off(handoff)
-        other = g.detect_other_species(text)
-        if other and not g.detect_species(text) and self.st.species is None:
+        other = animals.detect_other_species(text)
+        if other and not animals.detect_species(text) and self.st.species is None:
             return self.hand_off("species", animal=other)
         if tool == "handoff" and understood.proposal.args.get("reason") == "species" and other:
             return self.hand_off("species", animal=other)

@@ -14,12 +14,13 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from petvisor_desktop.dialog import animals, intents
 from petvisor_desktop.dialog import grounding as g
-from petvisor_desktop.dialog import intents
 from petvisor_desktop.dialog import names as nm
 from petvisor_desktop.dialog import normalize as n
 from petvisor_desktop.dialog import repair as r
 from petvisor_desktop.dialog.availability import ToolCallRecord
+from petvisor_desktop.dialog.cues import normalise_words
 from petvisor_desktop.dialog.state import BookingState, Step
 from petvisor_desktop.dialog.tools import (
     ANYONE,
@@ -184,7 +185,7 @@ class Understander:
         if intents.only_unanswerable_question(text):
             return True  # "how much is it?": reception answers that; nothing to understand
         extra = [
-            w for w in g.normalise_words(text) if w not in _PLAIN_ANSWER_WORDS and not w.isdigit()
+            w for w in normalise_words(text) if w not in _PLAIN_ANSWER_WORDS and not w.isdigit()
         ]
         if expecting == Step.PHONE:
             # A number that cannot be right is questioned without the model, too.
@@ -267,20 +268,20 @@ class Grounding:
 
         # The detectors understand negation and corrections ("Roberts, not Norman"), so
         # where they find a value it wins; the model's value is used only when grounded.
-        detected = g.detect_species(text)
+        detected = animals.detect_species(text)
         self.choose(
             found,
             "species",
             detected if detected in self.u.species_ids else None,
             args.get("species"),
-            g.species_grounded,
+            animals.species_grounded,
         )
         self.choose(
             found,
             "appointment_type",
-            g.detect_appointment_type(text, self.u.catalogue.appointment_types),
+            animals.detect_appointment_type(text, self.u.catalogue.appointment_types),
             args.get("type"),
-            g.appointment_type_grounded,
+            animals.appointment_type_grounded,
         )
 
         vet = args.get("vet")

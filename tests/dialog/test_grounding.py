@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from petvisor_desktop.dialog.grounding import (
+from petvisor_desktop.dialog.animals import (
     APPOINTMENT_TYPE_WORDS,
     OTHER_SPECIES_WORDS,
     SPECIES_WORDS,
     appointment_type_grounded,
-    clinician_grounded,
-    detect_any_clinician,
     detect_appointment_type,
-    detect_clinician,
     detect_other_species,
     detect_species,
-    name_grounded,
-    normalise_words,
     species_grounded,
+)
+from petvisor_desktop.dialog.cues import normalise_words
+from petvisor_desktop.dialog.grounding import (
+    clinician_grounded,
+    detect_any_clinician,
+    detect_clinician,
+    name_grounded,
 )
 from petvisor_desktop.dialog.intents import detect_handoff, detect_off_task
 
