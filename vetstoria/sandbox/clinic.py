@@ -13,14 +13,11 @@ import json
 import logging
 import re
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -30,11 +27,23 @@ from vetstoria.config import VetstoriaConfig
 from vetstoria.paths import LAYOUT_B, template_pattern
 from vetstoria.sandbox import demo
 from vetstoria.sandbox.faults import Fault, parse_fault
+from vetstoria.sandbox.http import Handler, Reply, Request, Server, json_reply, message_reply
+from vetstoria.sandbox.validation import (
+    Invalid,
+    appointment_field,
+    check_optional,
+    get_field,
+    instant_field,
+    int_field,
+    json_object,
+    known_id,
+    list_field,
+    object_field,
+    str_field,
+)
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 64 * 1024
-MAX_DRAIN_BYTES = 4 * 1024 * 1024
 MAX_PERIOD = timedelta(days=31)
 SLOT_TAKEN_TEXT = "Timeslot unavailable. Please select a different slot."
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -66,142 +75,8 @@ class Blocked:
     end: datetime
 
 
-@dataclass
-class _Reply:
-    status: int
-    body: bytes = b""
-    content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
-    delay_s: float = 0.0  # stall this long before answering
-    drop: bool = False  # after the stall, close the connection without answering
-    close: bool = False  # close the connection after answering
-
-
-def _json_reply(status: int, data: Any, **headers: str) -> _Reply:
-    return _Reply(status, json.dumps(data).encode(), headers=dict(headers))
-
-
-def _message(status: int, message: str, **headers: str) -> _Reply:
-    return _json_reply(status, {"message": message}, **headers)
-
-
-def _slot_taken() -> _Reply:
-    return _Reply(409, SLOT_TAKEN_TEXT.encode(), content_type="text/plain; charset=utf-8")
-
-
-class _Invalid(Exception):
-    """A request the sandbox refuses; becomes a JSON {"message"} answer."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-@dataclass(frozen=True)
-class _Request:
-    method: str
-    path: str
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-
-
-# -- body validation helpers ----------------------------------------------------------------
-
-
-def _json_object(request: _Request) -> dict[str, Any]:
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media != "application/json":
-        raise _Invalid(f"Content-Type must be application/json, got {media or 'none'}")
-    try:
-        data = json.loads(request.body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise _Invalid("the body is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise _Invalid(f"the body is not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    except RecursionError:
-        raise _Invalid("the body is nested too deeply") from None
-    if not isinstance(data, dict):
-        raise _Invalid("the body must be a JSON object")
-    return data
-
-
-def _get(obj: dict[str, Any], key: str, where: str) -> Any:
-    if key not in obj:
-        raise _Invalid(f"{where}{key} is required")
-    return obj[key]
-
-
-def _int(obj: dict[str, Any], key: str, where: str = "") -> int:
-    value = _get(obj, key, where)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _Invalid(f"{where}{key} must be a whole number")
-    return value
-
-
-def _str(obj: dict[str, Any], key: str, where: str = "", *, required: bool = False) -> str:
-    value = _get(obj, key, where)
-    if not isinstance(value, str):
-        raise _Invalid(f"{where}{key} must be a string")
-    if required and not value.strip():
-        raise _Invalid(f"{where}{key} must not be empty")
-    return value
-
-
-def _obj(obj: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:
-    value = _get(obj, key, where)
-    if not isinstance(value, dict):
-        raise _Invalid(f"{where}{key} must be an object")
-    return value
-
-
-def _list(obj: dict[str, Any], key: str, where: str = "") -> list[Any]:
-    value = _get(obj, key, where)
-    if not isinstance(value, list):
-        raise _Invalid(f"{where}{key} must be an array")
-    return value
-
-
-def _optional(obj: dict[str, Any], key: str, kind: type, where: str) -> None:
-    """A field that may be absent or null, but has `kind` when given."""
-    value = obj.get(key)
-    if value is None:
-        return
-    ok = (
-        isinstance(value, bool)
-        if kind is bool
-        else (isinstance(value, kind) and not isinstance(value, bool))
-    )
-    if not ok:
-        raise _Invalid(f"{where}{key} has the wrong type")
-
-
-def _instant(obj: dict[str, Any], key: str, where: str) -> datetime:
-    text = _str(obj, key, where)
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise _Invalid(f"{where}{key} is not an ISO-8601 date-time: {text[:40]!r}") from None
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise _Invalid(f"{where}{key} must include a UTC offset, e.g. 2026-11-23T09:00:00+00:00")
-    return value
-
-
-def _known(value: int, names: dict[int, str], what: str) -> int:
-    if value not in names:
-        raise _Invalid(f"unknown {what} {value}; this clinic has {sorted(names)}")
-    return value
-
-
-def _appointment(raw: Any, where: str) -> tuple[int, int]:
-    if not isinstance(raw, dict):
-        raise _Invalid(f"{where} must be an object")
-    _int(raw, "index", where + ".")
-    type_id = _known(
-        _int(raw, "appointmentTypeId", where + "."), demo.APPOINTMENT_TYPES, "appointmentTypeId"
-    )
-    species_id = _known(_int(raw, "speciesId", where + "."), demo.SPECIES, "speciesId")
-    return type_id, species_id
+def _slot_taken() -> Reply:
+    return Reply(409, SLOT_TAKEN_TEXT.encode(), content_type="text/plain; charset=utf-8")
 
 
 # -- the clinic -----------------------------------------------------------------------------
@@ -249,7 +124,7 @@ class SandboxClinic:
         self._bookings: list[dict[str, Any]] = []
         self._taken: set[tuple[datetime, int]] = set()  # (start in UTC, schedule id)
         self._requests: list[dict[str, Any]] = []
-        self._server: _Server | None = None
+        self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
 
@@ -260,8 +135,9 @@ class SandboxClinic:
         if self._server is not None:
             return self
         self._stopping.clear()
-        server = _Server(("127.0.0.1", self._port), _Handler)
-        server.clinic = self
+        server = Server(("127.0.0.1", self._port), Handler)
+        server.handle = self._handle
+        server.stopping = self._stopping
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever,
@@ -427,7 +303,7 @@ class SandboxClinic:
 
     # -- request handling ----------------------------------------------------------------
 
-    def _handle(self, request: _Request) -> _Reply:
+    def _handle(self, request: Request) -> Reply:
         """Route, authenticate, apply a pending fault and answer; never raises on bad input."""
         stage = "unknown"
         fault: Fault | None = None
@@ -435,26 +311,26 @@ class SandboxClinic:
             path = urlsplit(request.path).path
             route = next(((s, m) for s, p in _ROUTES if (m := p.match(path))), None)
             if route is None:
-                raise _Invalid(f"no such endpoint: {path[:100]}", 404)
+                raise Invalid(f"no such endpoint: {path[:100]}", 404)
             stage, match = route
             if request.method != _METHODS[stage]:
-                return _message(
+                return message_reply(
                     405, f"use {_METHODS[stage]} for this endpoint", Allow=_METHODS[stage]
                 )
             for name, value in match.groupdict().items():
                 label, expected = _DEMO_PARTS[name]
                 if unquote(value) != expected:
-                    raise _Invalid(f"unknown {label}", 404)
+                    raise Invalid(f"unknown {label}", 404)
             if stage != "auth":
                 self._check_token(request)
             fault = self._take_fault(stage)
             reply = self._with_fault(stage, fault, request)
-        except _Invalid as exc:
-            reply = _message(exc.status, exc.message)
+        except Invalid as exc:
+            reply = message_reply(exc.status, exc.message)
         self._record(stage, request, reply, fault)
         return reply
 
-    def _record(self, stage: str, request: _Request, reply: _Reply, fault: Fault | None) -> None:
+    def _record(self, stage: str, request: Request, reply: Reply, fault: Fault | None) -> None:
         try:
             body = json.loads(request.body) if request.body else None
         except (ValueError, RecursionError):
@@ -482,29 +358,29 @@ class SandboxClinic:
                     return fault
         return None
 
-    def _check_token(self, request: _Request) -> None:
+    def _check_token(self, request: Request) -> None:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise _Invalid("missing bearer token", 401)
+            raise Invalid("missing bearer token", 401)
         with self._lock:
             expiry = self._tokens.get(token.strip())
         if expiry is None:
-            raise _Invalid("unknown token", 401)
+            raise Invalid("unknown token", 401)
         if time.time() >= expiry:
-            raise _Invalid("token expired", 401)
+            raise Invalid("token expired", 401)
 
-    def _revoke(self, request: _Request) -> None:
+    def _revoke(self, request: Request) -> None:
         token = request.headers.get("authorization", "").partition(" ")[2].strip()
         with self._lock:
             self._tokens.pop(token, None)
 
-    def _with_fault(self, stage: str, fault: Fault | None, request: _Request) -> _Reply:
-        handler: Callable[[_Request], _Reply] = {
+    def _with_fault(self, stage: str, fault: Fault | None, request: Request) -> Reply:
+        handler: Callable[[Request], Reply] = {
             "auth": self._auth,
-            "species": lambda _r: _json_reply(200, demo.catalogue(demo.SPECIES)),
-            "appointmentTypes": lambda _r: _json_reply(200, demo.catalogue(demo.APPOINTMENT_TYPES)),
-            "schedules": lambda _r: _json_reply(200, demo.catalogue(demo.SCHEDULES)),
+            "species": lambda _r: json_reply(200, demo.catalogue(demo.SPECIES)),
+            "appointmentTypes": lambda _r: json_reply(200, demo.catalogue(demo.APPOINTMENT_TYPES)),
+            "schedules": lambda _r: json_reply(200, demo.catalogue(demo.SCHEDULES)),
             "slots": self._slots,
             "booking": self._book,
         }[stage]
@@ -513,23 +389,25 @@ class SandboxClinic:
         kind = fault.kind
         if kind in ("401", "expired"):
             if stage == "auth":
-                return _message(401, "invalid credentials")
+                return message_reply(401, "invalid credentials")
             self._revoke(request)
-            return _message(401, "token expired")
+            return message_reply(401, "token expired")
         if kind == "409":
             return _slot_taken()
         if kind == "429":
-            return _message(429, "too many requests", **{"Retry-After": f"{self.retry_after_s:g}"})
+            return message_reply(
+                429, "too many requests", **{"Retry-After": f"{self.retry_after_s:g}"}
+            )
         if kind in ("500", "503"):
             text = "internal server error" if kind == "500" else "service unavailable"
-            return _message(int(kind), text)
+            return message_reply(int(kind), text)
         if kind == "content-type":
             page = b"<html><body><h1>Service maintenance</h1></body></html>"
-            return _Reply(200, page, content_type="text/html; charset=utf-8")
+            return Reply(200, page, content_type="text/html; charset=utf-8")
         if kind == "timeout":
             if stage == "booking":
                 # The request is lost before it reaches the booking system: nothing is recorded.
-                return _Reply(504, b'{"message": "gateway timeout"}', delay_s=self.slow_s)
+                return Reply(504, b'{"message": "gateway timeout"}', delay_s=self.slow_s)
             reply = handler(request)
             reply.delay_s = self.slow_s
             return reply
@@ -540,16 +418,16 @@ class SandboxClinic:
             return reply
         raise AssertionError(f"unhandled fault kind {kind}")  # parse_fault admits no others
 
-    def _auth(self, request: _Request) -> _Reply:
+    def _auth(self, request: Request) -> Reply:
         site_hash = request.headers.get("site-hash")
         if site_hash is None or not site_hash.strip():
-            raise _Invalid("the Site-Hash header is required")
-        body = _json_object(request)
-        secret = _str(body, "secret")
+            raise Invalid("the Site-Hash header is required")
+        body = json_object(request)
+        secret = str_field(body, "secret")
         good_site = hmac.compare_digest(site_hash.strip().encode(), demo.DEMO_SITE_HASH.encode())
         good_secret = hmac.compare_digest(secret.encode(), demo.DEMO_SECRET.encode())
         if not (good_site and good_secret):
-            return _message(401, "invalid credentials")
+            return message_reply(401, "invalid credentials")
         token = secrets.token_urlsafe(24)
         now = time.time()
         expiry = now + self.token_lifetime_s
@@ -558,29 +436,29 @@ class SandboxClinic:
             self._tokens[token] = expiry
         # Token lifetimes run on the real clock, whatever the pinned clinic time is.
         expiry_text = datetime.fromtimestamp(expiry, UTC).isoformat(timespec="milliseconds")
-        return _json_reply(200, {"token": token, "expiry": expiry_text})
+        return json_reply(200, {"token": token, "expiry": expiry_text})
 
-    def _slots(self, request: _Request) -> _Reply:
-        body = _json_object(request)
-        schedule_ids = _list(body, "scheduleIds")
+    def _slots(self, request: Request) -> Reply:
+        body = json_object(request)
+        schedule_ids = list_field(body, "scheduleIds")
         if not schedule_ids:
-            raise _Invalid("scheduleIds must list at least one schedule")
+            raise Invalid("scheduleIds must list at least one schedule")
         for value in schedule_ids:
             if isinstance(value, bool) or not isinstance(value, int):
-                raise _Invalid("scheduleIds must be whole numbers")
-            _known(value, demo.SCHEDULES, "scheduleId")
-        period = _obj(body, "period")
-        start = _instant(period, "from", "period.")
-        end = _instant(period, "to", "period.")
+                raise Invalid("scheduleIds must be whole numbers")
+            known_id(value, demo.SCHEDULES, "scheduleId")
+        period = object_field(body, "period")
+        start = instant_field(period, "from", "period.")
+        end = instant_field(period, "to", "period.")
         if end <= start:
-            raise _Invalid("period.to must be after period.from")
+            raise Invalid("period.to must be after period.from")
         if end - start > MAX_PERIOD:
-            raise _Invalid(f"the period may not be longer than {MAX_PERIOD.days} days")
-        appointments = _list(body, "appointments")
+            raise Invalid(f"the period may not be longer than {MAX_PERIOD.days} days")
+        appointments = list_field(body, "appointments")
         if not appointments:
-            raise _Invalid("appointments must list one appointment")
+            raise Invalid("appointments must list one appointment")
         for i, raw in enumerate(appointments):
-            _appointment(raw, f"appointments[{i}]")
+            appointment_field(raw, f"appointments[{i}]")
         with self._lock:
             found = self._free_slots(list(dict.fromkeys(schedule_ids)), start, end)
         items = [
@@ -591,49 +469,51 @@ class SandboxClinic:
             }
             for moment, schedule in found
         ]
-        return _json_reply(200, {self.slots_wrapper: items} if self.slots_wrapper else items)
+        return json_reply(200, {self.slots_wrapper: items} if self.slots_wrapper else items)
 
-    def _book(self, request: _Request) -> _Reply:
-        body = _json_object(request)
-        location = _int(body, "locationId")
+    def _book(self, request: Request) -> Reply:
+        body = json_object(request)
+        location = int_field(body, "locationId")
         if location != demo.DEMO_SITE_ID:
-            raise _Invalid(f"unknown locationId {location}")
-        slot = _obj(body, "slot")
-        schedule_id = _known(_int(slot, "scheduleId", "slot."), demo.SCHEDULES, "scheduleId")
-        partition_id = _int(slot, "partitionId", "slot.")
-        start = _instant(slot, "dateTime", "slot.").astimezone(self.tz)
+            raise Invalid(f"unknown locationId {location}")
+        slot = object_field(body, "slot")
+        schedule_id = known_id(int_field(slot, "scheduleId", "slot."), demo.SCHEDULES, "scheduleId")
+        partition_id = int_field(slot, "partitionId", "slot.")
+        start = instant_field(slot, "dateTime", "slot.").astimezone(self.tz)
         if partition_id != demo.PARTITIONS[schedule_id]:
-            raise _Invalid(f"partitionId {partition_id} does not belong to schedule {schedule_id}")
-        client = _obj(body, "client")
-        first = _str(client, "firstName", "client.", required=True)
-        last = _str(client, "lastName", "client.", required=True)
-        email = _str(client, "email", "client.").strip()
-        phone = _str(client, "phone", "client.").strip()
-        _optional(client, "id", int, "client.")
-        _optional(client, "isNewClient", bool, "client.")
-        _optional(client, "postCode", str, "client.")
+            raise Invalid(f"partitionId {partition_id} does not belong to schedule {schedule_id}")
+        client = object_field(body, "client")
+        first = str_field(client, "firstName", "client.", required=True)
+        last = str_field(client, "lastName", "client.", required=True)
+        email = str_field(client, "email", "client.").strip()
+        phone = str_field(client, "phone", "client.").strip()
+        check_optional(client, "id", int, "client.")
+        check_optional(client, "isNewClient", bool, "client.")
+        check_optional(client, "postCode", str, "client.")
         if not email and not phone:
-            raise _Invalid("client needs an email or a phone number")
+            raise Invalid("client needs an email or a phone number")
         if email and not _EMAIL.match(email):
-            raise _Invalid("client.email is not an email address")
+            raise Invalid("client.email is not an email address")
         digits = re.sub(r"[\s()+.-]", "", phone)
         if phone and not (digits.isdigit() and 7 <= len(digits) <= 15):
-            raise _Invalid("client.phone must have 7 to 15 digits")
-        appointments = _list(body, "appointments")
+            raise Invalid("client.phone must have 7 to 15 digits")
+        appointments = list_field(body, "appointments")
         if len(appointments) != 1:
-            raise _Invalid("appointments must hold exactly one appointment")
+            raise Invalid("appointments must hold exactly one appointment")
         appointment = appointments[0]
-        type_id, species_id = _appointment(appointment, "appointments[0]")
-        pet_name = _str(appointment, "patientName", "appointments[0].", required=True)
-        notes = _str(appointment, "notes", "appointments[0].") if "notes" in appointment else ""
-        _optional(appointment, "patientId", int, "appointments[0].")
+        type_id, species_id = appointment_field(appointment, "appointments[0]")
+        pet_name = str_field(appointment, "patientName", "appointments[0].", required=True)
+        notes = (
+            str_field(appointment, "notes", "appointments[0].") if "notes" in appointment else ""
+        )
+        check_optional(appointment, "patientId", int, "appointments[0].")
         if not isinstance(appointment.get("screeningOverrides", []), list):
-            raise _Invalid("appointments[0].screeningOverrides must be an array")
-        preferred = _get(body, "isPreferredClinician", "")
+            raise Invalid("appointments[0].screeningOverrides must be an array")
+        preferred = get_field(body, "isPreferredClinician", "")
         if not isinstance(preferred, bool):
-            raise _Invalid("isPreferredClinician must be true or false")
+            raise Invalid("isPreferredClinician must be true or false")
         if start.second or start.microsecond or start.minute % 15:
-            raise _Invalid("slot.dateTime is not on the 15-minute slot grid")
+            raise Invalid("slot.dateTime is not on the 15-minute slot grid")
 
         with self._lock:
             if not self._is_free(start, schedule_id):
@@ -673,152 +553,5 @@ class SandboxClinic:
         log.info("sandbox booked schedule %d at %s (booking %d)", schedule_id, start, number)
         appointments_out = [{"index": 1, "pimsAppointmentId": pims_id}]
         if self.booking_answer == "list":
-            return _json_reply(201, appointments_out)
-        return _json_reply(201, {"id": number, "appointments": appointments_out})
-
-
-# -- HTTP plumbing --------------------------------------------------------------------------
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    clinic: SandboxClinic
-
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(address, handler)
-
-    def track(self, connection: socket.socket, add: bool) -> None:
-        with self._connections_lock:
-            if add:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
-
-    def close_connections(self) -> None:
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                log.debug("connection already closed")
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that went away mid-answer is normal here (timeouts are injected on purpose).
-        log.debug("sandbox connection from %s ended with an error", client_address, exc_info=True)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "SandboxVetstoria/1.0"
-    timeout = 60  # idle kept-alive connections give their thread back after this
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in two writes; without NODELAY, Nagle's algorithm and the
-        # peer's delayed ACK add about 40 ms to every answer.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.track(self.connection, True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.track(self.connection, False)
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
-        clinic = self.server.clinic
-        reply = self._read_body_problem()
-        if reply is None:
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            request = _Request(self.command, self.path, headers, self._body)
-            try:
-                reply = clinic._handle(request)
-            except Exception:
-                log.exception("sandbox clinic failed on a request")
-                reply = _message(500, "internal error in the sandbox clinic")
-        if reply.delay_s and clinic._stopping.wait(reply.delay_s):
-            reply.drop = True
-        if reply.drop:
-            self.close_connection = True
-            return
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        if reply.close:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        try:
-            self.wfile.write(reply.body)
-        except OSError:
-            log.debug("the client left before the answer was written")
-
-    def _read_body_problem(self) -> _Reply | None:
-        """Read the body into self._body, or a reply refusing it (the connection then closes)."""
-        self._body = b""
-        if self.headers.get("Transfer-Encoding"):
-            reply = _message(400, "chunked bodies are not supported; send Content-Length")
-            reply.close = True
-            return reply
-        length_text = self.headers.get("Content-Length")
-        if length_text is None:
-            return None
-        try:
-            length = int(length_text)
-            if length < 0:
-                raise ValueError
-        except ValueError:
-            reply = _message(400, "Content-Length is not a valid number")
-            reply.close = True
-            return reply
-        if length > MAX_BODY_BYTES:
-            # Drain a moderately large body so that the client reads the 413 rather than a
-            # reset connection; anything huge is cut off.
-            if length <= MAX_DRAIN_BYTES:
-                remaining = length
-                while remaining > 0:
-                    chunk = self.rfile.read(min(remaining, 65536))
-                    if not chunk:
-                        break
-                    remaining -= len(chunk)
-            reply = _message(413, f"the body is larger than {MAX_BODY_BYTES // 1024} KiB")
-            reply.close = True
-            return reply
-        self._body = self.rfile.read(length)
-        return None
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """http.server's own refusals (a garbled request line, an unknown method) as JSON too."""
-        body = json.dumps({"message": message or HTTPStatus(code).phrase}).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Connection", "close")
-        self.close_connection = True
-        self.end_headers()
-        if getattr(self, "command", None) != "HEAD" and code >= 200 and code not in (204, 304):
-            self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("sandbox http: " + format, *args)
+            return json_reply(201, appointments_out)
+        return json_reply(201, {"id": number, "appointments": appointments_out})
