@@ -133,6 +133,20 @@ def after_correction(text: str) -> str:
     return text[matches[-1].end() :] if matches else ""
 
 
+# "... and my email is then not human at example dot com": the words of an e-mail address
+# are no one's name, whatever the model makes of them.
+_EMAIL_CLAUSE = re.compile(
+    r"\b(?:and\s+)?(?:(?:my|the|our|your)\s+)?e-?mail(?:\s+address)?\b.*?(?=[,;!?](?:\s|$)"
+    r"|\.(?:\s|$)|\band\s+(?:my|the|her|his)\b|$)",
+    re.I,
+)
+
+
+def without_email(text: str) -> str:
+    """`text` with the clause that gives an e-mail address taken out."""
+    return _EMAIL_CLAUSE.sub(" ", text)
+
+
 def last_sentence(text: str) -> str:
     parts = [p for p in re.split(r"[.!?]\s*", text) if p.strip()]
     return parts[-1] if parts else text

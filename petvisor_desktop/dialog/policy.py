@@ -382,6 +382,9 @@ class Turn:
         if found.get("email_declined") and not self.st.email:
             self.set(email_declined=True)
             changed = True
+        if found.get("email_dropped") and self.st.email:
+            self.set(email=None, email_declined=True)
+            changed = True
         if "slot" in found and found["slot"] != self.st.slot:
             slot = found["slot"]
             self.set(slot=slot, day=slot.start.astimezone(self.clinic.tz).date())

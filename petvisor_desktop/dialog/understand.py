@@ -51,7 +51,15 @@ _ASKED = {
 }
 _NO_EMAIL = re.compile(
     r"\b(don'?t have (?:one|an? e-?mail)|no e-?mail|haven'?t got (?:one|an? e-?mail)|skip|"
-    r"rather not|prefer not|none)\b",
+    r"rather not|prefer not|none|leave it (?:off|out))\b",
+    re.I,
+)
+# At the read-back: the caller would rather give no e-mail address after all.
+_DROP_EMAIL = re.compile(
+    r"\b(?:(?:leave|take|keep)\s+(?:the\s+|my\s+)?e-?mail(?:\s+address)?\s+(?:off|out)"
+    r"|(?:drop|forget|remove|skip|forget about)\s+(?:the\s+|my\s+)?e-?mail"
+    r"|without\s+(?:the\s+|an\s+|my\s+)?e-?mail|no\s+e-?mail"
+    r"|(?:don'?t|do not)\s+(?:need|want|bother with)\s+(?:the\s+|an\s+|my\s+)?e-?mail)\b",
     re.I,
 )
 _ORDINALS = {
@@ -310,6 +318,8 @@ class Grounding:
             found["email"] = email
         elif expecting == Step.EMAIL and _NO_EMAIL.search(text):
             found["email_declined"] = True
+        elif expecting == Step.CONFIRM and _DROP_EMAIL.search(text):
+            found["email_dropped"] = True  # "No, just leave the email off"
 
         reason = args.get("reason")
         if reason and g.words_in(reason, text):
@@ -359,7 +369,7 @@ class Grounding:
 
     def names(self, found: dict[str, Any], args: dict[str, Any]) -> None:
         """The pet's name and the caller's own, each only where it may be given."""
-        text, st, expecting = self.text, self.st, self.st.expecting
+        text, st, expecting = nm.without_email(self.text), self.st, self.st.expecting
         tail = nm.after_correction(text)
         at_read_back = expecting == Step.CONFIRM  # every detail is open to correction there
         own_name_ok = (

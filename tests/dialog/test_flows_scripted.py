@@ -308,6 +308,41 @@ def test_a_detail_corrected_at_the_read_back_is_read_back_again_and_booked_corre
     model.assert_all_used()
 
 
+def test_the_email_left_off_at_the_read_back_is_read_back_and_booked_without_it(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    # A caller whose address keeps being misheard would rather give none than a wrong one.
+    script = {**BOOKING_SCRIPT, "leave the email off": {"tool": "update"}}
+    assistant, model = start(settings, backend, script)
+    first = say(assistant, TO_READ_BACK)
+    assert first.read_back is not None and first.read_back["email"] == "james.okafor@example.com"
+
+    again = say(assistant, ["No, just leave the email off please"])
+    assert again.asks_to_book and again.read_back == {**first.read_back, "email": ""}
+    assert "okafor at" not in again.text.lower() and clinic.bookings() == []
+
+    say(assistant, ["Yes please"])
+    (booking,) = clinic.bookings()
+    assert not booking["client"].get("email")
+    model.assert_all_used()
+
+
+def test_the_words_of_an_email_address_do_not_rename_the_caller(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    # Heard at the read-back: "No, my email is then not human at example dot com" (espeak's
+    # "dan dot hughes"); the model took "Then" for the caller's first name.
+    script = {**BOOKING_SCRIPT, "my email is then not human": {"tool": "update", "first": "Then"}}
+    assistant, model = start(settings, backend, script)
+    first = say(assistant, TO_READ_BACK)
+    assert first.read_back is not None
+
+    again = say(assistant, ["No, my email is then not human at example dot com"])
+    assert again.read_back is not None and again.read_back["client_name"] == "James Okafor"
+    assert again.read_back["email"] != first.read_back["email"]
+    model.assert_all_used()
+
+
 def test_a_no_then_the_detail_to_change_reads_back_again_and_books_the_new_value(
     settings: Settings, backend: BookingBackend, clinic: SandboxClinic
 ) -> None:
