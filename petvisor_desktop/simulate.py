@@ -175,6 +175,7 @@ class Caller:
     corrections: list[dict[str, str]] = field(default_factory=list)
     _times_corrected: dict[str, int] = field(default_factory=dict, repr=False)
     _phone_part_given: bool = field(default=False, repr=False)
+    _left_off: set[str] = field(default_factory=set, repr=False)  # details given up on
 
     def answer(
         self,
@@ -186,7 +187,8 @@ class Caller:
         """The caller's next line. At the read-back (`read_back`: the details the assistant
         read back, `AssistantTurn.read_back`), a wrong detail gets a correction instead of a
         scripted yes; a scripted correction or refusal is said as written. The same detail is
-        corrected at most MAX_CORRECTIONS times, then the script goes on. Asked to spell a
+        corrected at most MAX_CORRECTIONS times, then given up on (see `_correction`); a
+        wrong detail is never confirmed. Asked to spell a
         name (`repair`, `AssistantTurn.repair`), the caller spells it, as a person would.
         Asked whether a value was heard right (`checking`), the caller says yes, or no and the
         right one."""
@@ -280,17 +282,23 @@ class Caller:
         return wrong
 
     def _correction(self, read_back: dict[str, str]) -> str:
-        """The caller's correction of the read-back, or "" when it is right (or every wrong
-        detail has been corrected MAX_CORRECTIONS times already)."""
+        """The caller's correction of the read-back, or "" when it is right. A person never
+        says yes to a wrong detail: one put right MAX_CORRECTIONS times already is given up
+        on as a person would, an e-mail address by asking to leave it off, anything else by
+        asking for reception."""
         heard = {**read_back, "phone": _phone_key(read_back["phone"]) or read_back["phone"]}
-        wrong = {
-            k: v
-            for k, v in self._wrong(heard).items()
-            if self._times_corrected.get(k, 0) < MAX_CORRECTIONS
-        }
+        wrong = self._wrong(heard)
+        if "email" in self._left_off and not heard.get("email"):
+            wrong.pop("email", None)
         if not wrong:
             return ""
-        pieces = self._pieces(wrong)
+        given_up = {k for k in wrong if self._times_corrected.get(k, 0) >= MAX_CORRECTIONS}
+        if given_up - {"email"}:
+            return "No, that's still not right. Can I speak to someone at reception, please?"
+        pieces = self._pieces({k: v for k, v in wrong.items() if k not in given_up})
+        if given_up:
+            self._left_off.add("email")
+            pieces.append("just leave the email off, please")
         for key, (read, expected) in wrong.items():
             self._times_corrected[key] = self._times_corrected.get(key, 0) + 1
             self.corrections.append({"field": key, "read_back": read, "expected": expected})

@@ -167,18 +167,28 @@ def test_a_scripted_correction_or_refusal_is_said_as_written() -> None:
     assert caller.corrections == []
 
 
-def test_the_same_detail_is_corrected_at_most_three_times() -> None:
+def test_a_detail_corrected_three_times_is_given_up_on_never_confirmed() -> None:
     assert MAX_CORRECTIONS == 3
     caller = Caller(scenario())
     wrong = read_back(phone="07700900465")
     for _ in range(3):
         assert caller.answer("confirm", wrong).startswith("No, my number is")
-    assert caller.answer("confirm", wrong) == "Yes, that's all correct"
-    assert len(caller.corrections) == 3
-    # Another detail read back wrong is still corrected.
-    assert caller.answer("confirm", read_back(phone="07700900465", pet="Kittens")) == (
-        "No, her name is Mittens."
+    assert caller.answer("confirm", wrong) == (
+        "No, that's still not right. Can I speak to someone at reception, please?"
     )
+    assert len(caller.corrections) == 3
+
+
+def test_an_email_address_misheard_three_times_is_left_off() -> None:
+    caller = Caller(scenario())
+    wrong = read_back(email="thennothuman@example.com")
+    for _ in range(3):
+        assert caller.answer("confirm", wrong).startswith("No, my email is")
+    # Given up on, together with another detail still put right.
+    said = caller.answer("confirm", read_back(email="thennothuman@example.com", pet="Kittens"))
+    assert said == "No, her name is Mittens, and just leave the email off, please."
+    # Read back without it now: that is what the caller asked for.
+    assert caller.answer("confirm", read_back(email=None)) == "Yes, that's all correct"
 
 
 # -- the safety checks, on the assistant's record ------------------------------------------------
