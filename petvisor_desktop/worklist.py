@@ -144,11 +144,17 @@ def state(item: WorklistItem, tz: tzinfo | None = None) -> str:
     return f"Done by {item.done_by}, {local(item.done_at, tz)}"
 
 
+# Said of what staff did while the history's disk is full (`StaffAction.kept`).
+KEPT_WORDS = "not yet saved: the disk is full; kept and saved when space is freed"
+
+
 def action_line(action: StaffAction, tz: tzinfo | None = None) -> str:
     """ "Mon 23 Nov 09:20, Jo Morgan: Note: left a voicemail"."""
     text = ACTION_WORDS.get(action.action, action.action)
     if action.note:
         text += f": {action.note}"
+    if action.kept:
+        text += f" ({KEPT_WORDS})"
     return f"{local(action.created_at, tz)}, {action.staff}: {text}"
 
 

@@ -49,13 +49,19 @@ def _fail(message: str) -> int:
 
 def _open(settings: Settings, *, create: bool = False) -> History:
     """The configured history database. Raises HistoryError when it is missing (unless
-    `create`) or unusable."""
+    `create`) or unusable. A command ends at once, so nothing it writes is kept in memory on
+    a full disk for later: such a write says the disk is full."""
     db_path = settings.storage.db_path
     if not create and not db_path.exists():
         raise HistoryError(
             "missing", f"there is no history database at {db_path} (create it with `db init`)"
         )
-    return History.open(db_path, retention_days=settings.storage.retention_days, repair=False)
+    return History.open(
+        db_path,
+        retention_days=settings.storage.retention_days,
+        repair=False,
+        keep_when_full=False,
+    )
 
 
 def _with_history(

@@ -159,6 +159,9 @@ class StaffAction:
     staff: str
     note: str | None
     created_at: datetime
+    # Not yet written: the disk is full, and it waits in memory until there is room
+    # (`history.spool`); its id is then a provisional negative number.
+    kept: bool = False
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,13 @@
 memory, in order, and written once there is room again.
 
 When SQLite says the disk is full, the write (a turn, a tool call, a booking, a hand-off, the
-end of a conversation) is kept and the call returns at once; a write that makes a row returns a
-provisional id (a negative number) that stands for the row to come, so the conversation goes
-on exactly as before. Every later write waits behind the kept ones, so the order is kept. The
-kept writes are tried again before the next write, every `RETRY_INTERVAL_S` on a worker thread,
-and at `close()`; each is written with the time it was asked for. The staff screens read
-`storage_status` (or are told through `watch_storage`); the log says it once, without any
-personal data.
+end of a conversation, what staff did about a worklist item) is kept and the call returns at
+once; a write that makes a row returns a provisional id (a negative number) that stands for the
+row to come, so the conversation goes on exactly as before. Every later write waits behind the
+kept ones, so the order is kept. The kept writes are tried again before the next write, every
+`RETRY_INTERVAL_S` on a worker thread, and at `close()`; each is written with the time it was
+asked for. The staff screens read `storage_status` (or are told through `watch_storage`); the
+log says it once, without any personal data.
 """
 
 from __future__ import annotations
@@ -91,7 +91,10 @@ def spooled(*, new_row: bool) -> Callable[[_Write], _Write]:
 class Spooling(DatabaseAccess):
     """The part of `History` that keeps `@spooled` writes while the disk is full."""
 
-    def _init_spool(self) -> None:
+    def _init_spool(self, *, keep_when_full: bool = True) -> None:
+        # Off for a command that ends at once: what it kept would be lost when it exits, so
+        # its writes fail on a full disk (HistoryError `disk_full`) and it says so.
+        self._keeps_when_full = keep_when_full
         self._spool_lock = threading.RLock()
         self._kept: deque[_Kept] = deque()
         self._real_ids: dict[int, int] = {}
@@ -133,6 +136,13 @@ class Spooling(DatabaseAccess):
             self._tell()
         return after[0]
 
+    def _waiting(self, write_name: str) -> list[tuple[inspect.BoundArguments, datetime]]:
+        """The kept writes of the method `write_name`, oldest first, each with when it was
+        asked for: a part of History that reads can show what is still to be written (the
+        worklist shows a staff action kept on a full disk as done)."""
+        with self._spool_lock:
+            return [(k.arguments, k.asked_at) for k in self._kept if k.write.__name__ == write_name]
+
     # ---- the write path ---------------------------------------------------------------------
 
     @contextmanager
@@ -145,8 +155,8 @@ class Spooling(DatabaseAccess):
     def _spooled(
         self, write: Callable[..., Any], arguments: inspect.BoundArguments, new_row: bool
     ) -> Any:
-        if getattr(self._local, "depth", 0):  # a write made inside another: part of it
-            return write(*arguments.args, **arguments.kwargs)
+        if getattr(self._local, "depth", 0) or not self._keeps_when_full:
+            return write(*arguments.args, **arguments.kwargs)  # part of another, or not kept
         self._ensure_open()
         with self._spool_lock:
             waiting = len(self._kept)

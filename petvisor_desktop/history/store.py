@@ -51,7 +51,13 @@ class History(Recording, Queries, Retention, StaffUsers, Worklist):
     Safe for one writer thread plus any number of reader threads."""
 
     def __init__(
-        self, db: Database, db_path: Path, lock: DatabaseLock, *, retention_days: int
+        self,
+        db: Database,
+        db_path: Path,
+        lock: DatabaseLock,
+        *,
+        retention_days: int,
+        keep_when_full: bool = True,
     ) -> None:
         # Use History.open(); the constructor takes an already opened and migrated database.
         self._db = db
@@ -62,7 +68,7 @@ class History(Recording, Queries, Retention, StaffUsers, Worklist):
         self.retention_days = retention_days
         self.migrated_to: tuple[int, ...] = ()
         self.interrupted_at_open = 0
-        self._init_spool()
+        self._init_spool(keep_when_full=keep_when_full)
 
     # ---- opening and closing -------------------------------------------------------------
 
@@ -75,6 +81,7 @@ class History(Recording, Queries, Retention, StaffUsers, Worklist):
         lock_timeout_s: float = 0.0,
         repair: bool = True,
         wait_for_room: bool = False,
+        keep_when_full: bool = True,
         _lock: DatabaseLock | None = None,
     ) -> History:
         """Open (creating and migrating as needed) the database at `db_path`.
@@ -87,7 +94,9 @@ class History(Recording, Queries, Retention, StaffUsers, Worklist):
         `newer_schema`) or the disk has no room to open it (`disk_full`). With
         `wait_for_room` (the app's start-up) a full disk is no error: the History is returned
         at once, keeps what is recorded in memory (`history.spool`), and opens the file for
-        real as soon as there is room."""
+        real as soon as there is room. Without `keep_when_full` (a command that ends at once,
+        so could not write them later) writes on a full disk are not kept but raise
+        HistoryError `disk_full`."""
         if not 1 <= retention_days <= 3650:
             raise ValueError(f"retention_days must be 1 to 3650; got {retention_days}")
         db_path = Path(db_path)
@@ -122,7 +131,9 @@ class History(Recording, Queries, Retention, StaffUsers, Worklist):
             if owns_lock:
                 lock.release()
             raise
-        history = cls(db, db_path, lock, retention_days=retention_days)
+        history = cls(
+            db, db_path, lock, retention_days=retention_days, keep_when_full=keep_when_full
+        )
         history.migrated_to = tuple(applied)
         if primary:
             try:

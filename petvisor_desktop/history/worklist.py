@@ -11,12 +11,17 @@ exists as soon as the row that needs a person is written (by this process or ano
 the same file), retention and "forget" blank its details with the conversation's, and the
 items of databases older than the worklist appear without a data migration.
 
+What staff do is kept in memory on a full disk, like the engine's writes (`history.spool`), and
+written when there is room: the items read meanwhile show it already (`StaffAction.kept`), so
+an item marked done stays done on the screen and cannot be marked done twice.
+
 What was understood comes from the conversation's booking when there is one, and otherwise
 from the details its summary lists (`Assistant.summary`: "Asked about: species Cat, ... Result:
 handed to reception (cancel); details given: pet Mittens, client James Okafor, phone ...")."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Iterable, Sequence
@@ -45,12 +50,14 @@ from petvisor_desktop.history.records import (
     StaffAction,
     WorklistItem,
 )
+from petvisor_desktop.history.spool import Spooling, spooled
 from petvisor_desktop.history.values import _check_choice, _dt, _now, _opt_dt, _ts
 
 log = logging.getLogger(__name__)
 
 MAX_NOTE_CHARS = 2000
 VERDICTS = ("found_in_vetstoria", "not_booked")
+_VERDICT_STATUS = {"found_in_vetstoria": "confirmed", "not_booked": "failed"}  # the booking's
 # A conversation that ended without a booking after one of these calls failed had its
 # booking refused or could not search for times: the caller still needs one.
 _VETSTORIA_CALLS = ("check_availability", "place_booking")
@@ -119,7 +126,7 @@ def card_from_booking(booking: BookingRecord) -> dict[str, str | None]:
     }
 
 
-class Worklist(DatabaseAccess):
+class Worklist(Spooling):
     """The worklist part of `History`: reading items and recording what staff did."""
 
     # ---- reading ---------------------------------------------------------------------------
@@ -131,7 +138,7 @@ class Worklist(DatabaseAccess):
         with self._read():
             ids = self._candidates()
             if open_only:  # done items are most of them, after a while: leave them out early
-                closed = self._closed_ids()
+                closed = self._closed_ids() - set(self._kept_actions())  # kept: maybe reopened
                 ids = [i for i in ids if i not in closed]
             items = self._items(ids)
         if open_only:
@@ -200,8 +207,10 @@ class Worklist(DatabaseAccess):
             ids.update(int(row[0]) for row in source.tuples().bind(self._db))
         return sorted(ids)
 
-    def _items(self, ids: Sequence[int]) -> list[WorklistItem]:
-        """The items among these conversations (call inside a transaction)."""
+    def _items(self, ids: Sequence[int], *, kept: bool = True) -> list[WorklistItem]:
+        """The items among these conversations (call inside a transaction), with what staff
+        did that is still kept in memory on a full disk (unless `kept` is False: as the file
+        has them)."""
         if not ids:
             return []
         rows = {
@@ -232,18 +241,20 @@ class Worklist(DatabaseAccess):
         )
         failed_calls = {int(row[0]) for row in failed.tuples().bind(self._db)}
         said = _last_caller_words(self._db, ids)
+        waiting = self._kept_actions() if kept else {}
         items = []
         for cid in ids:
             row = rows.get(cid)
             if row is None:
                 continue
+            booked = [_booking_record(b) for b in bookings.get(cid, [])]
+            done = [_action(a) for a in actions.get(cid, [])]
+            for action in waiting.get(cid, []):  # as `_record_action` will write them
+                if action.action in VERDICTS:
+                    booked = _with_verdict(booked, action.action)
+                done.append(action)
             item = _item(
-                row,
-                handoffs.get(cid, []),
-                [_booking_record(b) for b in bookings.get(cid, [])],
-                [_action(a) for a in actions.get(cid, [])],
-                cid in failed_calls,
-                said.get(cid),
+                row, handoffs.get(cid, []), booked, done, cid in failed_calls, said.get(cid)
             )
             if item is not None:
                 items.append(item)
@@ -282,11 +293,32 @@ class Worklist(DatabaseAccess):
         return closed
 
     def _act(self, item_id: int, action: str, staff: str, note: str | None) -> WorklistItem:
+        """Check the action against the item as staff see it (with what is kept), record
+        it, and return the item with it: written, or kept (`StaffAction.kept`) while the
+        disk is full."""
         _check_choice("worklist action", action, STAFF_ACTIONS)
         who = _check_staff(staff)
         text = _check_note(note)
-        with self._write():
+        _check_allowed(self._item_or_raise(item_id), action)
+        self._record_action(item_id, action, who, text)
+        # Neither who nor the note: the log holds no personal data.
+        log.info("worklist item %d: %s", item_id, action)
+        return self._item_or_raise(item_id)
+
+    def _item_or_raise(self, item_id: int) -> WorklistItem:
+        with self._read():
             found = self._items([item_id])
+            if not found:
+                raise RecordNotFound(_not_an_item(self, item_id))
+        return found[0]
+
+    @spooled(new_row=False)
+    def _record_action(self, item_id: int, action: str, who: str, text: str | None) -> None:
+        """Write one staff action; kept in memory while the disk is full. Checked again
+        against the file in its own transaction: another process may have acted meanwhile
+        (a kept action that no longer fits is dropped, and the log says so)."""
+        with self._write():
+            found = self._items([item_id], kept=False)
             if not found:
                 raise RecordNotFound(_not_an_item(self, item_id))
             item = found[0]
@@ -294,9 +326,8 @@ class Worklist(DatabaseAccess):
             if action in VERDICTS:
                 booking = _booking_to_check(item)
                 assert booking is not None  # _check_allowed made sure
-                status = "confirmed" if action == "found_in_vetstoria" else "failed"
                 # The verdict and the booking's new status are one fact: written together.
-                Booking.update(status=status, updated_at=_ts(_now())).where(
+                Booking.update(status=_VERDICT_STATUS[action], updated_at=_ts(_now())).where(
                     Booking.id == booking.id
                 ).execute(self._db)
             WorklistAction.insert(
@@ -306,10 +337,24 @@ class Worklist(DatabaseAccess):
                 note=text,
                 created_at=_ts(_now()),
             ).execute(self._db)
-            item = self._items([item_id])[0]
-        # Neither who nor the note: the log holds no personal data.
-        log.info("worklist item %d: %s", item_id, action)
-        return item
+
+    def _kept_actions(self) -> dict[int, list[StaffAction]]:
+        """Staff actions waiting in memory for room on the disk, by item, oldest first."""
+        kept: dict[int, list[StaffAction]] = {}
+        for n, (call, asked) in enumerate(self._waiting(Worklist._record_action.__name__)):
+            item_id = int(call.arguments["item_id"])
+            kept.setdefault(item_id, []).append(
+                StaffAction(
+                    id=-(n + 1),
+                    item_id=item_id,
+                    action=call.arguments["action"],
+                    staff=call.arguments["who"],
+                    note=call.arguments["text"],
+                    created_at=asked,
+                    kept=True,
+                )
+            )
+        return kept
 
 
 # ---- building an item ------------------------------------------------------------------------
@@ -373,8 +418,7 @@ def _item(
     failed = any(b.status == "failed" for b in bookings) or vetstoria_failed
     if failed and not booked and row.outcome in _ENDED_UNBOOKED and not verdicts:
         reasons.append("booking_failed")
-    to_show = unconfirmed or bookings  # the booking to check, else the last one tried
-    booking = to_show[-1] if to_show else None
+    booking = _booking_shown(bookings)
     card = card_from_summary(row.summary)
     if booking is not None:
         card.update({k: v for k, v in card_from_booking(booking).items() if v})
@@ -413,6 +457,20 @@ def _item(
         actions=tuple(actions),
         redacted=row.redacted_at is not None,
     )
+
+
+def _booking_shown(bookings: Sequence[BookingRecord]) -> BookingRecord | None:
+    """The booking an item shows: the last one whose answer was lost (the one to check),
+    else the last one tried."""
+    to_show = [b for b in bookings if b.status == "unconfirmed"] or bookings
+    return to_show[-1] if to_show else None
+
+
+def _with_verdict(bookings: list[BookingRecord], verdict: str) -> list[BookingRecord]:
+    """The bookings as they will be once a kept verdict is written (see `_record_action`)."""
+    shown = _booking_shown(bookings)
+    status = _VERDICT_STATUS[verdict]
+    return [dataclasses.replace(b, status=status) if b is shown else b for b in bookings]
 
 
 def _booking_to_check(item: WorklistItem) -> BookingRecord | None:

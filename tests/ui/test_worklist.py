@@ -1,11 +1,12 @@
 """The reception worklist on screen, on a real history file: the staff page (the item, what to
-check in Vetstoria, done, notes, the verdict, reopening), the badge, the chime and the notice
-when an item arrives from another process, the history browser's filter, and a kiosk that
-never shows another caller's details."""
+check in Vetstoria, done, notes, the verdict, reopening, and a full disk said with the action
+kept), the badge, the chime and the notice when an item arrives from another process, the
+history browser's filter, and a kiosk that never shows another caller's details."""
 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,8 @@ from PySide6.QtWidgets import (
 from petvisor_desktop.history import History
 from petvisor_desktop.settings import Settings
 from tests.history.test_worklist import CANCEL_SUMMARY, handed_off, unconfirmed
-from tests.ui.conftest import STAFF_EMAIL
+from tests.small_disk import fill, small_disk  # noqa: F401 - the fixture
+from tests.ui.conftest import STAFF_EMAIL, STAFF_PIN
 from ui.admin.history_browser import HistoryBrowser
 from ui.admin.window import AdminWindow
 from ui.admin.worklist_page import WorklistPage
@@ -118,6 +120,40 @@ def test_staff_see_an_item_whole_and_settle_a_lost_booking(
     qtbot.waitUntil(lambda: "Reopened" in page.feedback.text(), timeout=10_000)
     item = history.worklist_item(lost)
     assert item is not None and item.is_open
+
+
+def test_on_a_full_disk_marking_done_is_kept_and_the_page_says_so(
+    small_disk: Path,  # noqa: F811
+    qtbot: Any,
+) -> None:
+    history = History.open(small_disk / "petvisor.sqlite3")
+    history.create_user(STAFF_EMAIL, STAFF_PIN, "Nurse Jo")
+    cancel = handed_off(history, "cancel")
+    page = page_for(history, qtbot, staff_email=STAFF_EMAIL)
+    try:
+        filler = fill(small_disk)
+        select(page, cancel)
+        qtbot.mouseClick(page.done_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: page.feedback.text() != "Saving…", timeout=10_000)
+        assert page.feedback.text().endswith(
+            "Nurse Jo: Marked done (not yet saved: the disk is full; kept and saved when space "
+            "is freed)"
+        )
+        assert page.feedback.property("role") == "warning"
+        # Done as far as staff can see: gone from the open items, the page says why it waits.
+        qtbot.waitUntil(lambda: page.model.rowCount() == 0, timeout=10_000)
+        assert "The disk holding the history is full" in page.status.text()
+        assert page.status.property("role") == "warning"
+
+        filler.unlink()
+        assert history.write_kept() == 0
+        page.reload()
+        qtbot.waitUntil(lambda: "full" not in page.status.text(), timeout=10_000)
+        item = history.worklist_item(cancel)
+        assert item is not None and item.done_by == "Nurse Jo" and not item.actions[-1].kept
+    finally:
+        page.stop_polling()
+        history.close()
 
 
 def test_nobody_signed_in_can_read_but_not_change_an_item(

@@ -4,7 +4,8 @@ to look for in Vetstoria; with the buttons to mark it done, add a note, give the
 lost booking, or reopen it. Who did it is the signed-in staff member.
 
 Every read and write runs in the background. The page is staff-only (behind the login): it
-shows callers' details, which the kiosk never does."""
+shows callers' details, which the kiosk never does. On a full disk it says so: what staff do
+is kept in memory and saved when space is freed (`history.spool`)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from petvisor_desktop import worklist as words
+from ui import theme
 from ui.admin.rows_table import RowsTable
 from ui.widgets import button, label
 from ui.workers import run_in_background
@@ -273,13 +275,13 @@ class WorklistPage(QWidget):
         generation, open_only, email = self._generation, self.open_only, self.staff_email
         self.loading = True
 
-        def read() -> tuple[list[Any], str]:
+        def read() -> tuple[list[Any], str, Any]:
             items = history.worklist(open_only=open_only, limit=LIMIT)
             name = email
             for user in history.users() if email else ():
                 if user.email == email and user.display_name:
                     name = user.display_name
-            return items, name
+            return items, name, history.storage_status
 
         run_in_background(
             read,
@@ -288,7 +290,9 @@ class WorklistPage(QWidget):
             context=self,
         )
 
-    def on_list_loaded(self, generation: int, items: list[Any], staff_name: str) -> None:
+    def on_list_loaded(
+        self, generation: int, items: list[Any], staff_name: str, storage: Any
+    ) -> None:
         if generation != self._generation:
             return
         self.loading = False
@@ -297,13 +301,17 @@ class WorklistPage(QWidget):
         open_count = sum(i.is_open for i in items)
         if self.open_only:
             self.count_changed.emit(open_count)
-            self.status.setText(
+            counted = (
                 f"{open_count} open item{'s' if open_count != 1 else ''}"
                 if open_count
                 else "Nothing open: every caller who needed a person has been dealt with."
             )
         else:
-            self.status.setText(f"{len(items)} items, {open_count} open")
+            counted = f"{len(items)} items, {open_count} open"
+        if storage.disk_full:  # what staff do is kept meanwhile: say so where they do it
+            counted += f". {storage.message}"
+        self.status.setText(counted)
+        theme.set_role(self.status, "role", "warning" if storage.disk_full else "muted")
         for row, item in enumerate(items):
             if item.id == self.selected_id:
                 self.table.selectRow(row)
@@ -386,7 +394,9 @@ class WorklistPage(QWidget):
         if clear_note:
             self.note_edit.clear()
         last = item.actions[-1]
-        self.feedback.setText(f"Saved. #{item.id} {words.action_line(last, self.tz)}")
+        said = f"#{item.id} {words.action_line(last, self.tz)}"  # kept: says it is not yet saved
+        self.feedback.setText(said if last.kept else f"Saved. {said}")
+        theme.set_role(self.feedback, "role", "warning" if last.kept else "ok")
         self.watch.poll(force=True)  # the badge follows at once
         self.reload()
 
@@ -394,3 +404,4 @@ class WorklistPage(QWidget):
     def on_failed(self, exc: BaseException) -> None:
         self.loading = False
         self.feedback.setText(f"The worklist could not be read or changed: {exc}")
+        theme.set_role(self.feedback, "role", "problem")
