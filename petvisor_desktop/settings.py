@@ -72,7 +72,11 @@ STT_ENGINES = ("auto", "vosk", "whisper")
 
 @dataclass(frozen=True)
 class ModelSettings:
-    """Which models to run and where to look for them (names are those of the model manifest)."""
+    """Which models to run and where to look for them (names are those of the model manifest).
+
+    `turn_model` is the end-of-turn model (role `turn`; `PETVISOR_MODELS_TURN_MODEL`): it
+    judges from the sound of the turn whether the caller has finished, so the kiosk need not
+    wait out a fixed silence. `petvisor-desktop models list` shows the models of each role."""
 
     models_dir: Path = field(default_factory=paths.default_models_dir)
     llm: str = "auto"  # the best-ranked installed LLM of the manifest
@@ -83,6 +87,7 @@ class ModelSettings:
     whisper_model: str = "faster-whisper-tiny.en"
     tts_voice: str = "en_US-joe-medium"
     vad_model: str = "silero-vad-v6"
+    turn_model: str = "smart-turn-v3.2-cpu"
 
     def __post_init__(self) -> None:
         _require(
@@ -96,7 +101,7 @@ class ModelSettings:
             "models.llm_context_tokens",
             "must be 512 to 32768",
         )
-        for name in ("llm", "vosk_model", "whisper_model", "tts_voice", "vad_model"):
+        for name in ("llm", "vosk_model", "whisper_model", "tts_voice", "vad_model", "turn_model"):
             _require(bool(getattr(self, name).strip()), f"models.{name}", "must not be empty")
 
     def search_path(self) -> list[Path]:

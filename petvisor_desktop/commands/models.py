@@ -41,7 +41,8 @@ def register(sub: Any) -> None:
     pull.add_argument(
         "--defaults",
         action="store_true",
-        help="the models the app runs with the current settings (LLM, voice, VAD, recogniser)",
+        help="the models the app runs with the current settings (LLM, voice, VAD, end of turn, "
+        "recogniser)",
     )
     pull.add_argument(
         "--from",

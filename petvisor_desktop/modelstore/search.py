@@ -62,7 +62,8 @@ def find_role(
 
 def default_models(settings: Any, manifest: dict[str, ModelSpec]) -> list[str]:
     """The models the app runs with these settings: the chosen (or best-ranked downloadable)
-    LLM, the voice, the VAD and the speech recogniser of the chosen engine."""
+    LLM, the voice, the VAD, the end-of-turn model and the speech recogniser of the chosen
+    engine."""
     models = settings.models
     names: list[str] = []
     if models.llm != "auto":
@@ -73,7 +74,7 @@ def default_models(settings: Any, manifest: dict[str, ModelSpec]) -> list[str]:
             key=lambda s: s.rank,
         )
         names.extend(s.name for s in llms[:1])
-    names += [models.tts_voice, models.vad_model]
+    names += [models.tts_voice, models.vad_model, models.turn_model]
     if models.stt_engine in ("auto", "vosk"):
         names.append(models.vosk_model)
     if models.stt_engine == "whisper":

@@ -36,6 +36,12 @@ class VadError(VoiceError):
     stage = "vad"
 
 
+class TurnError(VoiceError):
+    """The end-of-turn model (Smart Turn) is missing, broken or failed on a turn."""
+
+    stage = "turn"
+
+
 class SttError(VoiceError):
     stage = "stt"
 

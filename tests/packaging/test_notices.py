@@ -59,7 +59,7 @@ def test_third_party_notices_name_every_bundled_library() -> None:
         "PySide6", "llama.cpp", "llama-cpp-python", "ONNX Runtime", "Vosk", "Kaldi",
         "piper-tts", "espeak-ng", "sounddevice", "PortAudio", "soxr", "NumPy", "httpx",
         "peewee", "keyring", "platformdirs", "faster-whisper", "CTranslate2",
-        "Qwen2.5", "en_US-joe-medium", "Silero VAD", "vosk-model-small-en-us-0.15",
+        "Qwen2.5", "en_US-joe-medium", "Silero VAD", "Smart Turn", "vosk-model-small-en-us-0.15",
         "faster-whisper-tiny.en",
     ):  # fmt: skip
         assert name in text, name

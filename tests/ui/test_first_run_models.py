@@ -21,9 +21,16 @@ FILES = {
     "tiny-llm": ("tiny-llm.gguf", b"GGUF" + b"\1" * 4000),
     "tiny-voice": ("tiny-voice.onnx", b"\2" * 3000),
     "tiny-vad": ("tiny-vad.onnx", b"\3" * 2000),
+    "tiny-turn": ("tiny-turn.onnx", b"\5" * 1000),
     "tiny-whisper": ("model.bin", b"\4" * 5000),
 }
-ROLES = {"tiny-llm": "llm", "tiny-voice": "tts", "tiny-vad": "vad", "tiny-whisper": "stt-whisper"}
+ROLES = {
+    "tiny-llm": "llm",
+    "tiny-voice": "tts",
+    "tiny-vad": "vad",
+    "tiny-turn": "turn",
+    "tiny-whisper": "stt-whisper",
+}
 
 
 @pytest.fixture
@@ -56,6 +63,7 @@ def test_the_setup_downloads_the_missing_models(
             llm="tiny-llm",
             tts_voice="tiny-voice",
             vad_model="tiny-vad",
+            turn_model="tiny-turn",
             stt_engine="whisper",
             whisper_model="tiny-whisper",
         ),
