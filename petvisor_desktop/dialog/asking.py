@@ -42,7 +42,13 @@ def advance(t: Turn, changed: bool) -> Reply:
             return t.hand_off("not_understood")
         if miss.question:
             # Nothing changed since the full read-back, so a yes to "Shall I book it?" books.
-            return t.reply(miss.question, step, repair=miss.kind, keep_read_back=st.read_back_given)
+            return t.reply(
+                miss.question,
+                step,
+                repair=miss.kind,
+                keep_read_back=st.read_back_given,
+                checking=dict([miss.proposal]) if miss.proposal else None,
+            )
         if miss.leave_off:
             t.set(email_declined=True)
             t.preface = (

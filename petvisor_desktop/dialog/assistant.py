@@ -95,9 +95,11 @@ class AssistantTurn:
     # the words.
     read_back: dict[str, str] | None = None
     asks_to_book: bool = False
-    # Values heard with low confidence that this reply puts to the caller ("I heard Drew as
-    # your dog's name. Is that right?"), by meaning: pet_name, first_name, last_name, phone,
-    # email. The simulated caller answers from these, not from the wording.
+    # What this reply puts to the caller for a yes or no, by meaning: values heard with low
+    # confidence ("I heard Drew as your dog's name. Is that right?": pet_name, first_name,
+    # last_name, phone, email), or the option proposed after a missed answer ("Would Dr
+    # Roberts be all right, or whoever is free first?": species, appointment_type,
+    # clinician, time, date). The simulated caller answers from these, not from the wording.
     checking: dict[str, str] | None = None
     # This reply's row in the history (None when nothing is recorded): what is learnt
     # about it later (what the caller heard of it, its latency) goes to this row, whatever
@@ -321,9 +323,13 @@ class Assistant:
         reply, state = decision.reply, decision.state
         assert reply is not None and turn is not None
         if reply.handoff is not None:
-            self.journal.handoff(*reply.handoff)
+            self.journal.handoff(*reply.handoff, state.card(self.tz))
         if reply.done:
-            self.journal.end(state.outcome or "no_booking", summary(state, self.schedule_names))
+            self.journal.end(
+                state.outcome or "no_booking",
+                summary(state, self.schedule_names),
+                state.card(self.tz),
+            )
         turn = replace(turn, row_id=self.journal.reply(turn))
         self._state = state
         self.turns.append(turn)
@@ -364,6 +370,15 @@ class Assistant:
     def summary(self) -> str:
         """A short account of the conversation, kept with it in the history."""
         return summary(self._state, self.schedule_names)
+
+    def abandon(self) -> None:
+        """The caller left before the end (walked away, went quiet, the app closed): the
+        history records the conversation as abandoned, with its summary and what was
+        understood (a booking left part-way is on reception's worklist). Call it once, on a
+        conversation that is not done."""
+        if self._state.done:
+            raise ValueError("the conversation has ended already")
+        self.journal.end("abandoned", self.summary(), self._state.card(self.tz))
 
     # -- making a turn ----------------------------------------------------------------------
     def _prepare(self, caller: str | None, act: Callable[[Turn], Any]) -> Prepared:

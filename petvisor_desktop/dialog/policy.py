@@ -108,7 +108,7 @@ class Reply:
     read_back: dict[str, str] | None = None
     asks_to_book: bool = False
     handoff: tuple[str, str | None] | None = None
-    checking: dict[str, str] | None = None  # values heard unclearly, put to the caller
+    checking: dict[str, str] | None = None  # put to the caller (`AssistantTurn.checking`)
 
 
 @dataclass(frozen=True)

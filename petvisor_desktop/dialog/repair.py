@@ -270,6 +270,7 @@ class Miss:
     leave_off: bool = False
     handoff: bool = False
     kind: str | None = None  # which repair `question` is: "<step>:<mode>" ("phone:parts")
+    proposal: tuple[str, str] | None = None  # (step, option) the question puts as a yes or no
 
 
 @dataclass(frozen=True)
@@ -524,7 +525,8 @@ class Repair:
             kind = "phone:rest"  # the first part is in: the rest of the number is asked
         if step == "client_name" and s.mode == "spell":
             kind += "-last" if first_name_known else "-first"  # which name is spelled
-        return Miss(question=question, kind=kind)
+        proposal = (step, s.proposal) if s.mode == "propose" and s.proposal else None
+        return Miss(question=question, kind=kind, proposal=proposal)
 
     def _repair_question(
         self,

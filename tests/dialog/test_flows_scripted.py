@@ -557,6 +557,7 @@ def test_a_misheard_answer_gets_a_different_question_that_then_takes_the_answer(
 
     repair = say(assistant, ["the um"])
     assert repair.expecting == "species" and repair.repair == "species:propose"
+    assert repair.checking is not None and len(repair.checking) == 1  # what is put as yes/no
     assert repair.text != asked.text
     assert set(repair.choices) >= {"Yes", "No"}
     assert assistant.state.species is None
@@ -565,6 +566,7 @@ def test_a_misheard_answer_gets_a_different_question_that_then_takes_the_answer(
     assert taken.expecting == "appointment_type" and taken.repair is None
     assert assistant.state.species is not None
     assert f"is it a {assistant.state.species.lower()}?" in repair.text.lower()
+    assert repair.checking == {"species": assistant.state.species}
     model.assert_all_used()
 
 

@@ -9,10 +9,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from petvisor_desktop.dialog import normalize as n
-from petvisor_desktop.simulate import MAX_CORRECTIONS, Caller, Scenario, safety_failures
+from petvisor_desktop.sim_caller import MAX_CORRECTIONS, Caller
+from petvisor_desktop.simulate import Scenario, safety_failures
 
 NOW = "2026-11-23T09:00:00"  # a Monday
 TODAY = date(2026, 11, 23)
+NORMAN = "Dr Michael Norman"
 BOOKING = {
     "species": "Cat",
     "date": "2026-11-26",
@@ -165,6 +167,24 @@ def test_a_scripted_correction_or_refusal_is_said_as_written() -> None:
     caller = Caller(scenario({"confirm": refusal}))
     assert caller.answer("confirm", read_back(phone="07700900000")) == refusal
     assert caller.corrections == []
+
+
+def test_an_option_proposed_after_a_miss_is_answered_yes_or_no_as_a_person_would() -> None:
+    anyone = Caller(scenario({"clinician": "Anyone"}))  # the booking names no vet
+    assert anyone.answer("clinician", checking={"clinician": "Dr Amy Roberts"}).startswith("Yes")
+    norman = Caller(scenario({"clinician": "Dr Norman if he's free"}, clinician=NORMAN))
+    assert norman.answer("clinician", checking={"clinician": "Dr Amy Roberts"}) == (
+        "No. Dr Norman if he's free"
+    )
+    assert norman.answer("clinician", checking={"clinician": NORMAN}).startswith("Yes")
+    # Times: against the part of day wanted (afternoon), or the exact time when one is.
+    assert anyone.answer("time", checking={"time": "1:15pm"}).startswith("Yes")
+    assert anyone.answer("time", checking={"time": "9am"}).startswith("No. ")
+    exact = Caller(scenario(time="13:15"))
+    assert exact.answer("time", checking={"time": "1:15pm"}).startswith("Yes")
+    assert exact.answer("time", checking={"time": "1:30pm"}).startswith("No. ")
+    assert anyone.answer("species", checking={"species": "Dog"}).startswith("No. ")
+    assert anyone.answer("species", checking={"species": "Cat"}).startswith("Yes")
 
 
 def test_a_detail_corrected_three_times_is_given_up_on_never_confirmed() -> None:
