@@ -140,14 +140,16 @@ class Caller:
         return str(value)
 
     def _spelled(self, repair: str | None) -> str:
-        """The name asked for, letter by letter ("B E L L A"), or "" when none is asked."""
+        """The name asked for, letter by letter with a short pause after each, as people
+        spell ("B, E, L, L, A"), or "" when none is asked. (Run together, espeak's letters
+        merge: tiny.en heard "B E L L A" as "B-D-L-A" and "B, E, L, L, A" right.)"""
         field = {
             "pet_name:spell": "pet_name",
             "client_name:spell-first": "client_first_name",
             "client_name:spell-last": "client_last_name",
         }.get(repair or "")
         name = str((self.scenario.expect.get("booking") or {}).get(field or "") or "")
-        return " ".join(c.upper() for c in name if c.isalpha())
+        return ", ".join(c.upper() for c in name if c.isalpha())
 
     def _phone_part(self, expecting: str, repair: str | None) -> str:
         """Asked for the number in parts, the caller says the first five digits, then the

@@ -290,9 +290,9 @@ def test_booked_is_said_only_after_vetstoria_confirmed() -> None:
 
 def test_asked_to_spell_a_name_the_caller_spells_the_expected_one() -> None:
     caller = Caller(scenario())
-    assert caller.answer("pet_name", None, "pet_name:spell") == "M I T T E N S"
-    assert caller.answer("client_name", None, "client_name:spell-last") == "O K A F O R"
-    assert caller.answer("client_name", None, "client_name:spell-first") == "J A M E S"
+    assert caller.answer("pet_name", None, "pet_name:spell") == "M, I, T, T, E, N, S"
+    assert caller.answer("client_name", None, "client_name:spell-last") == "O, K, A, F, O, R"
+    assert caller.answer("client_name", None, "client_name:spell-first") == "J, A, M, E, S"
     # Another repair, or none: the script.
     assert caller.answer("pet_name", None, "pet_name:again") == "Her name is Mittens"
 
