@@ -88,19 +88,23 @@ class Booker:
             "appointment_type": st.appointment_type,
             "species": st.species,
         }
+        # Recorded before the request leaves: a kiosk that stops while Vetstoria books it
+        # still leaves the booking for staff to check (journal.placing).
+        row = journal.placing(st, slot, vet)
         t0 = time.perf_counter()
         try:
             result = self.api.book(request)
         except SlotTakenError as exc:
             call = ToolCallRecord("place_booking", args, "slot_taken", _ms(t0))
+            journal.answered(row, None)
             return Placed("taken", slot, vet, call, error=exc)
         except VetstoriaError as exc:
             call = ToolCallRecord("place_booking", args, exc.code, _ms(t0))
-            journal.booking(st, slot, vet, "failed")
+            journal.answered(row, "failed")
             return Placed("failed", slot, vet, call, error=exc)
         call = ToolCallRecord("place_booking", {**args, "result": result.status}, "ok", _ms(t0))
         status = "confirmed" if result.status == "confirmed" else "unconfirmed"
-        journal.booking(st, slot, vet, status, result)
+        journal.answered(row, status, result)
         return Placed(status, slot, vet, call, result)
 
 

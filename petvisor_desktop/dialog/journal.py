@@ -27,6 +27,10 @@ class Recorder(Protocol):
         duration_ms: float,
     ) -> int: ...
     def add_booking(self, conversation_id: int, **fields: Any) -> int: ...
+    def update_booking_status(
+        self, booking_id: int, status: str, appointment_ids: Any = None
+    ) -> None: ...
+    def discard_booking(self, booking_id: int) -> None: ...
     def add_handoff(self, conversation_id: int, reason: str, contact: str | None) -> int: ...
     def end_conversation(
         self, conversation_id: int, outcome: str, summary: str | None = None
@@ -70,16 +74,16 @@ class Journal:
                 )
         return row
 
-    def booking(
-        self, state: BookingState, slot: Slot, vet: str, status: str, result: Any = None
-    ) -> None:
-        """A booking placed (or tried) with these details: "confirmed", "unconfirmed" (the
-        answer was lost: staff to check) or "failed"."""
+    def placing(self, state: BookingState, slot: Slot, vet: str) -> int | None:
+        """A booking about to be sent to Vetstoria, with these details, written before it
+        leaves (status "pending"); returns its row id for `answered`. Should the app stop
+        before the answer is recorded, the next start makes it "unconfirmed": Vetstoria may
+        have booked it, and staff are told to check."""
         if self.recorder is None or self.conversation_id is None:
-            return
-        self.recorder.add_booking(
+            return None
+        return self.recorder.add_booking(
             self.conversation_id,
-            status=status,
+            status="pending",  # history.recording.BOOKING_PENDING
             slot_start=slot.start.isoformat(),
             schedule_id=slot.schedule_id,
             partition_id=slot.partition_id,
@@ -92,8 +96,19 @@ class Journal:
             phone=state.phone,
             email=state.email,
             notes=state.notes,
-            appointment_ids=list(getattr(result, "appointment_ids", ()) or ()),
         )
+
+    def answered(self, booking_id: int | None, status: str | None, result: Any = None) -> None:
+        """Vetstoria's answer to the booking `placing` recorded: "confirmed", "unconfirmed"
+        (the answer was lost: staff to check) or "failed"; None when nothing was booked and
+        nothing is left to do (the time had been taken), which forgets the attempt."""
+        if self.recorder is None or booking_id is None:
+            return
+        if status is None:
+            self.recorder.discard_booking(booking_id)
+            return
+        ids = list(getattr(result, "appointment_ids", ()) or ())
+        self.recorder.update_booking_status(booking_id, status, ids)
 
     def spoken(self, row_id: int | None, latency: dict[str, float], heard: str | None) -> None:
         """A reply once played: its figures known only then, and its text cut to what the
