@@ -115,8 +115,8 @@ def _chat(args: argparse.Namespace, settings: Settings, recorder: Any) -> int:
                 f"  [{turn.expecting}; {turn.total_ms:.0f} ms; {turn.tokens_out} tokens]",
                 file=sys.stderr,
             )
-        if recorder and not assistant.done and conversation_id is not None:
-            recorder.end_conversation(conversation_id, "abandoned", assistant.summary())
+        if not assistant.done:
+            assistant.abandon()
     return 0
 
 

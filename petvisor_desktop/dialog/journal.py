@@ -1,10 +1,12 @@
 """The conversation's history writes, in one place: each turn (a reply with its tool calls,
 carrying its own row id), bookings with their status, hand-offs and the end of the
-conversation. Without a recorder (typed tests, the `chat` command without a database)
-nothing is written and every method is a no-op."""
+conversation, these two with what was understood (the booking card, for reception's worklist).
+Without a recorder (typed tests, the `chat` command without a database) nothing is written and
+every method is a no-op."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -31,9 +33,21 @@ class Recorder(Protocol):
         self, booking_id: int, status: str, appointment_ids: Any = None
     ) -> None: ...
     def discard_booking(self, booking_id: int) -> None: ...
-    def add_handoff(self, conversation_id: int, reason: str, contact: str | None) -> int: ...
+    def add_handoff(
+        self,
+        conversation_id: int,
+        reason: str,
+        contact: str | None,
+        *,
+        card: Mapping[str, Any] | None = None,
+    ) -> int: ...
     def end_conversation(
-        self, conversation_id: int, outcome: str, summary: str | None = None
+        self,
+        conversation_id: int,
+        outcome: str,
+        summary: str | None = None,
+        *,
+        card: Mapping[str, Any] | None = None,
     ) -> None: ...
 
 
@@ -117,13 +131,17 @@ class Journal:
         if update is not None and row_id is not None:
             update(row_id, latency=latency, text=heard)
 
-    def handoff(self, reason: str, contact: str | None) -> None:
+    def handoff(self, reason: str, contact: str | None, card: Mapping[str, Any]) -> None:
+        """The caller handed to reception: why, how to reach them, and what was understood
+        (`card`, as `BookingState.card` gives it), so that staff need not ask it again."""
         if self.recorder is not None and self.conversation_id is not None:
-            self.recorder.add_handoff(self.conversation_id, reason, contact)
+            self.recorder.add_handoff(self.conversation_id, reason, contact, card=card)
 
-    def end(self, outcome: str, summary: str) -> None:
+    def end(self, outcome: str, summary: str, card: Mapping[str, Any]) -> None:
+        """The conversation's end: its outcome, a summary for people, and what was
+        understood (`card`)."""
         if self.recorder is not None and self.conversation_id is not None:
-            self.recorder.end_conversation(self.conversation_id, outcome, summary)
+            self.recorder.end_conversation(self.conversation_id, outcome, summary, card=card)
 
     def client_by_phone(self, phone: str) -> Any:
         """The client last booked with this phone number (None if unknown or unrecorded)."""

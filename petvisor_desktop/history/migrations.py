@@ -11,9 +11,11 @@ Never edit a released step; add a new one at the end.
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from petvisor_desktop.history.errors import HistoryError
 from petvisor_desktop.history.privacy import phone_key
@@ -156,11 +158,100 @@ _V4 = _sql(
 )
 
 
+# What the dialog understood (the booking card) gets a table: the dialog passes it with a
+# hand-off and at the end of a conversation. Before, the worklist read it back out of the
+# conversation's summary, a sentence for people; the summaries of older conversations are read
+# once more here, into the table, and nowhere else from now on.
+_CARD_COLUMNS = (
+    "species",
+    "appointment_type",
+    "clinician",
+    "date",
+    "part_of_day",
+    "time",
+    "pet_name",
+    "client_name",
+    "phone",
+    "email",
+)
+# The words of the summaries v1-v4 wrote (`Assistant.summary`: "Asked about: species Cat, type
+# Consultation, date 2026-11-26. Result: handed to reception (cancel); details given: clinician
+# Dr Michael Norman, time 2026-11-26T12:00:00+00:00, pet Mittens, client James Okafor, phone
+# 07700900456, email ...; preferences: ...."), and the card column each fills.
+_SUMMARY_WORDS = {
+    "species": "species",
+    "type": "appointment_type",
+    "date": "date",
+    "clinician": "clinician",
+    "time": "time",
+    "pet": "pet_name",
+    "client": "client_name",
+    "phone": "phone",
+    "email": "email",
+}
+_SUMMARY_PART = re.compile(r"(?:^|, )(" + "|".join(_SUMMARY_WORDS) + r") ")
+_SUMMARY_ASKED = re.compile(r"Asked about: (.*?)\. Result:")
+_SUMMARY_GIVEN = re.compile(r"details given: (.*?)(?:; preferences: .*)?\.$")
+
+
+def _card_from_summary(summary: str) -> dict[str, str | None]:
+    card: dict[str, str | None] = dict.fromkeys(_CARD_COLUMNS)
+    for found in (_SUMMARY_ASKED.search(summary), _SUMMARY_GIVEN.search(summary)):
+        if found is None:
+            continue
+        parts = _SUMMARY_PART.split(found.group(1))
+        for word, value in zip(parts[1::2], parts[2::2], strict=True):
+            card[_SUMMARY_WORDS[word]] = value.strip() or None
+    slot = card["time"]
+    if slot and "T" in slot:  # the slot whole, in the clinic's offset
+        try:
+            moment = datetime.fromisoformat(slot)
+        except ValueError:
+            return card
+        card["date"], card["time"] = moment.date().isoformat(), moment.strftime("%H:%M")
+    return card
+
+
+def _v5(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """CREATE TABLE booking_card (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        conversation_id INTEGER NOT NULL UNIQUE REFERENCES conversation (id) ON DELETE CASCADE,
+        species TEXT,
+        appointment_type TEXT,
+        clinician TEXT,
+        date TEXT,
+        part_of_day TEXT,
+        time TEXT,
+        pet_name TEXT,
+        client_name TEXT,
+        phone TEXT,
+        email TEXT,
+        updated_at TEXT NOT NULL
+    )"""
+    )
+    rows = conn.execute(
+        "SELECT id, summary, COALESCE(ended_at, started_at) FROM conversation "
+        "WHERE summary IS NOT NULL AND redacted_at IS NULL"
+    ).fetchall()
+    columns = ", ".join(_CARD_COLUMNS)
+    marks = ", ".join("?" for _ in _CARD_COLUMNS)
+    for conversation_id, summary, at in rows:
+        card = _card_from_summary(summary)
+        if any(card.values()):
+            conn.execute(
+                f"INSERT INTO booking_card (conversation_id, {columns}, updated_at) "
+                f"VALUES (?, {marks}, ?)",
+                (conversation_id, *(card[c] for c in _CARD_COLUMNS), at),
+            )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _V1),
     Migration(2, "handoff table and conversation rating", _V2),
     Migration(3, "normalised phone key on bookings", _v3),
     Migration(4, "what staff did about worklist items", _V4),
+    Migration(5, "the booking card the dialog understood, from older summaries too", _v5),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -138,6 +138,33 @@ class WorklistAction(_Model):
         table_name = "worklist_action"
 
 
+class BookingCard(_Model):
+    """What the dialog had understood of the booking (the booking card's details, as
+    `petvisor_desktop.card` names them) when it handed the caller to reception or the
+    conversation ended (schema v5). One per conversation, replaced by a later write; the
+    worklist shows it. Converted from the summaries of conversations older than v5."""
+
+    conversation = pw.ForeignKeyField(
+        Conversation, unique=True, on_delete="CASCADE", lazy_load=False
+    )
+    conversation_id: int  # peewee's accessor for the raw key (declared for type checkers)
+    species = pw.TextField(null=True)
+    appointment_type = pw.TextField(null=True)
+    clinician = pw.TextField(null=True)  # a clinician's name, or "anyone"
+    date = pw.TextField(null=True)  # the day, ISO-8601
+    part_of_day = pw.TextField(null=True)
+    time = pw.TextField(null=True)  # HH:MM in the clinic's time
+    # Personal data: blanked with the conversation's (retention, forget).
+    pet_name = pw.TextField(null=True)
+    client_name = pw.TextField(null=True)
+    phone = pw.TextField(null=True)
+    email = pw.TextField(null=True)
+    updated_at = pw.TextField()
+
+    class Meta:
+        table_name = "booking_card"
+
+
 class StaffUser(_Model):
     """A member of staff who may open the admin screens. Only a KDF hash of the PIN is kept."""
 
@@ -162,4 +189,5 @@ ALL_MODELS: tuple[type[pw.Model], ...] = (
     Handoff,
     StaffUser,
     WorklistAction,
+    BookingCard,
 )

@@ -3,11 +3,13 @@
 What counts as personal data here, and what is kept:
 - blanked: turn texts (transcripts), conversation summaries, handoff reasons and contacts,
   the values in tool-call arguments (the argument names stay), the booking's pet name,
-  owner names, phone, e-mail and notes, and staff notes on worklist items.
+  owner names, phone, e-mail and notes, the same of the booking card the dialog understood
+  (pet, owner, phone, e-mail), and staff notes on worklist items.
 - kept: every row, timestamps, modes, outcomes, ratings, roles, "expecting", latency and token
-  figures, tool names and statuses, and the booking's slot, species, appointment type,
-  clinician and status, and what staff did about a worklist item (who, what, when), so that
-  counts and performance figures survive.
+  figures, tool names and statuses, the booking's slot, species, appointment type,
+  clinician and status, the card's species, appointment type, vet, day and time, and what
+  staff did about a worklist item (who, what, when), so that counts and performance figures
+  survive.
 """
 
 from __future__ import annotations

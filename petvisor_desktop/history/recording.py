@@ -1,6 +1,7 @@
 """Recording a conversation as it goes (the engine's side of `History`): conversations, turns,
-tool calls, bookings, handoffs, ratings, and closing the conversations a crash left open.
-A full disk never stops these writes: `history.spool` keeps them until there is room."""
+tool calls, bookings, handoffs with what the dialog understood (the booking card), ratings, and
+closing the conversations a crash left open. A full disk never stops these writes:
+`history.spool` keeps them until there is room."""
 
 from __future__ import annotations
 
@@ -16,8 +17,16 @@ from typing import Any
 
 import peewee as pw
 
+from petvisor_desktop.card import CARD_KEYS
 from petvisor_desktop.history.errors import RecordNotFound
-from petvisor_desktop.history.models import Booking, Conversation, Handoff, ToolCall, Turn
+from petvisor_desktop.history.models import (
+    Booking,
+    BookingCard,
+    Conversation,
+    Handoff,
+    ToolCall,
+    Turn,
+)
 from petvisor_desktop.history.privacy import phone_key
 from petvisor_desktop.history.records import (
     BOOKING_STATUSES,
@@ -92,6 +101,29 @@ def _slot_text(slot_start: datetime | str | None) -> str | None:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("slot_start must carry its UTC offset, e.g. 2026-11-23T09:00:00+00:00")
     return moment.isoformat()
+
+
+def _card_values(card: Mapping[str, Any] | None) -> dict[str, str | None] | None:
+    """A booking card as the dialog passes it (`BookingState.card`: the keys of
+    `petvisor_desktop.card.CARD_KEYS`, text or None; keys left out are None), checked. None
+    when there is no card or nothing on it."""
+    if card is None:
+        return None
+    if not isinstance(card, Mapping):
+        raise ValueError(f"a booking card must be a mapping; got {type(card).__name__}")
+    unknown = set(card) - set(CARD_KEYS)
+    if unknown:
+        raise ValueError(
+            f"unknown booking card detail(s) {', '.join(sorted(map(str, unknown)))}; "
+            f"known: {', '.join(CARD_KEYS)}"
+        )
+    values: dict[str, str | None] = {}
+    for key in CARD_KEYS:
+        value = card.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"booking card {key} must be text; got {value!r}")
+        values[key] = value or None
+    return values if any(values.values()) else None
 
 
 def _one_of(name: str, value: str | None, alias: str | None) -> str | None:
@@ -365,10 +397,19 @@ class Recording(Spooling):
         log.info("booking %d discarded: nothing was booked", booking_id)
 
     @spooled(new_row=True)
-    def add_handoff(self, conversation_id: int, reason: str, contact: str | None) -> int:
-        """Record that the caller was handed to the staff: why, and how to reach them."""
+    def add_handoff(
+        self,
+        conversation_id: int,
+        reason: str,
+        contact: str | None,
+        *,
+        card: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Record that the caller was handed to the staff: why, how to reach them, and what
+        the dialog had understood (`card`, the booking card's details) for the worklist."""
         if not isinstance(reason, str):
             raise ValueError("the handoff reason must be text")
+        understood = _card_values(card)
         with self._write():
             self._require_conversation(conversation_id)
             handoff_id = int(
@@ -379,6 +420,7 @@ class Recording(Spooling):
                     created_at=_ts(_now()),
                 ).execute(self._db)
             )
+            self._keep_card(conversation_id, understood)
         log.info("handoff %d recorded for conversation %d", handoff_id, conversation_id)
         return handoff_id
 
@@ -390,9 +432,13 @@ class Recording(Spooling):
         summary: str | None = None,
         *,
         ended_at: datetime | None = None,
+        card: Mapping[str, Any] | None = None,
     ) -> None:
-        """Close a conversation with its outcome. Ending it twice is a ValueError."""
+        """Close a conversation with its outcome, its summary (for people) and what the
+        dialog had understood (`card`, kept for the worklist). Ending it twice is a
+        ValueError."""
         _check_choice("outcome", outcome, OUTCOMES)
+        understood = _card_values(card)
         with self._write():
             row = self._require_conversation(conversation_id)
             if row.ended_at is not None:
@@ -400,7 +446,20 @@ class Recording(Spooling):
             Conversation.update(
                 ended_at=_ts(ended_at or _now()), outcome=outcome, summary=summary
             ).where(Conversation.id == conversation_id).execute(self._db)
+            self._keep_card(conversation_id, understood)
         log.info("conversation %d ended: %s", conversation_id, outcome)
+
+    def _keep_card(self, conversation_id: int, card: dict[str, str | None] | None) -> None:
+        """The conversation's booking card becomes `card` (call inside a write); nothing on
+        it (None) leaves the one recorded before."""
+        if card is None:
+            return
+        BookingCard.insert(
+            conversation=conversation_id, updated_at=_ts(_now()), **card
+        ).on_conflict(
+            conflict_target=[BookingCard.conversation],
+            update={**card, "updated_at": _ts(_now())},
+        ).execute(self._db)
 
     @spooled(new_row=False)
     def rate_conversation(self, conversation_id: int, rating: int) -> None:

@@ -239,6 +239,7 @@ class RedactionCounts:
     bookings: int = 0
     handoffs: int = 0
     worklist_notes: int = 0
+    cards: int = 0  # the booking cards the dialog recorded
 
     @property
     def total(self) -> int:
@@ -249,6 +250,7 @@ class RedactionCounts:
             + self.bookings
             + self.handoffs
             + self.worklist_notes
+            + self.cards
         )
 
 

@@ -14,6 +14,7 @@ import peewee as pw
 from petvisor_desktop.history.database import DatabaseAccess
 from petvisor_desktop.history.models import (
     Booking,
+    BookingCard,
     Conversation,
     Handoff,
     ToolCall,
@@ -65,9 +66,10 @@ class Retention(DatabaseAccess):
         """Remove the personal data of the caller with this phone number from the database.
 
         "Everywhere" means: every conversation in which the number appears - through a
-        booking made with it, a handoff contact, something said, a tool call, a summary or a
-        staff note on the worklist - has all its personal text blanked exactly as a
-        retention purge would, and those bookings also lose their Vetstoria appointment ids.
+        booking made with it, a handoff contact, something said, a tool call, a summary, the
+        booking card the dialog understood or a staff note on the worklist - has all its
+        personal text blanked exactly as a retention purge would, and those bookings also lose
+        their Vetstoria appointment ids.
         Rows and figures stay. Backups taken before still hold the data until rotation
         deletes them, and Vetstoria's own client record is the clinic's to handle there."""
         key = phone_key(phone)
@@ -81,6 +83,7 @@ class Retention(DatabaseAccess):
             Turn.select(Turn.conversation).where(mentions(Turn.text, key)),
             ToolCall.select(ToolCall.conversation).where(mentions(ToolCall.arguments, key)),
             Conversation.select(Conversation.id).where(mentions(Conversation.summary, key)),
+            BookingCard.select(BookingCard.conversation).where(mentions(BookingCard.phone, key)),
             WorklistAction.select(WorklistAction.conversation).where(
                 mentions(WorklistAction.note, key)
             ),
@@ -96,7 +99,7 @@ class Retention(DatabaseAccess):
     def _redact(
         self, ids: Sequence[int], now: datetime, *, drop_references: bool
     ) -> RedactionCounts:
-        totals = [0, 0, 0, 0, 0, 0]
+        totals = [0, 0, 0, 0, 0, 0, 0]
         stamp = _ts(now)
         for chunk in _chunks(ids):
             with self._write():
@@ -158,6 +161,20 @@ class Retention(DatabaseAccess):
                     WorklistAction.update(note=None)
                     .where(
                         WorklistAction.conversation.in_(chunk) & WorklistAction.note.is_null(False)
+                    )
+                    .execute(self._db)
+                )
+                # Like the booking's: who and how to reach them go, what was asked for stays.
+                totals[6] += (
+                    BookingCard.update(pet_name=None, client_name=None, phone=None, email=None)
+                    .where(
+                        BookingCard.conversation.in_(chunk)
+                        & (
+                            BookingCard.pet_name.is_null(False)
+                            | BookingCard.client_name.is_null(False)
+                            | BookingCard.phone.is_null(False)
+                            | BookingCard.email.is_null(False)
+                        )
                     )
                     .execute(self._db)
                 )

@@ -15,15 +15,15 @@ What staff do is kept in memory on a full disk, like the engine's writes (`histo
 written when there is room: the items read meanwhile show it already (`StaffAction.kept`), so
 an item marked done stays done on the screen and cannot be marked done twice.
 
-What was understood comes from the conversation's booking when there is one, and otherwise
-from the details its summary lists (`Assistant.summary`: "Asked about: species Cat, ... Result:
-handed to reception (cancel); details given: pet Mittens, client James Okafor, phone ...")."""
+What was understood is the booking card the dialog passed with the hand-off or the end of the
+conversation (`BookingCard`; for conversations older than schema v5, read from their summaries
+when the database was migrated), with the details of the booking tried, when there is one, over
+it: that is what was sent to Vetstoria."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -35,6 +35,7 @@ from petvisor_desktop.history.database import DatabaseAccess
 from petvisor_desktop.history.errors import RecordNotFound
 from petvisor_desktop.history.models import (
     Booking,
+    BookingCard,
     Conversation,
     Handoff,
     ToolCall,
@@ -63,43 +64,13 @@ _VERDICT_STATUS = {"found_in_vetstoria": "confirmed", "not_booked": "failed"}  #
 _VETSTORIA_CALLS = ("check_availability", "place_booking")
 _NOT_A_FAILURE = ("ok", "rules", "rejected", "slot_taken")
 _ENDED_UNBOOKED = ("no_booking", "abandoned", "error")
-# The words of `Assistant.summary` for each booking detail, and the card key they fill.
-_SUMMARY_KEYS = {
-    "species": "species",
-    "type": "appointment_type",
-    "date": "date",
-    "clinician": "clinician",
-    "time": "time",
-    "pet": "pet_name",
-    "client": "client_name",
-    "phone": "phone",
-    "email": "email",
-}
-_SUMMARY_PART = re.compile(r"(?:^|, )(" + "|".join(_SUMMARY_KEYS) + r") ")
-_ASKED = re.compile(r"Asked about: (.*?)\. Result:")
-_GIVEN = re.compile(r"details given: (.*?)(?:; preferences: .*)?\.$")
 
 
-def card_from_summary(summary: str | None) -> dict[str, str | None]:
-    """The booking details a conversation's summary lists (see `Assistant.summary`), as a
-    card; details it does not name are None."""
-    card: dict[str, str | None] = dict.fromkeys(CARD_KEYS)
-    if not summary:
-        return card
-    for found in (_ASKED.search(summary), _GIVEN.search(summary)):
-        if found is None:
-            continue
-        parts = _SUMMARY_PART.split(found.group(1))
-        for word, value in zip(parts[1::2], parts[2::2], strict=True):
-            card[_SUMMARY_KEYS[word]] = value.strip() or None
-    slot = card["time"]
-    if slot and "T" in slot:  # the summary gives the slot whole, in the clinic's offset
-        try:
-            moment = datetime.fromisoformat(slot)
-        except ValueError:
-            return card
-        card["date"], card["time"] = moment.date().isoformat(), moment.strftime("%H:%M")
-    return card
+def card_from_row(row: BookingCard | None) -> dict[str, str | None]:
+    """The card the dialog recorded (all None when it recorded none)."""
+    if row is None:
+        return dict.fromkeys(CARD_KEYS)
+    return {key: getattr(row, key) for key in CARD_KEYS}
 
 
 def card_from_booking(booking: BookingRecord) -> dict[str, str | None]:
@@ -241,6 +212,10 @@ class Worklist(Spooling):
         )
         failed_calls = {int(row[0]) for row in failed.tuples().bind(self._db)}
         said = _last_caller_words(self._db, ids)
+        cards = {
+            c.conversation_id: c
+            for c in BookingCard.select().where(BookingCard.conversation.in_(ids)).bind(self._db)
+        }
         waiting = self._kept_actions() if kept else {}
         items = []
         for cid in ids:
@@ -254,7 +229,13 @@ class Worklist(Spooling):
                     booked = _with_verdict(booked, action.action)
                 done.append(action)
             item = _item(
-                row, handoffs.get(cid, []), booked, done, cid in failed_calls, said.get(cid)
+                row,
+                handoffs.get(cid, []),
+                booked,
+                done,
+                cid in failed_calls,
+                said.get(cid),
+                cards.get(cid),
             )
             if item is not None:
                 items.append(item)
@@ -395,6 +376,7 @@ def _item(
     actions: list[StaffAction],
     vetstoria_failed: bool,
     caller_said: str | None,
+    understood: BookingCard | None,
 ) -> WorklistItem | None:
     reasons: list[str] = []
     detail = None
@@ -419,7 +401,7 @@ def _item(
     if failed and not booked and row.outcome in _ENDED_UNBOOKED and not verdicts:
         reasons.append("booking_failed")
     booking = _booking_shown(bookings)
-    card = card_from_summary(row.summary)
+    card = card_from_row(understood)
     if booking is not None:
         card.update({k: v for k, v in card_from_booking(booking).items() if v})
     if row.outcome == "abandoned":

@@ -14,6 +14,7 @@ from petvisor_desktop.history.models import ALL_MODELS
 from petvisor_desktop.history.privacy import phone_key
 
 from .conftest import PHONE
+from .test_worklist import CANCEL_CARD
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -192,5 +193,47 @@ def test_v4_puts_hand_offs_and_lost_bookings_of_an_older_database_on_the_worklis
         assert conn.execute("SELECT action, staff FROM worklist_action").fetchall() == [
             ("done", "Jo Morgan")
         ]
+    finally:
+        conn.close()
+
+
+def test_v5_reads_the_booking_cards_of_older_conversations_out_of_their_summaries(
+    tmp_path: Path,
+) -> None:
+    """Before v5 the dialog's understanding was only in the summary, a sentence for people;
+    the migration reads it into the card table once, and the worklist reads only the table."""
+    path = tmp_path / "v4.sqlite3"
+    _make_db_at(path, 4)
+    conn = _connect(path)
+    for summary, redacted in (
+        (
+            "Asked about: species Cat, type Consultation, date 2026-11-26. Result: handed to "
+            "reception (cancel); details given: clinician Dr Michael Norman, time "
+            "2026-11-26T12:00:00+00:00, pet Mittens, client James Okafor, phone 07700900456, "
+            "email james.okafor@example.com; preferences: asked for Dr Michael Norman.",
+            None,
+        ),
+        (None, "2026-02-01T00:00:00.000000+00:00"),  # retention had blanked it
+    ):
+        conn.execute(
+            "INSERT INTO conversation (started_at, ended_at, mode, outcome, summary, "
+            "redacted_at) VALUES ('2026-01-07T10:00:00.000000+00:00', "
+            "'2026-01-07T10:02:00.000000+00:00', 'kiosk', 'handoff', ?, ?)",
+            (summary, redacted),
+        )
+        conn.execute(
+            "INSERT INTO handoff (conversation_id, reason, created_at) VALUES "
+            "(last_insert_rowid(), 'cancel', '2026-01-07T10:01:00.000000+00:00')"
+        )
+    conn.close()
+
+    with History.open(path) as history:
+        assert history.migrated_to == (5,)
+        items = {i.id: i for i in history.worklist()}
+    assert items[3].card == CANCEL_CARD  # the summary above, read into a card
+    assert not any(items[4].card.values())
+    conn = _connect(path)
+    try:  # "booked a check-up" names no detail: no card for conversation 1
+        assert conn.execute("SELECT conversation_id FROM booking_card").fetchall() == [(3,)]
     finally:
         conn.close()

@@ -172,3 +172,58 @@ def test_raw_sqlite_sees_blank_text_not_deleted_rows(history: History, db_path: 
         assert (turns, blank, latency) == (3, 3, 1350.0)
     finally:
         conn.close()
+
+
+CARD = {
+    "species": "Dog",
+    "appointment_type": "Vaccinations",
+    "clinician": "Dr Amy Roberts",
+    "date": "2026-11-23",
+    "time": "09:00",
+    "pet_name": "Rex",
+    "client_name": "Zebediah Doe",
+    "phone": PHONE,
+    "email": "zebediah@example.com",
+}
+
+
+def _cards(db_path: Path) -> dict[int, tuple[str | None, ...]]:
+    conn = sqlite3.connect(db_path)
+    try:
+        rows = conn.execute(
+            "SELECT conversation_id, species, appointment_type, clinician, date, time, "
+            "pet_name, client_name, phone, email FROM booking_card"
+        ).fetchall()
+    finally:
+        conn.close()
+    return {row[0]: row[1:] for row in rows}
+
+
+def test_the_booking_card_is_blanked_like_the_booking(history: History, db_path: Path) -> None:
+    """What the dialog understood is kept with a hand-off; retention and "forget" take its
+    personal details (pet, owner, phone, e-mail) exactly when they take the booking's, and
+    keep what was asked for."""
+    old = history.start_conversation("kiosk", started_at=NOW - timedelta(days=91))
+    history.add_handoff(old, "cancel", None, card=CARD)
+    history.end_conversation(old, "handoff", None, card=CARD)
+    # She rang again: the number is only on the card of this one (said in another format).
+    again = history.start_conversation("kiosk", started_at=NOW - timedelta(days=2))
+    history.add_handoff(again, "person", None, card={**CARD, "phone": "+44 20 7946 0000"})
+    recent = history.start_conversation("kiosk", started_at=NOW - timedelta(days=2))
+    history.add_handoff(recent, "person", None, card={**CARD, "phone": "07700 900123"})
+    kept = ("Dog", "Vaccinations", "Dr Amy Roberts", "2026-11-23", "09:00")
+    blank = (None, None, None, None)
+
+    assert history.purge_expired(now=NOW).cards == 1
+    cards = _cards(db_path)
+    assert cards[old] == (*kept, *blank)
+    assert cards[again][5:7] == ("Rex", "Zebediah Doe")  # not expired yet
+
+    counts = history.forget_phone(PHONE)
+    assert (counts.conversations, counts.cards) == (1, 1)  # `old` has no number left
+    cards = _cards(db_path)
+    assert cards[again] == (*kept, *blank)
+    assert cards[recent][5:] == ("Rex", "Zebediah Doe", "07700 900123", "zebediah@example.com")
+    assert b"Zebediah" in _file_bytes(db_path)  # the other caller's card
+    history.forget_phone("07700 900123")
+    assert b"Zebediah" not in _file_bytes(db_path)

@@ -4,7 +4,7 @@ what was understood of them, and what staff do about them (who and when)."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,19 +15,27 @@ from petvisor_desktop.history.values import _now
 
 from .conftest import PHONE, record_booked_conversation
 
-CANCEL_SUMMARY = (
-    "Asked about: species Cat, type Consultation, date 2026-11-26. Result: handed to "
-    "reception (cancel); details given: clinician Dr Michael Norman, time "
-    "2026-11-26T12:00:00+00:00, pet Mittens, client James Okafor, phone 07700900456, email "
-    "james.okafor@example.com; preferences: asked for Dr Michael Norman, prefers afternoons."
-)
+# What the dialog had understood of a caller who then asked to cancel (`BookingState.card`).
+CANCEL_CARD = {
+    "species": "Cat",
+    "appointment_type": "Consultation",
+    "clinician": "Dr Michael Norman",
+    "date": "2026-11-26",
+    "part_of_day": None,
+    "time": "12:00",
+    "pet_name": "Mittens",
+    "client_name": "James Okafor",
+    "phone": "07700900456",
+    "email": "james.okafor@example.com",
+}
 
 
-def handed_off(history: History, reason: str, *, summary: str | None = None) -> int:
+def handed_off(history: History, reason: str, *, card: dict[str, str | None] | None = None) -> int:
+    """As the dialog records a hand-off: with what it had understood (`card`), if anything."""
     cid = history.start_conversation("kiosk")
     history.add_turn(cid, "caller", f"something about {reason}")
-    history.add_handoff(cid, reason, "07700 900318")
-    history.end_conversation(cid, "handoff", summary)
+    history.add_handoff(cid, reason, "07700 900318", card=card)
+    history.end_conversation(cid, "handoff", f"handed to reception ({reason})", card=card)
     return cid
 
 
@@ -74,7 +82,10 @@ def test_every_reason_a_person_is_needed_becomes_an_item_and_nothing_else(
     left = history.start_conversation("kiosk")
     history.add_turn(left, "caller", "A check-up for my dog please")
     history.end_conversation(
-        left, "abandoned", "Asked about: species Dog, type Check-up. Result: nothing booked."
+        left,
+        "abandoned",
+        "Asked about: species Dog, type Check-up. Result: nothing booked.",
+        card={"species": "Dog", "appointment_type": "Check-up"},
     )
     walked_by = history.start_conversation("kiosk")  # tapped Start and walked away
     history.end_conversation(
@@ -107,22 +118,11 @@ def test_an_item_shows_what_was_understood_how_to_reach_the_caller_and_when(
     history: History,
 ) -> None:
     before = _now()
-    cid = handed_off(history, "cancel", summary=CANCEL_SUMMARY)
+    cid = handed_off(history, "cancel", card=CANCEL_CARD)
     item = history.worklist_item(cid)
     assert item is not None
     assert before <= item.raised_at <= _now()
-    assert item.card == {
-        "species": "Cat",
-        "appointment_type": "Consultation",
-        "clinician": "Dr Michael Norman",
-        "date": "2026-11-26",
-        "part_of_day": None,
-        "time": "12:00",
-        "pet_name": "Mittens",
-        "client_name": "James Okafor",
-        "phone": "07700900456",
-        "email": "james.okafor@example.com",
-    }
+    assert item.card == CANCEL_CARD
     assert (item.phone, item.email) == ("07700900456", "james.okafor@example.com")
     assert words.why(item) == "Wants to cancel a booking"
     assert words.caller(item) == "James Okafor (Mittens)"
@@ -133,9 +133,24 @@ def test_an_item_shows_what_was_understood_how_to_reach_the_caller_and_when(
         ("Day", "Thursday 26 November"),
         ("Time", "12:00 pm"),
     ]
-    # Without a summary, the hand-off's own contact is how to reach them.
+    # Without a card, the hand-off's own contact is how to reach them.
     bare = history.worklist_item(handed_off(history, "person"))
     assert bare is not None and bare.phone == "07700 900318" and not any(bare.card.values())
+
+
+def test_the_card_last_passed_is_the_one_kept_and_a_wrong_one_is_refused(
+    history: History,
+) -> None:
+    cid = history.start_conversation("kiosk")
+    history.add_handoff(cid, "cancel", None, card={"species": "Cat", "pet_name": "Tom"})
+    history.end_conversation(cid, "handoff", None, card={"species": "Cat", "pet_name": "Tiger"})
+    item = history.worklist_item(cid)
+    assert item is not None and (item.card["species"], item.card["pet_name"]) == ("Cat", "Tiger")
+    other = history.start_conversation("kiosk")
+    with pytest.raises(ValueError, match="unknown booking card detail\\(s\\) owner"):
+        history.add_handoff(other, "cancel", None, card={"owner": "Jane"})
+    with pytest.raises(ValueError, match="booking card date must be text"):
+        history.end_conversation(other, "handoff", None, card={"date": date(2026, 11, 23)})
 
 
 def test_an_unconfirmed_booking_says_exactly_what_to_look_for_in_vetstoria(
@@ -243,7 +258,7 @@ def test_items_another_process_records_appear_and_change_the_stamp(db_path: Path
 
 
 def test_retention_and_forget_blank_staff_notes_but_keep_who_did_what(history: History) -> None:
-    old = handed_off(history, "cancel", summary=CANCEL_SUMMARY)
+    old = handed_off(history, "cancel", card=CANCEL_CARD)
     history.add_note(old, "Jo Morgan", "Mrs Okafor will call back")
     history.mark_done(old, "Jo Morgan")
     counts = history.purge_expired(now=_now() + timedelta(days=history.retention_days + 1))
@@ -254,7 +269,10 @@ def test_retention_and_forget_blank_staff_notes_but_keep_who_did_what(history: H
         ("note", "Jo Morgan", None),
         ("done", "Jo Morgan", None),
     ]
-    assert not any(item.card.values())
+    # The card goes as the booking does: who and how to reach them, not what was asked for.
+    personal = ("pet_name", "client_name", "phone", "email")
+    assert item.card == {k: None if k in personal else v for k, v in CANCEL_CARD.items()}
+    assert counts.cards == 1 and item.phone is None
 
     noted = handed_off(history, "person")
     history.add_note(noted, "Jo Morgan", f"Caller's other number is {PHONE}")

@@ -11,12 +11,12 @@ from pathlib import Path
 from petvisor_desktop.history import History
 
 from .conftest import CliEnv, CliResult
-from .test_worklist import CANCEL_SUMMARY, handed_off, unconfirmed
+from .test_worklist import CANCEL_CARD, handed_off, unconfirmed
 
 
 def _fill(db_path: Path) -> tuple[int, int, int]:
     with History.open(db_path) as history:
-        cancel = handed_off(history, "cancel", summary=CANCEL_SUMMARY)
+        cancel = handed_off(history, "cancel", card=CANCEL_CARD)
         lost = unconfirmed(history)
         history.end_conversation(lost, "handoff", None)
         done = handed_off(history, "person")

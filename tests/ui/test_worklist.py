@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from petvisor_desktop.history import History
 from petvisor_desktop.settings import Settings
-from tests.history.test_worklist import CANCEL_SUMMARY, handed_off, unconfirmed
+from tests.history.test_worklist import CANCEL_CARD, handed_off, unconfirmed
 from tests.small_disk import fill, small_disk  # noqa: F401 - the fixture
 from tests.ui.conftest import STAFF_EMAIL, STAFF_PIN
 from ui.admin.history_browser import HistoryBrowser
@@ -74,7 +74,7 @@ def test_staff_see_an_item_whole_and_settle_a_lost_booking(
     staff_history: History, qtbot: Any
 ) -> None:
     history = staff_history
-    cancel = handed_off(history, "cancel", summary=CANCEL_SUMMARY)
+    cancel = handed_off(history, "cancel", card=CANCEL_CARD)
     lost = unconfirmed(history)
     page = page_for(history, qtbot, staff_email=STAFF_EMAIL)
     assert page.status.text() == "2 open items"
@@ -170,7 +170,7 @@ def test_nobody_signed_in_can_read_but_not_change_an_item(
 def test_the_admin_tab_counts_open_items_and_opens_one_in_the_history(
     staff_history: History, ui_settings: Settings, qtbot: Any
 ) -> None:
-    cancel = handed_off(staff_history, "cancel", summary=CANCEL_SUMMARY)
+    cancel = handed_off(staff_history, "cancel", card=CANCEL_CARD)
     handed_off(staff_history, "person")
     admin = AdminWindow(EngineBridge(), ui_settings, lambda: staff_history, staff_email=STAFF_EMAIL)
     qtbot.addWidget(admin)
@@ -183,7 +183,8 @@ def test_the_admin_tab_counts_open_items_and_opens_one_in_the_history(
     browser = admin.history_page
     assert tabs.currentWidget() is browser
     assert browser.worklist.currentData() == "all"
-    qtbot.waitUntil(lambda: "Mittens" in browser.detail.toPlainText(), timeout=10_000)
+    shown = "handed to reception (cancel)"  # its summary, not the other item's
+    qtbot.waitUntil(lambda: shown in browser.detail.toPlainText(), timeout=10_000)
     qtbot.waitUntil(lambda: browser.model.rowCount() == 2 and not browser.loading)
     admin.close()
 
@@ -236,7 +237,7 @@ def test_an_arriving_item_chimes_and_shows_a_notice_without_the_callers_details(
     try:
         assert app.worklist_watch is not None
         with qtbot.waitSignal(app.worklist_watch.arrived, timeout=10_000):
-            cid = handed_off(kiosk, "cancel", summary=CANCEL_SUMMARY)
+            cid = handed_off(kiosk, "cancel", card=CANCEL_CARD)
         qtbot.waitUntil(lambda: window.worklist_button.text() == "Worklist: 2 open")
         qtbot.waitUntil(lambda: chimes == [1], timeout=10_000)
         notice = window.worklist_notice.text.text()
@@ -278,7 +279,7 @@ def test_the_chime_is_short_and_audible() -> None:
 def test_the_kiosk_never_shows_another_callers_details(
     ui_settings: Settings, staff_history: History, qtbot: Any
 ) -> None:
-    handed_off(staff_history, "cancel", summary=CANCEL_SUMMARY)
+    handed_off(staff_history, "cancel", card=CANCEL_CARD)
     staff_history.close()  # the kiosk opens the database as its first user
     app = App(without_llm(ui_settings), kiosk=True, voice=False, worklist_poll_ms=100)
     app.show()
@@ -294,7 +295,7 @@ def test_the_kiosk_never_shows_another_callers_details(
         with qtbot.waitSignal(staff_window.changed, timeout=10_000):
             staff_window.start()
         with qtbot.waitSignal(staff_window.arrived, timeout=10_000):
-            handed_off(elsewhere, "not_understood", summary=CANCEL_SUMMARY)
+            handed_off(elsewhere, "not_understood", card=CANCEL_CARD)
         staff_window.stop()
         settle()
 
