@@ -23,6 +23,7 @@ from petvisor_desktop import paths
 from petvisor_desktop.dialog.assistant import CHANGEABLE, Assistant, AssistantTurn
 from petvisor_desktop.events import EngineEvent, EventCallback, EventType, emit_to
 from petvisor_desktop.settings import Settings
+from petvisor_desktop.status import Status
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ class Engine:
         self._llm_name = llm_name
         self._emit = emit_to(on_event)
         self._on_event = on_event
+        self.status = Status(emit_to(self._relay))  # what the screens show at a glance
         self.components: dict[str, dict[str, Any]] = {}
         self.history: Any = None
         self.backend: Any = None
@@ -253,6 +255,7 @@ class Engine:
                 self._relay,
                 mode=self.mode,
                 executor=self._worker,
+                status=self.status,
             )
             self._stack.callback(self.voice.close)
             if self.listens_when_idle:
@@ -540,7 +543,7 @@ class Conversation:
         if engine.voice is not None:
             engine.voice.begin(self, greet=greet)
         elif greet:
-            self._emit(EventType.STATE, state="idle")
+            self.engine.status.set("idle")
 
     def respond(
         self,
@@ -555,7 +558,7 @@ class Conversation:
         if self.assistant is None or self.ended:
             return None
         self._emit(EventType.CALLER_FINAL, text=text, spoken=spoken)
-        self._emit(EventType.STATE, state="thinking")
+        self.engine.status.set("thinking")
         try:
             turn = self.assistant.respond(text, foresight, confidence=confidence)
         except Exception as exc:
@@ -567,7 +570,7 @@ class Conversation:
                 message=str(exc),
                 recoverable=True,
             )
-            self._emit(EventType.STATE, state="idle")
+            self.engine.status.set("idle")
             return None
         self._reply(turn)
         return turn
@@ -579,7 +582,7 @@ class Conversation:
         if turn is not None and self.engine.voice is not None:
             self.engine.voice.speak(self, turn)
         elif turn is not None and not turn.done:
-            self._emit(EventType.STATE, state="idle")
+            self.engine.status.set("idle")
         return turn
 
     def _touch(self, act: Callable[[Assistant], AssistantTurn], said: str) -> None:
@@ -632,9 +635,9 @@ class Conversation:
             return
         assistant = self.assistant
         if assistant is not None and not assistant.done and self.id is not None:
-            self.engine.history.end_conversation(self.id, "abandoned", assistant.summary())
+            assistant.abandon()
         self._finish((assistant.outcome if assistant and assistant.done else None) or "abandoned")
-        self._emit(EventType.STATE, state="idle")
+        self.engine.status.set("idle")
 
 
 def _failure(component: str, exc: BaseException) -> tuple[str, str]:

@@ -4,10 +4,12 @@
 Two threads and the engine's worker:
 - capture: reads 32 ms frames, cleans the echo out while the assistant speaks, scores them
   with Silero, cuts turns, streams them into the recogniser, and stops playback when the
-  caller speaks over the assistant;
+  caller speaks over the assistant. It alone owns the turn segmenter and the recogniser
+  stream: a talk-key press or release and a conversation's end reach it as queued commands;
 - turns: finishes each transcript, asks the brain (on the engine's worker, where typed input
   also goes, so the assistant is only ever used by one thread), and speaks the reply
   sentence by sentence, the first sentence playing while the next is synthesised.
+Both set the state shown at a glance through the engine's one `status.Status`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 
 from petvisor_desktop.events import EngineEvent, EventType, emit_to
 from petvisor_desktop.settings import Settings
+from petvisor_desktop.status import Status
 from petvisor_desktop.voice.base import FRAME_MS, AudioError, VoiceError
 from petvisor_desktop.voice.echo import PLAYBACK_TAIL_S
 
@@ -207,6 +210,7 @@ class VoiceLoop:
         *,
         mode: str = "kiosk",
         executor: Executor,
+        status: Status | None = None,
     ) -> None:
         from petvisor_desktop.voice.vad import TurnSegmenter
 
@@ -222,12 +226,16 @@ class VoiceLoop:
         self.denoise = parts.denoise or _new_denoiser(settings)
         self._executor = executor
         self._emit = emit_to(on_event)
+        self.status = status or Status(self._emit)
         self.segmenter = TurnSegmenter(
             threshold=self.audio.vad_threshold,
             end_silence_ms=self.audio.end_silence_ms,
             pre_roll_ms=self.audio.pre_roll_ms,
             min_speech_ms=min(200, self.audio.min_barge_in_ms),
         )
+        # The segmenter and the recogniser stream belong to the capture thread: the others
+        # ask it to reset, drop or end the turn through this queue, served between frames.
+        self._commands: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._talker: Talker | None = None
         self._on_idle_speech: Callable[[str, Utterance, float], None] | None = None
         self._listening = threading.Event()  # hands-free on, or the talk key held
@@ -239,6 +247,9 @@ class VoiceLoop:
         self._turn_frames: list[np.ndarray] = []
         self._silent_frames = 0
         self._speculation: Any = None
+        # Bumped when the caller speaks again after a pause: a decode or a model call made
+        # for the words before it is then useless, and is skipped when its turn comes.
+        self._speculation_gen = 0
         self._speculate = getattr(self.stt, "name", "") == "whisper"
         self.think_ahead = True  # run the model during the end silence too
         self._speculator = ThreadPoolExecutor(1, thread_name_prefix="petvisor-stt-ahead")
@@ -263,7 +274,7 @@ class VoiceLoop:
         """A new conversation: speak its greeting, then listen (hands-free in the kiosk)."""
         self._talker = talker
         if greet:
-            self.segmenter.reset()
+            self._commands.put(("reset", None))
         greeting = talker.last_reply()
         if greet and greeting is not None:
             self.speak(talker, greeting)
@@ -295,10 +306,11 @@ class VoiceLoop:
         self._ptt_held = held
         if held:
             self.interrupt()  # pressing talk while the assistant speaks means "let me speak"
-            self.segmenter.reset()
+            self._commands.put(("reset", None))
             self._listening.set()
+            self.status.set("listening")
         else:
-            self._turn_q.put(("release", time.monotonic()))
+            self._commands.put(("release", time.monotonic()))
 
     def interrupt(self) -> None:
         if self._speaking:
@@ -309,9 +321,9 @@ class VoiceLoop:
         self.interrupt()
         self._listening.clear()
         self._talker = None
-        self._drop_stream()
+        self._commands.put(("drop", None))
         if self._on_idle_speech is not None and self.mode == "kiosk":
-            self.segmenter.reset()
+            self._commands.put(("reset", None))
             self._listening.set()
 
     def close(self) -> None:
@@ -331,11 +343,16 @@ class VoiceLoop:
 
     # -- capture thread ---------------------------------------------------------------------
     def _capture_loop(self) -> None:
+        ended = False  # a file-backed microphone ran out: commands are still served
         while not self._closed.is_set():
+            self._serve_commands(wait_s=0.1 if ended else 0.0)
+            if ended:
+                continue
             try:
                 frame = self.source.read(0.1)
             except EOFError:
-                return
+                ended = True
+                continue
             except AudioError as exc:
                 self._device_lost(exc)
                 continue
@@ -355,11 +372,42 @@ class VoiceLoop:
             except Exception:
                 log.exception("voice capture failed on a frame")
 
+    def _serve_commands(self, wait_s: float) -> None:
+        """Run what the other threads asked of the segmenter and the stream, in order."""
+        try:
+            command, arg = (
+                self._commands.get(timeout=wait_s) if wait_s else self._commands.get_nowait()
+            )
+        except queue.Empty:
+            return
+        while True:
+            if command == "reset":
+                self.segmenter.reset()
+            elif command == "drop":
+                self._drop_stream()
+            elif command == "release":
+                self._on_release(arg)
+            try:
+                command, arg = self._commands.get_nowait()
+            except queue.Empty:
+                return
+
+    def _on_release(self, t: float) -> None:
+        """The talk key was let go: the turn ends now, whatever the VAD thinks (on the capture
+        thread, which owns the segmenter)."""
+        for event in self.segmenter.force_end(t):
+            if event.type.value == "speech-start":
+                self._open_stream(event.frames)
+            elif event.type.value == "speech-end":
+                self._close_turn(event, t)
+        if self.mode == "window":
+            self._listening.clear()
+
     def _device_lost(self, exc: AudioError) -> None:
         self._emit(
             EventType.ERROR, stage="audio", code=exc.code, message=exc.message, recoverable=True
         )
-        self._emit(EventType.STATE, state="unavailable")
+        self.status.lost()
         recover = getattr(self.source, "recover", None)
         if recover is None:
             self._closed.wait(1.0)
@@ -369,7 +417,7 @@ class VoiceLoop:
                 recover(5.0)
             except AudioError:
                 continue
-            self._emit(EventType.STATE, state="listening" if self._listening.is_set() else "idle")
+            self.status.recovered()
             return
 
     def _on_frame(self, frame: np.ndarray, t: float) -> None:
@@ -418,12 +466,25 @@ class VoiceLoop:
             return
         if p >= self.segmenter.neg_threshold:
             self._silent_frames = 0
-            self._speculation = None
+            self._void_speculation()
             return
         self._silent_frames += 1
         if self._silent_frames == max(1, SPECULATE_AFTER_MS // FRAME_MS):
             frames = list(self._turn_frames)
-            self._speculation = self._speculator.submit(self._think_ahead, frames, self._hints)
+            self._speculation = self._speculator.submit(
+                self._think_ahead, frames, self._hints, self._speculation_gen
+            )
+
+    def _void_speculation(self) -> None:
+        """The caller went on after a pause: what was started for the words before it is
+        cancelled if it has not begun, and skipped at its next step if it has. (Left to run,
+        a long answer with five pauses queued five decodes and five model calls ahead of
+        the real one: replies came minutes late.)"""
+        if self._speculation is None:
+            return
+        self._speculation.cancel()
+        self._speculation = None
+        self._speculation_gen += 1
 
     def _check_barge_in(self, p: float, frame: np.ndarray, t: float) -> None:
         """The caller is speaking over the assistant: stop after `min_barge_in_ms` of speech
@@ -463,7 +524,7 @@ class VoiceLoop:
         scale = END_SILENCE_SCALE.get(expecting, 1.0)
         if not self._ptt_held:
             self.segmenter.set_end_silence_ms(max(FRAME_MS, int(self.audio.end_silence_ms * scale)))
-        self._emit(EventType.STATE, state="hearing")
+        self.status.set("hearing")
         for frame in frames:
             self._feed(frame)
 
@@ -496,22 +557,37 @@ class VoiceLoop:
             )
         )
 
-    def _think_ahead(self, frames: list[np.ndarray], hints: Listening) -> tuple[Any, Any]:
+    def _think_ahead(self, frames: list[np.ndarray], hints: Listening, gen: int) -> tuple[Any, Any]:
         """During the end-of-turn silence: the transcript so far, and what the model makes
-        of it, so both are ready (or nearly) when the turn is declared over."""
+        of it, so both are ready (or nearly) when the turn is declared over. Nothing is done
+        once the caller has gone on speaking (`gen` is no longer current)."""
+        if gen != self._speculation_gen:
+            return None, None
         stream = _open(self.stt, hints)
         for frame in frames:
             stream.accept(frame)
         transcript = stream.finish()
         talker = self._talker
         foresight = None
-        if self.think_ahead and talker is not None and transcript.text.strip():
-            foresight = self._executor.submit(talker.foresee, transcript.text)
+        if (
+            self.think_ahead
+            and talker is not None
+            and transcript.text.strip()
+            and gen == self._speculation_gen
+        ):
+            foresight = self._executor.submit(self._foresee, talker, transcript.text, gen)
         return transcript, foresight
+
+    def _foresee(self, talker: Talker, text: str, gen: int) -> Any:
+        """The model's reading of the words so far, on the engine's worker; skipped when the
+        caller has gone on speaking since (the worker is where the real turn waits)."""
+        if gen != self._speculation_gen:
+            return None
+        return talker.foresee(text)
 
     def _drop_stream(self) -> None:
         self._stream = None
-        self._speculation = None
+        self._void_speculation()
 
     # -- turn thread ------------------------------------------------------------------------
     def _turn_loop(self) -> None:
@@ -524,8 +600,6 @@ class VoiceLoop:
                     self._on_utterance(item)
                 elif kind == "speak":
                     self._speak(*item)
-                elif kind == "release":
-                    self._on_release(item)
             except VoiceError as exc:
                 self._emit(
                     EventType.ERROR,
@@ -537,22 +611,13 @@ class VoiceLoop:
             except Exception:
                 log.exception("voice turn failed")
 
-    def _on_release(self, t: float) -> None:
-        """The talk key was let go: the turn ends now, whatever the VAD thinks."""
-        for event in self.segmenter.force_end(t):
-            if event.type.value == "speech-start":
-                self._open_stream(event.frames)
-            elif event.type.value == "speech-end":
-                self._close_turn(event, t)
-        if self.mode == "window":
-            self._listening.clear()
-
     def _on_utterance(self, utterance: Utterance) -> None:
         finished = time.monotonic()
         ahead = None
+        transcript = None
         if utterance.speculative is not None:
             transcript, ahead = utterance.speculative.result()
-        else:
+        if transcript is None:  # none made, or skipped as the caller went on meanwhile
             transcript = utterance.stream.finish()
         stt_ms = (time.monotonic() - finished) * 1000  # what the recogniser added to the wait
         # The model's answer to those words, if it started during the silence (its time is
@@ -568,11 +633,11 @@ class VoiceLoop:
                 self._on_idle_speech(text, utterance, stt_ms)
             return
         if not text:
-            self._emit(EventType.STATE, state="listening")
+            self.status.set("listening")
             return
         if self.echo is not None and self.echo.is_echo(text, utterance.speech_start_t):
             log.info("discarded a transcript that matched the assistant's own speech")
-            self._emit(EventType.STATE, state="listening")
+            self.status.set("listening")
             return
         future = self._executor.submit(
             talker.respond,
@@ -618,7 +683,7 @@ class VoiceLoop:
         self._barge_frames = 0
         self._residual_db.clear()
         self._speaking = True
-        self._emit(EventType.STATE, state="speaking")
+        self.status.set("speaking")
         spoken = Spoken()
         self.sink.begin_utterance()
         started = time.monotonic()
@@ -665,11 +730,11 @@ class VoiceLoop:
         self._emit(EventType.ASSISTANT_SPOKEN, text=heard, interrupted=interrupted, reply=turn.text)
         if getattr(turn, "done", False):
             self._listening.clear()
-            self._emit(EventType.STATE, state="idle")
+            self.status.set("idle")
         elif self.mode == "kiosk" or self._ptt_held:
-            self._emit(EventType.STATE, state="listening")
+            self.status.set("listening")
         else:
-            self._emit(EventType.STATE, state="idle")
+            self.status.set("idle")
 
     def _record(
         self,

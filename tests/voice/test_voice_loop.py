@@ -5,7 +5,9 @@ with the assistant's voice leaking back into the microphone."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import queue
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from petvisor_desktop.runtime import Engine
 from petvisor_desktop.settings import Settings
 from petvisor_desktop.simulate import Scenario, run_scenario
 from petvisor_desktop.voice import audio
+from petvisor_desktop.voice.audio.convert import resample
 from petvisor_desktop.voice.caller import load_voice_models
 from petvisor_desktop.voice.caller_voice import speak_with_espeak
 
@@ -228,3 +231,109 @@ def test_what_the_caller_heard_of_a_reply_goes_to_that_replys_row(
         rows = playing.engine.history.messages(playing.talk.id)
         replies = [m.text for m in rows if m.role == "assistant"]
         assert replies == [spoken.data["text"], newer.text]
+
+
+def test_push_to_talk_turns_belong_to_the_capture_thread_and_show_their_states(
+    settings: Settings, require_model: Any, voice_models: dict[str, Any]
+) -> None:
+    """The talk key pressed, words said, the key let go: the turn ends at the release and is
+    answered. Every change to the turn segmenter happens on the capture thread (presses and
+    releases reach it as commands), and the screen is told listening (the key is held),
+    hearing, thinking, speaking, in that order, once each."""
+    require_model("llm", QUICK_LLM)
+    events = Events()
+    source, sink = audio.PushSource(), audio.RecordingSink(realtime=True)
+    engine = Engine(
+        settings,
+        events,
+        now="2026-11-23T09:00",
+        voice=True,
+        mode="window",
+        llm_name=QUICK_LLM,
+        source=source,
+        sink=sink,
+    )
+    engine.start()
+    try:
+        assert engine.wait_ready(300) and engine.can_listen(), engine.components
+        segmenter = engine.voice.segmenter
+        threads: set[str] = set()
+        for name in ("reset", "push", "force_end", "set_end_silence_ms"):
+            method = getattr(segmenter, name)
+
+            def watched(*args: Any, _method: Any = method, **kwargs: Any) -> Any:
+                threads.add(threading.current_thread().name)
+                return _method(*args, **kwargs)
+
+            setattr(segmenter, name, watched)
+        talk = engine.new_conversation()
+        talk.start()
+        events.until(EventType.ASSISTANT_SPOKEN, 60)  # the greeting, heard in full
+        states: list[str] = []
+        engine.voice.push_to_talk(True)
+        samples, rate = speak_with_espeak("It's for my dog")
+        source.feed(samples, rate)
+        time.sleep(len(samples) / rate + 0.3)  # said in real time, then a short pause
+        engine.voice.push_to_talk(False)
+        while True:
+            event = events.q.get(timeout=60)
+            if event.type is EventType.STATE:
+                states.append(event.data["state"])
+            if event.type is EventType.CALLER_FINAL:
+                assert "dog" in event.data["text"].lower()
+            if event.type is EventType.ASSISTANT_SPOKEN:
+                break
+        if states[:1] == ["idle"]:
+            states.pop(0)  # the greeting's end, announced as the key went down
+        assert states[:4] == ["listening", "hearing", "thinking", "speaking"], states
+        assert all(a != b for a, b in itertools.pairwise(states)), states
+        assert threads == {"petvisor-capture"}, threads
+    finally:
+        engine.shutdown()
+
+
+def trimmed(samples: np.ndarray, floor: float = 0.01) -> np.ndarray:
+    """`samples` without the quiet espeak-ng leaves before and after the words."""
+    loud = np.flatnonzero(np.abs(samples) > floor)
+    return samples[loud[0] : loud[-1] + 1] if len(loud) else samples
+
+
+def test_pauses_inside_an_answer_do_not_queue_model_calls_ahead_of_the_real_one(
+    settings: Settings, require_model: Any, voice_models: dict[str, Any]
+) -> None:
+    """A long answer with four short pauses inside it: at each pause the words so far are
+    decoded ahead, but once the caller goes on, that work is dropped before it reaches the
+    model. (It used to be kept: five model calls queued on the worker ahead of the real
+    turn, and in the spoken suite replies came two minutes late.)"""
+    with greeting_playing(settings, require_model) as playing:
+        playing.events.until(EventType.ASSISTANT_SPOKEN, 30)
+        seen: list[str] = []
+        foresee = playing.talk.foresee
+
+        def counted(text: str) -> Any:
+            seen.append(text)
+            return foresee(text)
+
+        playing.talk.foresee = counted  # type: ignore[method-assign]
+        pieces = [
+            "Hi, I'm Sarah Lee",
+            "I'd like to book my dog Rex",
+            "in for his vaccinations",
+            "with Dr Roberts",
+            "on Wednesday morning",
+        ]
+        # 300 ms between the pieces: past the wait before a decode ahead (160 ms), well short
+        # of the end of the turn (550 ms).
+        silence = np.zeros(int(0.3 * 16_000), dtype=np.float32)
+        parts: list[np.ndarray] = []
+        for piece in pieces:
+            samples, rate = speak_with_espeak(piece)
+            parts += [trimmed(resample(samples, rate)), silence]
+        started = time.monotonic()
+        playing.source.feed(np.concatenate(parts), 16_000)
+        heard = playing.events.until(EventType.CALLER_FINAL, 60).data["text"]
+        playing.events.until(EventType.ASSISTANT_REPLY, 60)
+        assert "wednesday" in heard.lower(), heard
+        # The last pause, the real end of the turn, may start one; stale ones never run.
+        assert len(seen) <= 1, seen
+        assert time.monotonic() - started < 40
