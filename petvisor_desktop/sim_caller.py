@@ -101,6 +101,7 @@ class Caller:
     _times_corrected: dict[str, int] = field(default_factory=dict, repr=False)
     _phone_part_given: bool = field(default=False, repr=False)
     _left_off: set[str] = field(default_factory=set, repr=False)  # details given up on
+    _unsettled: str = field(default="", repr=False)  # the last correction, until read back right
 
     def answer(
         self,
@@ -113,8 +114,9 @@ class Caller:
         read back, `AssistantTurn.read_back`), a wrong detail gets a correction instead of a
         scripted yes; a scripted correction or refusal is said as written. The same detail is
         corrected at most MAX_CORRECTIONS times, then given up on (see `_correction`); a
-        wrong detail is never confirmed. Asked to spell a
-        name (`repair`, `AssistantTurn.repair`), the caller spells it, as a person would.
+        wrong detail is never confirmed; asked what to change, the caller says its last
+        correction again. Asked to spell a name (`repair`, `AssistantTurn.repair`), the
+        caller spells it, as a person would.
         Asked whether a value was heard right (`checking`), the caller says yes, or no and the
         right one."""
         if checking:
@@ -125,8 +127,12 @@ class Caller:
         scripted = self._scripted(expecting)
         if read_back is not None and n.is_yes(scripted) and not n.is_no(scripted):
             correction = self._correction(read_back)
+            self._unsettled = correction
             if correction:
                 return correction  # the scripted yes is still to come
+        elif expecting == "confirm" and self._unsettled:
+            # "Sorry about that. What would you like to change?": what was wrong, again.
+            return self._unsettled.removeprefix("No, ").capitalize()
         if isinstance(self.scenario.answers.get(expecting), list):
             self.used[expecting] = self.used.get(expecting, 0) + 1
         return scripted

@@ -56,7 +56,8 @@ _NO_EMAIL = re.compile(
 )
 # At the read-back: the caller would rather give no e-mail address after all.
 _DROP_EMAIL = re.compile(
-    r"\b(?:(?:leave|take|keep)\s+(?:the\s+|my\s+)?e-?mail(?:\s+address)?\s+(?:off|out)"
+    r"\b(?:(?:leave|take|keep)[\s,]+(?:(?:the|my|me)[\s,]+)?e?[\s-]?mail(?:\s+address)?"
+    r"[\s,]+(?:off|out)"
     r"|(?:drop|forget|remove|skip|forget about)\s+(?:the\s+|my\s+)?e-?mail"
     r"|without\s+(?:the\s+|an\s+|my\s+)?e-?mail|no\s+e-?mail"
     r"|(?:don'?t|do not)\s+(?:need|want|bother with)\s+(?:the\s+|an\s+|my\s+)?e-?mail)\b",

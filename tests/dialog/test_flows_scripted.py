@@ -312,12 +312,13 @@ def test_the_email_left_off_at_the_read_back_is_read_back_and_booked_without_it(
     settings: Settings, backend: BookingBackend, clinic: SandboxClinic
 ) -> None:
     # A caller whose address keeps being misheard would rather give none than a wrong one.
-    script = {**BOOKING_SCRIPT, "leave the email off": {"tool": "update"}}
+    # Said "No, just leave the email off, please"; heard as espeak's voice came out.
+    script = {**BOOKING_SCRIPT, "leave me, mail off": {"tool": "update"}}
     assistant, model = start(settings, backend, script)
     first = say(assistant, TO_READ_BACK)
     assert first.read_back is not None and first.read_back["email"] == "james.okafor@example.com"
 
-    again = say(assistant, ["No, just leave the email off please"])
+    again = say(assistant, ["No, just leave me, mail off, please"])
     assert again.asks_to_book and again.read_back == {**first.read_back, "email": ""}
     assert "okafor at" not in again.text.lower() and clinic.bookings() == []
 

@@ -199,6 +199,17 @@ def test_a_detail_corrected_three_times_is_given_up_on_never_confirmed() -> None
     assert len(caller.corrections) == 3
 
 
+def test_asked_what_to_change_the_caller_says_its_correction_again() -> None:
+    caller = Caller(scenario())
+    said = caller.answer("confirm", read_back(phone="07700900465"))
+    assert said.startswith("No, my number is")
+    # "Sorry about that. What would you like to change?" (no read-back in that reply)
+    assert caller.answer("confirm") == said.removeprefix("No, ").capitalize()
+    # Read back right at last: the scripted yes.
+    assert caller.answer("confirm", read_back()) == "Yes, that's all correct"
+    assert caller.answer("confirm") == "Yes please"
+
+
 def test_an_email_address_misheard_three_times_is_left_off() -> None:
     caller = Caller(scenario())
     wrong = read_back(email="thennothuman@example.com")
