@@ -53,7 +53,7 @@ class Preloaded:
     is the app's."""
 
     model: Any = None  # the language model
-    voice: dict[str, Any] = field(default_factory=dict)  # "vad", "stt", "tts"
+    voice: dict[str, Any] = field(default_factory=dict)  # "vad" (and "turn"), "stt", "tts"
     history: Any = None  # an open History, closed by whoever opened it
     faults: tuple[str, ...] = ()
     blocked: tuple[Any, ...] = ()
@@ -236,6 +236,7 @@ class Engine:
                 parts[name] = model
                 if name == "vad":
                     model.reset()  # a new conversation's audio: no state from the last one
+                    parts["turn"] = self._preloaded.voice.get("turn")  # loaded with it
                 self._component(name, "ready", "loaded (shared)")
                 continue
             ok &= self._step(

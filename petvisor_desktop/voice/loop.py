@@ -32,6 +32,7 @@ from petvisor_desktop.settings import Settings
 from petvisor_desktop.status import Status
 from petvisor_desktop.voice.base import FRAME_MS, AudioError, VoiceError
 from petvisor_desktop.voice.echo import PLAYBACK_TAIL_S
+from petvisor_desktop.voice.turn_taking import TurnTaking, TurnTakingSettings
 
 if TYPE_CHECKING:
     from petvisor_desktop.voice.base import AudioSink, AudioSource, Synthesizer, Transcriber
@@ -41,13 +42,6 @@ log = logging.getLogger(__name__)
 
 # End-of-turn silence by what the caller is answering: a yes or a species is over quickly;
 # people pause between the groups of a phone number or an e-mail address.
-END_SILENCE_SCALE = {
-    "confirm": 0.7,
-    "anything_else": 0.7,
-    "species": 0.8,
-    "phone": 1.4,
-    "email": 1.4,
-}
 LEVEL_EVERY_S = 0.1
 # The canceller keeps running this long after playback, for the echo still on its way (the
 # echo path's delay is at most 0.3 s). It does not make the loop deaf: a frame counts as
@@ -112,7 +106,7 @@ def load_part(name: str, settings: Settings, parts: dict[str, Any], injected: An
             "vad", settings.models.vad_model, settings.models.search_path()
         )
         parts["vad"] = SileroVad.load(installed.file())
-        return installed.spec.name
+        return f"{installed.spec.name}; end of turn: {_load_turn(settings, parts)}"
     if name == "stt":
         from petvisor_desktop.voice.stt import load_transcriber
 
@@ -146,6 +140,22 @@ def load_part(name: str, settings: Settings, parts: dict[str, Any], injected: An
             or "system default speaker"
         )
     raise ValueError(f"unknown voice component {name!r}")
+
+
+def _load_turn(settings: Settings, parts: dict[str, Any]) -> str:
+    """The end-of-turn model into `parts["turn"]` (None: the fixed silence ends each turn,
+    by choice or because the model cannot be loaded); returns what diagnostics show."""
+    parts["turn"] = None
+    if settings.audio.turn_taking != "model":
+        return "fixed silence (audio.turn_taking)"
+    from petvisor_desktop.voice.turn_end import load_turn_detector
+
+    try:
+        parts["turn"] = load_turn_detector(settings)
+    except VoiceError as exc:
+        log.warning("end-of-turn model not loaded, the fixed silence ends turns: %s", exc)
+        return f"fixed silence ({exc.message})"
+    return settings.models.turn_model
 
 
 @dataclass
@@ -197,6 +207,7 @@ class VoiceParts:
     sink: AudioSink
     echo: Any = None
     denoise: Any = None
+    turn: Any = None  # the end-of-turn model; without it the fixed silence ends each turn
 
 
 class VoiceLoop:
@@ -224,6 +235,15 @@ class VoiceLoop:
         self.sink = parts.sink
         self.echo = parts.echo or _new_echo_guard()
         self.denoise = parts.denoise or _new_denoiser(settings)
+        self.turn_taking = TurnTaking(
+            TurnTakingSettings(
+                mode=self.audio.turn_taking,
+                end_silence_ms=self.audio.end_silence_ms,
+                check_ms=self.audio.turn_check_ms,
+                max_silence_ms=self.audio.max_end_silence_ms,
+            ),
+            parts.turn,
+        )
         self._executor = executor
         self._emit = emit_to(on_event)
         self.status = status or Status(self._emit)
@@ -457,7 +477,14 @@ class VoiceLoop:
             elif kind == "speech":
                 self._feed(event.frames[0])
                 self._maybe_speculate(p)
+                if self.turn_taking.frame(event.frames[0], p >= self.segmenter.neg_threshold):
+                    self._end_turn_now(t)  # the caller has finished: no more silence to wait
             else:
+                self._close_turn(event, t)
+
+    def _end_turn_now(self, t: float) -> None:
+        for event in self.segmenter.force_end(t):
+            if event.type.value == "speech-end":
                 self._close_turn(event, t)
 
     def _maybe_speculate(self, p: float) -> None:
@@ -521,9 +548,9 @@ class VoiceLoop:
         self._turn_frames = []
         self._silent_frames = 0
         self._speculation = None
-        scale = END_SILENCE_SCALE.get(expecting, 1.0)
+        end_silence_ms = self.turn_taking.begin(expecting, frames, held=self._ptt_held)
         if not self._ptt_held:
-            self.segmenter.set_end_silence_ms(max(FRAME_MS, int(self.audio.end_silence_ms * scale)))
+            self.segmenter.set_end_silence_ms(end_silence_ms)
         self.status.set("hearing")
         for frame in frames:
             self._feed(frame)

@@ -5,6 +5,7 @@ with the assistant's voice leaking back into the microphone."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import queue
 import threading
@@ -74,13 +75,15 @@ class Events:
                 return event
 
 
-def _engine(settings: Settings, events: Events, source: Any, sink: Any) -> Engine:
+def _engine(
+    settings: Settings, events: Events, source: Any, sink: Any, mode: str = "kiosk"
+) -> Engine:
     engine = Engine(
         settings,
         events,
         now="2026-11-23T09:00",
         voice=True,
-        mode="kiosk",
+        mode=mode,
         llm_name=QUICK_LLM,
         source=source,
         sink=sink,
@@ -243,19 +246,8 @@ def test_push_to_talk_turns_belong_to_the_capture_thread_and_show_their_states(
     require_model("llm", QUICK_LLM)
     events = Events()
     source, sink = audio.PushSource(), audio.RecordingSink(realtime=True)
-    engine = Engine(
-        settings,
-        events,
-        now="2026-11-23T09:00",
-        voice=True,
-        mode="window",
-        llm_name=QUICK_LLM,
-        source=source,
-        sink=sink,
-    )
-    engine.start()
+    engine = _engine(settings, events, source, sink, mode="window")
     try:
-        assert engine.wait_ready(300) and engine.can_listen(), engine.components
         segmenter = engine.voice.segmenter
         threads: set[str] = set()
         for name in ("reset", "push", "force_end", "set_end_silence_ms"):
@@ -337,3 +329,29 @@ def test_pauses_inside_an_answer_do_not_queue_model_calls_ahead_of_the_real_one(
         # The last pause, the real end of the turn, may start one; stale ones never run.
         assert len(seen) <= 1, seen
         assert time.monotonic() - started < 40
+
+
+def test_with_the_end_of_turn_model_a_finished_answer_is_answered_sooner(
+    settings: Settings, require_model: Any, voice_models: dict[str, Any]
+) -> None:
+    """`audio.turn_taking = "model"`: the kiosk loads Smart Turn with the VAD, and a finished
+    answer ends after about 200 ms of silence instead of the fixed 550 ms."""
+    require_model("llm", QUICK_LLM)
+    require_model("turn")
+    audio_settings = dataclasses.replace(settings.audio, turn_taking="model")
+    events = Events()
+    source, sink = audio.PushSource(), audio.RecordingSink(realtime=True)
+    engine = _engine(dataclasses.replace(settings, audio=audio_settings), events, source, sink)
+    try:
+        assert "end of turn: smart-turn" in engine.components["vad"]["detail"]
+        talk = engine.new_conversation()
+        talk.start()
+        events.until(EventType.ASSISTANT_SPOKEN, 60)
+        samples, rate = speak_with_espeak("Thursday afternoon, please.")
+        source.feed(resample(samples, rate), 16_000)
+        figures = events.until(EventType.TURN_METRICS, 60)
+        while "end_of_turn_ms" not in figures.data:
+            figures = events.until(EventType.TURN_METRICS, 60)
+        assert figures.data["end_of_turn_ms"] < 450, figures.data
+    finally:
+        engine.shutdown()
