@@ -29,10 +29,11 @@ from petvisor_desktop.voice.turn_end import TurnEndDetector
 log = logging.getLogger(__name__)
 
 MODES = ("model", "silence")
-# Fixed silence per step, as a share of `audio.end_silence_ms`: shorter after a yes/no
-# question, longer where answers come in groups (phone numbers, e-mail addresses).
+# Fixed silence per step, as a share of `audio.end_silence_ms`: shorter after "Anything
+# else?", longer where answers come in groups (phone numbers, e-mail addresses). Not shorter
+# at the read-back: a correction there often comes in two sentences ("No, that's still not
+# right. Can I speak to someone?"), and 385 ms cut such answers in two in the spoken suite.
 END_SILENCE_SCALE = {
-    "confirm": 0.7,
     "anything_else": 0.7,
     "species": 0.8,
     "phone": 1.4,

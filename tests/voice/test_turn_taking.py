@@ -70,7 +70,8 @@ def test_answers_in_groups_and_the_silence_mode_keep_the_fixed_silence(detector:
     assert ended_after_ms(taking, frames_of("Thursday afternoon, please.", 600)) is None
     assert taking.checks == []
     fixed = TurnTaking(TurnTakingSettings(mode="silence"), detector)
-    assert fixed.begin("confirm") == int(550 * 0.7)
+    assert fixed.begin("anything_else") == int(550 * 0.7)
+    assert fixed.begin("confirm") == 550  # corrections come in two sentences
     assert ended_after_ms(fixed, frames_of("Yes please.", 600)) is None
     held = TurnTaking(SETTINGS, detector)
     held.begin("date", held=True)  # the talk key's release ends it
