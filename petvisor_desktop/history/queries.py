@@ -9,8 +9,16 @@ from typing import Any, cast
 
 import peewee as pw
 
+from petvisor_desktop.card import CARD_KEYS
 from petvisor_desktop.history.database import DatabaseAccess
-from petvisor_desktop.history.models import Booking, Conversation, Handoff, ToolCall, Turn
+from petvisor_desktop.history.models import (
+    Booking,
+    BookingCard,
+    Conversation,
+    Handoff,
+    ToolCall,
+    Turn,
+)
 from petvisor_desktop.history.privacy import phone_key
 from petvisor_desktop.history.records import (
     OUTCOMES,
@@ -173,6 +181,12 @@ class Queries(DatabaseAccess):
                 .order_by(ToolCall.id)
                 .bind(self._db)
             )
+            card_row = (
+                BookingCard.select()
+                .where(BookingCard.conversation == conversation_id)
+                .bind(self._db)
+                .first()
+            )
         latest_status = booking_rows[-1].status if booking_rows else None
         return ConversationDetail(
             info=self._info({**row, "turn_count": turn_count, "booking_status": latest_status}),
@@ -200,6 +214,7 @@ class Queries(DatabaseAccess):
                 )
                 for t in tool_rows
             ),
+            card=card_from_row(card_row),
         )
 
     def messages(self, conversation_id: int) -> list[Message]:
@@ -265,3 +280,10 @@ def _booking_record(b: Booking) -> BookingRecord:
         created_at=_dt(b.created_at),
         updated_at=_dt(b.updated_at),
     )
+
+
+def card_from_row(row: BookingCard | None) -> dict[str, str | None]:
+    """The card the dialog recorded (all None when it recorded none)."""
+    if row is None:
+        return dict.fromkeys(CARD_KEYS)
+    return {key: getattr(row, key) for key in CARD_KEYS}

@@ -147,6 +147,9 @@ class ConversationDetail:
     bookings: tuple[BookingRecord, ...]
     handoffs: tuple[HandoffRecord, ...]
     tool_calls: tuple[ToolCallRecord, ...]
+    # What the dialog had understood when it handed over or the conversation ended (the
+    # booking card, `petvisor_desktop.card.CARD_KEYS`; all None when none was recorded).
+    card: dict[str, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ from petvisor_desktop.history.models import (
     Turn,
     WorklistAction,
 )
-from petvisor_desktop.history.queries import _booking_record
+from petvisor_desktop.history.queries import _booking_record, card_from_row
 from petvisor_desktop.history.records import (
     END_REASON_INTERRUPTED,
     STAFF_ACTIONS,
@@ -64,13 +64,6 @@ _VERDICT_STATUS = {"found_in_vetstoria": "confirmed", "not_booked": "failed"}  #
 _VETSTORIA_CALLS = ("check_availability", "place_booking")
 _NOT_A_FAILURE = ("ok", "rules", "rejected", "slot_taken")
 _ENDED_UNBOOKED = ("no_booking", "abandoned", "error")
-
-
-def card_from_row(row: BookingCard | None) -> dict[str, str | None]:
-    """The card the dialog recorded (all None when it recorded none)."""
-    if row is None:
-        return dict.fromkeys(CARD_KEYS)
-    return {key: getattr(row, key) for key in CARD_KEYS}
 
 
 def card_from_booking(booking: BookingRecord) -> dict[str, str | None]:

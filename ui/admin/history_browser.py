@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from petvisor_desktop.card import filled
 from ui.admin.rows_table import RowsTable
 from ui.widgets import button, label
 from ui.workers import run_in_background
@@ -118,6 +119,13 @@ def _slot(text: str | None) -> str:
     return f"{moment:%a} {moment.day} {moment:%b %Y, %H:%M}"
 
 
+def pairs_table(pairs: list[tuple[str, str]]) -> str:
+    """(label, value) rows as an HTML table, escaped (the booking card's details)."""
+    e = html.escape
+    rows = "".join(f"<tr><td><b>{e(k)}</b></td><td>{e(v)}</td></tr>" for k, v in pairs)
+    return f"<table cellspacing='0' cellpadding='3'>{rows}</table>"
+
+
 def render_detail(detail: Any, messages: list[Any]) -> str:
     """The selected conversation as HTML (everything escaped: it holds callers' words)."""
     e = html.escape
@@ -142,6 +150,10 @@ def render_detail(detail: Any, messages: list[Any]) -> str:
         parts.append("<p><b>This conversation was cut off when the app stopped.</b></p>")
     if info.redacted:
         parts.append("<p><b>Personal data was removed (retention or a forget request).</b></p>")
+
+    understood = filled(detail.card)
+    if understood:
+        parts.append("<h3>What was understood</h3>" + pairs_table(understood))
 
     parts.append("<h3>Bookings</h3>")
     if detail.bookings:

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from petvisor_desktop import worklist as words
 from ui import theme
+from ui.admin.history_browser import pairs_table
 from ui.admin.rows_table import RowsTable
 from ui.widgets import button, label
 from ui.workers import run_in_background
@@ -97,10 +98,7 @@ def render_item(item: Any, tz: tzinfo | None) -> str:
     understood = words.understood(item)
     parts.append("<h3>What was understood</h3>")
     if understood:
-        parts.append("<table cellspacing='0' cellpadding='3'>")
-        for title, value in understood:
-            parts.append(f"<tr><td><b>{e(title)}</b></td><td>{e(value)}</td></tr>")
-        parts.append("</table>")
+        parts.append(pairs_table(understood))
     else:
         parts.append("<p>Nothing yet: see the conversation in History.</p>")
     if item.caller_said:
