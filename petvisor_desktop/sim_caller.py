@@ -81,6 +81,15 @@ def _said(entries: list[str], means: Callable[[str], bool], max_words: int) -> s
     return None
 
 
+def _number_said(phone: str) -> str:
+    """A phone number as a person says it: its digits in groups of five, three and three
+    ("zero seven seven zero zero, nine zero zero, seven eight nine"). Written as digits
+    with spaces ("0 7 7 0 0, ...", the assistant's own read-back), espeak garbled it."""
+    digits = _phone_key(phone) or phone
+    groups = (digits[:5], digits[5:8], digits[8:])
+    return ", ".join(digit_words(g) for g in groups if g)
+
+
 def _lower_first(text: str) -> str:
     first = text.split(maxsplit=1)[0] if text else ""
     if first.lower().strip(",") in _CAPITALISED:
@@ -170,6 +179,10 @@ class Caller:
             # "Thank you. And the rest of the number?" (after a part that was taken)
             self._phone_part_given = False
             return digit_words(phone[FIRST_PART_DIGITS:])
+        if self._times_corrected.get("phone"):
+            # Asked for the number again after putting it right: the right one, not the
+            # scripted first answer that was wrong.
+            return _number_said(phone)
         return ""
 
     def _today(self) -> date:
@@ -322,7 +335,7 @@ class Caller:
                 lambda s: _phone_key(s) == _phone_key(phone),
                 16,
             )
-            pieces.append(f"my number is {_lower_first(said or n.format_phone_for_speech(phone))}")
+            pieces.append(f"my number is {_lower_first(said or _number_said(phone))}")
         if "email" in wrong:
             email = wrong["email"][1].strip().lower()
             said = _said(_entries(answers.get("email")), lambda s: n.parse_email(s) == email, 16)

@@ -155,7 +155,12 @@ def test_answers_that_are_no_plain_statement_give_way_to_the_expected_value() ->
     }
     caller = Caller(scenario(answers, pet_name="Hugo", phone="07700900789"))
     said = caller.answer("confirm", read_back(pet="Hugh", phone="07700900114"))
-    assert said == "No, her name is Hugo, and my number is 0 7 7 0 0, 9 0 0, 7 8 9."
+    assert said == (
+        "No, her name is Hugo, and my number is "
+        "zero seven seven zero zero, nine zero zero, seven eight nine."
+    )
+    # Asked for the number again after correcting it: the right one, as said.
+    assert caller.answer("phone") == "zero seven seven zero zero, nine zero zero, seven eight nine"
 
 
 def test_a_scripted_correction_or_refusal_is_said_as_written() -> None:
