@@ -369,8 +369,15 @@ class Grounding:
                 found["wanted_time"] = wanted
 
     def names(self, found: dict[str, Any], args: dict[str, Any]) -> None:
-        """The pet's name and the caller's own, each only where it may be given."""
+        """The pet's name and the caller's own, each only where it may be given. A plain yes
+        or no ("Yes, that's right" to "I heard Tigger as your cat's name. Is that right?")
+        names no one."""
         text, st, expecting = nm.without_email(self.text), self.st, self.st.expecting
+        if r.plain_yes_no(text) is not None:
+            for key in ("pet", "first", "last"):
+                if args.get(key):
+                    self.reject(key, args[key])
+            return
         tail = nm.after_correction(text)
         at_read_back = expecting == Step.CONFIRM  # every detail is open to correction there
         own_name_ok = (

@@ -646,6 +646,21 @@ def test_a_no_to_a_name_heard_unclearly_and_heard_the_same_again_asks_to_spell_i
     assert assistant.state.pet_name == "Bruno" and named.expecting == "client_name"
 
 
+def test_yes_to_a_name_heard_unclearly_keeps_that_name(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    """Seen spoken: "I heard Tigger as your cat's name. Is that right?" - "Yes, that's
+    right." made the pet "That's Right": the plain yes was read as a bare name."""
+    script = {**BOOKING_SCRIPT, "her name is tigger": {"tool": "update", "pet": "Tigger"},
+              "yes, that's right": {"tool": "update", "pet": "That's Right"}}  # fmt: skip
+    assistant, _ = start(settings, backend, script)
+    say(assistant, TO_READ_BACK[:2])
+    check = assistant.respond("Her name is Tigger", confidence=LOW)
+    assert check.checking == {"pet_name": "Tigger"}
+    kept = assistant.respond("Yes, that's right.", confidence=LOW)
+    assert assistant.state.pet_name == "Tigger" and kept.expecting == "client_name"
+
+
 def test_a_name_corrected_at_the_read_back_but_heard_the_same_is_spelled(
     settings: Settings, backend: BookingBackend, clinic: SandboxClinic
 ) -> None:
