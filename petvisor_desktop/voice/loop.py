@@ -738,6 +738,11 @@ class VoiceLoop:
                         self.echo.note_spoken(sentence)
                 seconds += len(samples) / rate
                 self.sink.play(samples, rate)
+                if self._cancel_speech.is_set():
+                    # A barge-in between the check above and `play`: its interrupt came
+                    # before this chunk, which must not play on after it.
+                    self.sink.interrupt()
+                    break
             if current:
                 spoken.sentences.append((current, seconds))
             while self.sink.busy and not self._cancel_speech.is_set():
