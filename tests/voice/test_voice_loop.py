@@ -355,20 +355,3 @@ def test_with_the_end_of_turn_model_a_finished_answer_is_answered_sooner(
         assert figures.data["end_of_turn_ms"] < 450, figures.data
     finally:
         engine.shutdown()
-
-
-def test_a_spoken_booking_with_the_neural_caller_in_clinic_noise(
-    settings: Settings, require_model: Any, voice_models: dict[str, Any]
-) -> None:
-    """The spoken suite's second caller in CI: the natural neural voice, with barking,
-    chatter and a fan mixed in at 15 dB SNR, booked end to end through the app's engine
-    conversation in real time."""
-    from petvisor_desktop.commands.chat import spoken_caller
-
-    scenario = Scenario.load(VOICE_SCENARIOS / "dog-consultation-spoken.json")
-    caller = spoken_caller(settings, voice_models, "neural", noise_snr_db=15.0, seed=1)
-    report = run_scenario(
-        scenario, settings, _llm(settings, require_model), voice=voice_models, **caller
-    )
-    assert report["checks"]["passed"], report["checks"]["failures"]
-    assert report["outcome"] == "booked"
