@@ -39,7 +39,7 @@ from petvisor_desktop.simulate import Scenario  # noqa: E402
 from petvisor_desktop.voice.audio.convert import resample  # noqa: E402
 from petvisor_desktop.voice.base import FRAME_MS, FRAME_SAMPLES  # noqa: E402
 from petvisor_desktop.voice.caller_voice import CallerVoice  # noqa: E402
-from petvisor_desktop.voice.loop import load_part  # noqa: E402
+from petvisor_desktop.voice.parts import load_part  # noqa: E402
 from petvisor_desktop.voice.turn_taking import TurnTaking, TurnTakingSettings  # noqa: E402
 from petvisor_desktop.voice.vad import TurnSegmenter  # noqa: E402
 

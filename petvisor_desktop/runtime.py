@@ -227,6 +227,7 @@ class Engine:
 
     def _load_voice(self) -> None:
         from petvisor_desktop.voice import loop as voice_loop
+        from petvisor_desktop.voice import parts as voice_parts
 
         parts: dict[str, Any] = {}
         ok = True
@@ -240,18 +241,18 @@ class Engine:
                 self._component(name, "ready", "loaded (shared)")
                 continue
             ok &= self._step(
-                name, functools.partial(voice_loop.load_part, name, self.settings, parts)
+                name, functools.partial(voice_parts.load_part, name, self.settings, parts)
             )
         ok &= self._step(
             "microphone",
-            lambda: voice_loop.load_part("microphone", self.settings, parts, self._source),
+            lambda: voice_parts.load_part("microphone", self.settings, parts, self._source),
         )
         ok &= self._step(
-            "speaker", lambda: voice_loop.load_part("speaker", self.settings, parts, self._sink)
+            "speaker", lambda: voice_parts.load_part("speaker", self.settings, parts, self._sink)
         )
         if ok and not self._closing.is_set():
             self.voice = voice_loop.VoiceLoop(
-                voice_loop.VoiceParts(**parts),
+                voice_parts.VoiceParts(**parts),
                 self.settings,
                 self._relay,
                 mode=self.mode,

@@ -171,7 +171,7 @@ def caller_lines(
 
 def load_voice_models(settings: Settings) -> dict[str, Any]:
     """VAD, recogniser and voice, loaded once for a whole simulator run."""
-    from petvisor_desktop.voice.loop import load_part
+    from petvisor_desktop.voice.parts import load_part
 
     models: dict[str, Any] = {}
     for name in ("vad", "stt", "tts"):
