@@ -391,6 +391,7 @@ class PiperSynthesizer:
         name: str,
         length_scale: float | None = None,
         gain: float = OUTPUT_GAIN,
+        steady: bool = False,
     ) -> None:
         from piper.config import SynthesisConfig
 
@@ -398,7 +399,10 @@ class PiperSynthesizer:
         self.voice = name
         self.sample_rate_hz = int(voice.config.sample_rate)
         self._gain = gain
-        self._config = SynthesisConfig(length_scale=length_scale, normalize_audio=False)
+        # Piper adds random noise to each synthesis, so the same text never sounds quite the
+        # same twice; `steady` turns it off for measurements that must repeat exactly.
+        noise = {"noise_scale": 0.0, "noise_w_scale": 0.0} if steady else {}
+        self._config = SynthesisConfig(length_scale=length_scale, normalize_audio=False, **noise)
         self._stats_lock = threading.Lock()
         self.last_stats: SynthStats | None = None
 
@@ -411,6 +415,7 @@ class PiperSynthesizer:
         length_scale: float | None = None,
         threads: int = DEFAULT_THREADS,
         warm: bool = True,
+        steady: bool = False,
     ) -> PiperSynthesizer:
         """Load a Piper voice (`.onnx` and its `.onnx.json`) on the CPU. Slow (seconds):
         call it off the UI thread. Raises TtsError "voice-missing" or "voice-corrupt"."""
@@ -457,7 +462,10 @@ class PiperSynthesizer:
                 recoverable=False,
             ) from exc
         synth = cls(
-            PiperVoice(session=session, config=config), name=name, length_scale=length_scale
+            PiperVoice(session=session, config=config),
+            name=name,
+            length_scale=length_scale,
+            steady=steady,
         )
         log.info(
             "Piper voice %s loaded in %.1f s (%d thread(s), %d Hz)",

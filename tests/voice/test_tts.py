@@ -358,6 +358,19 @@ def test_warm_is_quick_once_loaded(synth: PiperSynthesizer) -> None:
 
 
 @pytest.mark.models
+def test_a_steady_voice_says_the_same_text_the_same_way_twice(
+    synth: PiperSynthesizer, voice_path: Path
+) -> None:
+    text = "My phone number is oh seven seven oh oh, nine oh oh, one oh one."
+    steady = PiperSynthesizer.load(voice_path, warm=False, steady=True)
+    first, second = (_audio(list(steady.synthesize_text(text))) for _ in range(2))
+    assert np.array_equal(first, second)
+    # The ordinary voice varies from one synthesis to the next (its lengths differ).
+    varied = {len(_audio(list(synth.synthesize_text(text)))) for _ in range(3)}
+    assert len(varied) > 1
+
+
+@pytest.mark.models
 def test_corrupt_voice_file_is_a_typed_error(tmp_path: Path, voice_path: Path) -> None:
     broken = tmp_path / "en_US-joe-medium.onnx"
     broken.write_bytes(voice_path.read_bytes()[:100_000])  # an interrupted download
