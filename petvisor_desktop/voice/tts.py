@@ -401,8 +401,13 @@ class PiperSynthesizer:
         self._gain = gain
         # Piper adds random noise to each synthesis, so the same text never sounds quite the
         # same twice; `steady` turns it off for measurements that must repeat exactly.
-        noise = {"noise_scale": 0.0, "noise_w_scale": 0.0} if steady else {}
-        self._config = SynthesisConfig(length_scale=length_scale, normalize_audio=False, **noise)
+        noise = 0.0 if steady else None
+        self._config = SynthesisConfig(
+            length_scale=length_scale,
+            noise_scale=noise,
+            noise_w_scale=noise,
+            normalize_audio=False,
+        )
         self._stats_lock = threading.Lock()
         self.last_stats: SynthStats | None = None
 
