@@ -136,7 +136,7 @@ def type_phrase(name: str) -> str:
 
 def type_question(name: str) -> str:
     """ "Would a consultation be right?" """
-    return f"Would {_lower_first(type_phrase(name))} be right?"
+    return f"Would {lower_first(type_phrase(name))} be right?"
 
 
 def short_vet(name: str) -> str:
@@ -218,8 +218,11 @@ def spelled_names(text: str) -> list[str]:
             current += nxt * (2 if word == "double" else 3)
             i += 1
         elif word in ("for", "as") and after_letter and nxt and nxt not in _SPELL_MARKS:
-            # "m for mother", "m as in mother": the word only says which letter it was.
+            # "m for mother", "n as in November": the word says which letter it was, and
+            # is heard more surely than the letter itself (M and N, B and D are confused).
             i += 2 if nxt == "in" and i + 2 < len(tokens) else 1
+            if len(tokens[i]) >= 3 and tokens[i].isalpha():
+                current = current[:-1] + tokens[i][0]
         elif word in _SPELL_MARKS and current:
             current += _SPELL_MARKS[word]
         elif word in ("-", "'"):
@@ -551,7 +554,7 @@ class Repair:
                 hint = TAP_YES_NO
             if first:
                 return f"{sorry}{question} {hint}"
-            return f"{sorry}Just yes or no, please: {_lower_first(question)} {hint}"
+            return f"{sorry}Just yes or no, please: {lower_first(question)} {hint}"
         if step == "confirm":
             if not read_back_given:
                 return ""  # the read-back itself is asked again: only a yes to it books
@@ -643,5 +646,5 @@ def _digits(text: str) -> str:
     return re.sub(r"\D", "", n.words_to_digits(text))
 
 
-def _lower_first(text: str) -> str:
+def lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]

@@ -24,6 +24,13 @@ QUESTIONS = {
     "confirm": "Shall I book it?",
 }
 ANYTHING_ELSE = "Is there anything else I can help with?"
+# The e-mail address when it cannot be made out: left off, never guessed.
+EMAIL_LEFT_OFF = (
+    "I'm sorry, I'm struggling to catch the email address, so I'll leave it off; "
+    "reception can add it later."
+)
+EMAIL_ONCE_MORE = "Sorry, I didn't catch the email address. Could you say it once more?"
+NO_EMAIL_THEN = "That's fine, no email. Shall I go ahead and book it?"
 
 
 def question(step: str) -> str:
@@ -42,12 +49,13 @@ def read_back(details: dict[str, str], when: datetime, today: date) -> str:
     """Everything that will be booked, read back for a yes (`Assistant.read_back_details`
     gives `details`; `when` is the appointment in the clinic's time)."""
     email = f", and email {n.format_email_for_speech(details['email'])}" if details["email"] else ""
+    what = r.type_phrase(details["appointment_type"])
     return (
-        f"Let me check I have everything right. {r.type_phrase(details['appointment_type'])} "
-        f"for {details['pet_name']}, your {details['species'].lower()}, with "
-        f"{details['clinician'] or 'the vet'} {on_day(when.date(), today)} at "
-        f"{n.spoken_time(when.time())}. Your name is {details['client_name']}, "
-        f"phone {n.format_phone_for_speech(details['phone'])}{email}. Shall I book that?"
+        f"So that's {r.lower_first(what)} for {details['pet_name']}, your "
+        f"{details['species'].lower()}, with {details['clinician'] or 'the vet'} "
+        f"{on_day(when.date(), today)} at {n.spoken_time(when.time())}. Your name is "
+        f"{details['client_name']}, phone {n.format_phone_for_speech(details['phone'])}{email}. "
+        "Shall I go ahead and book it?"
     )
 
 
