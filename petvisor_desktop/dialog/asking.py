@@ -51,10 +51,7 @@ def advance(t: Turn, changed: bool) -> Reply:
             )
         if miss.leave_off:
             t.set(email_declined=True)
-            t.preface = (
-                "I'm sorry, I'm struggling to catch the email address, so I'll leave it "
-                "off; reception can add it later. "
-            )
+            t.preface = replies.EMAIL_LEFT_OFF + " "
         prefix = miss.prefix
     return ask(t, prefix)
 

@@ -249,7 +249,14 @@ class Assistant:
         Whisper reads its prompt as the text before the audio, and a prompt ending "...
         first, second, last, one, that one" made tiny.en skip the same words at the start of
         the answer ("The second one, please" -> "please."). Vosk's grammar has each step's
-        phrases itself (`biasing.STOCK_PHRASES`)."""
+        phrases itself (`biasing.STOCK_PHRASES`).
+
+        At the e-mail step, the caller's own name instead: most addresses are made of it,
+        and Whisper then writes it as the caller said it."""
+        st = self._state
+        caller = " ".join(p for p in (st.first_name, st.last_name) if p)
+        if st.expecting == Step.EMAIL and caller:
+            return [caller]
         names = (*self.species_ids, *self.type_ids, *self.schedule_ids)
         return [str(name) for name in names]
 

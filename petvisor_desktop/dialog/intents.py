@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from petvisor_desktop.dialog.cues import find_cue, has_cue, negated_at, normalise_words
+from petvisor_desktop.dialog.names import without_email
 
 # --------------------------------------------------------------------------------------------
 # Hand-off and off-task
@@ -423,9 +424,10 @@ def detect_unanswerable_question(utterance: str) -> str | None:
     "parking", "other branches" or "medicines"; None when there is no such question.
 
     The clinic's own opening hours are not in this list: they are answered from the settings
-    (`detect_hours_question`).
+    (`detect_hours_question`). The clause that gives an e-mail address is not read: its
+    words are whatever the address sounded like ("sarah dot lee" heard as "very costly").
     """
-    joined = " ".join(normalise_words(utterance))
+    joined = " ".join(normalise_words(without_email(utterance)))
     for topic, pattern in _UNANSWERABLE.items():
         if pattern.search(joined):
             return topic

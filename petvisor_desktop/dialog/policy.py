@@ -37,6 +37,9 @@ _ABANDON = re.compile(
     r"cancel that|no thanks?,? (?:i'?ll|i will)|stop)\b",
     re.I,
 )
+# An e-mail address mentioned at the read-back ("No, my email is ...").
+_EMAIL_CUE = re.compile(r"\be-?mail\b", re.I)
+MAX_EMAIL_TRIES = 3  # addresses tried at the read-back before it is left off
 # What an answer may set when it also carries an off-task instruction.
 _FIELDS_FOR = {
     "species": ("species",),
@@ -291,7 +294,8 @@ class Turn:
             if misheard:
                 return asking.misheard_again(self, misheard)
             asking.remember_refused(self, found)
-        changed = self.apply(found)
+        gave_up = expecting == Step.CONFIRM and self.email_tried_too_often(text, found)
+        changed = self.apply(found) or gave_up
         if self.repair.state.pending:
             return asking.advance(self, changed)  # heard with low confidence: check first
 
@@ -342,6 +346,11 @@ class Turn:
                 return None  # book
             if n.is_yes(text):
                 return asking.advance(self, True)
+            if found.get("email_dropped") and self.st.read_back_given:
+                # "Leave the email off" when it is off already: the rest stands as read back.
+                return self.reply(replies.NO_EMAIL_THEN, Step.CONFIRM, keep_read_back=True)
+            if self.st.asked_email_again or _EMAIL_CUE.search(text):
+                return self.email_not_caught()
             if (n.is_no(text) or tool == "answer") and not self.st.asked_what_to_change:
                 reply = self.reply(
                     "Sorry about that. What would you like to change?", Step.CONFIRM, choices=()
@@ -354,6 +363,33 @@ class Turn:
                 return asking.advance(self, True)
 
         return asking.advance(self, changed)
+
+    def email_tried_too_often(self, text: str, found: dict[str, Any]) -> bool:
+        """Counts an e-mail address given or tried at the read-back; at the third the address
+        is left off (reception can add it), whatever was heard: two wrong ones in a row say
+        the recogniser cannot get it, and each try costs the caller a whole read-back."""
+        tried = found.get("email") or self.st.asked_email_again or _EMAIL_CUE.search(text)
+        if not tried or found.get("email_dropped"):
+            return False
+        self.set(email_tries=self.st.email_tries + 1)
+        if self.st.email_tries < MAX_EMAIL_TRIES:
+            return False
+        found.pop("email", None)
+        self.set(email=None, email_declined=True)
+        self.preface += replies.EMAIL_LEFT_OFF + " "
+        return True
+
+    def email_not_caught(self) -> Reply:
+        """An e-mail address given at the read-back that could not be made out: asked for
+        once more, then left off (reception can add it) and the rest read back, rather
+        than read back again and again with the same wrong address."""
+        if not self.st.asked_email_again:
+            reply = self.reply(replies.EMAIL_ONCE_MORE, Step.CONFIRM, choices=())
+            self.set(asked_email_again=True)
+            return reply
+        self.set(email=None, email_declined=True)
+        self.preface += replies.EMAIL_LEFT_OFF + " "
+        return asking.advance(self, True)
 
     def apply(self, found: dict[str, Any]) -> bool:
         """Update the state; a change to what the slot depends on clears the offered times."""
@@ -494,6 +530,7 @@ class Turn:
             expecting=step,
             read_back_given=read_back_given,
             asked_what_to_change=False,  # set again by the caller of `reply`
+            asked_email_again=False,  # the same
         )
         if done:
             self.set(done=True, outcome=self.st.outcome or "no_booking")

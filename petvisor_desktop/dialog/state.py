@@ -83,6 +83,8 @@ class BookingState:
     preferences: tuple[str, ...] = ()  # what the caller asked for, kept with the summary
     read_back_given: bool = False  # the last reply was the full read-back: a yes books
     asked_what_to_change: bool = False  # "What would you like to change?" was just asked
+    asked_email_again: bool = False  # an address at the read-back was not made out: said again
+    email_tries: int = 0  # addresses given (or tried) at the read-back
     pending_retry: bool = False  # "Shall I try again?" after a failed booking
     retried: bool = False  # one retry of a failed booking, offered once
     wanted_time: dtime | None = None  # a time the caller named, to look for

@@ -314,7 +314,7 @@ class Grounding:
             expecting in (Step.PHONE, Step.CONFIRM) or _PHONE_CUE.search(text)
         ):
             found["phone_problem"] = phone.problem  # "That sounded like 13 digits; ..."
-        email = n.parse_email(text)
+        email = n.parse_email(text, names=(self.st.first_name, self.st.last_name))
         if email:
             found["email"] = email
         elif expecting == Step.EMAIL and _NO_EMAIL.search(text):

@@ -110,7 +110,7 @@ class WhisperTranscriber:
         # The choices stay out of the prompt: a prompt that starts with "12pm, 12:15pm, Yes,
         # No" made tiny.en drop the words before them ("The second one, please" -> "please.").
         # They are fitted after the free decode instead (`fit`).
-        prompt = STEP_PROMPTS.get(expecting) or whisper_prompt(vocabulary)
+        prompt = STEP_PROMPTS.get(expecting) or whisper_prompt(vocabulary, expecting)
         return WhisperStream(
             self, prompt if self.bias != "none" else "", tuple(choices), expecting=expecting
         )

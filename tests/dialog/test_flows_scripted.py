@@ -328,6 +328,111 @@ def test_the_email_left_off_at_the_read_back_is_read_back_and_booked_without_it(
     model.assert_all_used()
 
 
+def test_leave_the_email_off_when_it_is_off_already_asks_only_to_book(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    # Seen by voice: the address was left off, the caller asked for it to be left off, and
+    # was asked "What would you like to change?" until the call ran out of turns.
+    script = {
+        **BOOKING_SCRIPT,
+        "skip": {"tool": "update"},
+        "leave me, mail off": {"tool": "update"},
+    }
+    assistant, model = start(settings, backend, script)
+    first = say(assistant, [*TO_READ_BACK[:-1], "skip"])
+    assert first.read_back is not None and first.read_back["email"] == ""
+
+    again = say(assistant, ["No, just leave me, mail off, please"])
+    assert again.asks_to_book and again.expecting == "confirm"
+    assert "change" not in again.text.lower() and clinic.bookings() == []
+
+    booked = say(assistant, ["Yes please"])
+    assert booked.outcome == "booked"
+    (booking,) = clinic.bookings()
+    assert not booking["client"].get("email")
+    model.assert_all_used()
+
+
+def test_an_email_correction_not_made_out_twice_leaves_the_address_off(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    # espeak's "fatima dot khan at example dot com" at the read-back, as it was heard; it
+    # used to be read back with the old address again, three times, until the turns ran out.
+    script = {**BOOKING_SCRIPT, "email is FABIMA": {"tool": "update"}}
+    assistant, model = start(settings, backend, script)
+    first = say(assistant, TO_READ_BACK)
+    assert first.read_back is not None and first.read_back["email"]
+
+    once_more = say(assistant, ["No, my email is FABIMA.com"])
+    assert "email" in once_more.text.lower() and once_more.read_back is None
+    assert not once_more.asks_to_book and clinic.bookings() == []
+
+    left_off = say(assistant, ["My email is FABIMA.com"])
+    assert left_off.read_back == {**first.read_back, "email": ""}
+    assert "leave it off" in left_off.text and left_off.asks_to_book
+    assert clinic.bookings() == []
+
+    say(assistant, ["Yes please"])
+    (booking,) = clinic.bookings()
+    assert not booking["client"].get("email")
+    model.assert_all_used()
+
+
+def test_an_email_said_once_more_at_the_read_back_is_taken_and_read_back(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    script = {
+        **BOOKING_SCRIPT,
+        "email is FABIMA": {"tool": "update"},
+        "fatima dot khan": {"tool": "update"},
+    }
+    assistant, model = start(settings, backend, script)
+    first = say(assistant, TO_READ_BACK)
+    say(assistant, ["No, my email is FABIMA.com"])
+    again = say(assistant, ["fatima dot khan at example dot com"])
+    assert first.read_back is not None
+    assert again.read_back == {**first.read_back, "email": "fatima.khan@example.com"}
+    say(assistant, ["Yes"])
+    (booking,) = clinic.bookings()
+    assert booking["client"]["email"] == "fatima.khan@example.com"
+    model.assert_all_used()
+
+
+def test_the_third_email_address_given_at_the_read_back_leaves_it_off(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    # Each address was heard, each wrong (espeak's "sarah dot lee" as "very lovely at
+    # mampl.com"): the caller would hear the whole read-back again for every try.
+    script = {**BOOKING_SCRIPT, "my email is": {"tool": "update"}}
+    assistant, model = start(settings, backend, script)
+    first = say(assistant, TO_READ_BACK)
+    assert first.read_back is not None
+    for heard in ("very lovely at mampl dot com", "sarah dottley at emple dot com"):
+        turn = say(assistant, [f"No, my email is {heard}"])
+        assert turn.read_back is not None
+        assert turn.read_back["email"] == n.parse_email(heard)
+    third = say(assistant, ["No, my email is very costly at a mental dot com"])
+    assert third.read_back == {**first.read_back, "email": ""}
+    assert "leave it off" in third.text and clinic.bookings() == []
+    say(assistant, ["Yes"])
+    (booking,) = clinic.bookings()
+    assert not booking["client"].get("email")
+    model.assert_all_used()
+
+
+def test_the_recogniser_hears_the_email_with_the_callers_name_as_its_words(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    assistant, _model = start(settings, backend, BOOKING_SCRIPT)
+    clinic_words = assistant.vocabulary()
+    assert "Dr Michael Norman" in clinic_words
+    asked = say(assistant, TO_READ_BACK[:-1])
+    assert asked.expecting == "email"
+    assert assistant.vocabulary() == ["James Okafor"]
+    say(assistant, [EMAIL])
+    assert assistant.vocabulary() == clinic_words  # the read-back: the clinic's names again
+
+
 def test_the_words_of_an_email_address_do_not_rename_the_caller(
     settings: Settings, backend: BookingBackend, clinic: SandboxClinic
 ) -> None:

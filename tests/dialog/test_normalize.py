@@ -276,10 +276,23 @@ def test_phone_read_back_parses_to_the_same_number(spoken: str) -> None:
         ),
         ("jo at b t internet dot com", "jo@btinternet.com"),
         ("james at sign example full stop com", "james@example.com"),
+        # Whisper writes a spoken "dot" between two names as a full stop.
+        ("My email is Fatima. Khan at example.com.", "fatima.khan@example.com"),
+        ("Yes. Fatima Khan at example.com", "fatimakhan@example.com"),  # a stop before it
+        ("Olivia Grant and at example.com, all one word.", "oliviagrant@example.com"),
     ],
 )
 def test_parse_email(text: str, expected: str) -> None:
     assert parse_email(text) == expected
+
+
+def test_a_not_between_the_callers_names_is_the_dot_it_was() -> None:
+    heard = "Ravi not Patel at example.com"
+    assert parse_email(heard, names=("Ravi", "Patel")) == "ravi.patel@example.com"
+    assert parse_email(heard) == "ravinotpatel@example.com"  # without the names: as heard
+    assert parse_email("ravi knot patel at example.com", names=("Ravi", "Patel")) == (
+        "raviknotpatel@example.com"
+    )
 
 
 @pytest.mark.parametrize(

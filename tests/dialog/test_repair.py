@@ -84,6 +84,9 @@ def last(assistant: Assistant) -> AssistantTurn:
         ("It's M. I. L. O.", ["Milo"]),
         ("M-I-L-O", ["Milo"]),
         ("m for mother, i, l for lima, o", ["Milo"]),
+        # The word says the letter when the letter itself was misheard (espeak's N as M).
+        ("B, O, M as in November, N as in November, I, E", ["Bonnie"]),
+        ("D for Bravo, E, L, L, A", ["Bella"]),
         ("B E double L A", ["Bella"]),
         ("S H A H hyphen P A T E L", ["Shah-Patel"]),
         ("O apostrophe B R I E N", ["O'Brien"]),

@@ -32,6 +32,7 @@ _EMAIL_LEAD_INS = frozenset(
 _EMAIL_FILLERS = frozenset(
     {"yes", "yeah", "sure", "ok", "okay", "so", "um", "uh", "er", "erm", "right", "well", "the"}
 )
+_TRAILING_FILLERS = frozenset({"and", "um", "uh", "er", "erm"})
 _EMAIL_PHRASES = [
     (re.compile(r"\bat\s+(?:sign|symbol)\b"), " @ "),
     (re.compile(r"\bfull\s+stop\b"), " dot "),
@@ -75,18 +76,25 @@ def _email_part(tokens: Sequence[str]) -> str:
     return "".join(out)
 
 
-def parse_email(text: str) -> str | None:
+def parse_email(text: str, names: Sequence[str | None] = ()) -> str | None:
     """An email address from spoken or typed text, lowercased; None unless it is valid.
 
     Handles "james dot okafor at example dot com", spelled letters ("j a m e s"), "underscore",
     "dash"/"hyphen", "plus", "double l", and typed addresses. Lead-ins such as "my email is"
-    are dropped; words after the domain ("... dot com thanks") are ignored.
+    are dropped; words after the domain ("... dot com thanks") are ignored. `names` (the
+    caller's own, when known) turn a "not" heard between two of them into the "dot" it was:
+    "dan not hughes" -> "dan.hughes".
     """
     lowered = text.lower().replace("’", "'")
     for pattern, replacement in _EMAIL_PHRASES:
         lowered = pattern.sub(replacement, lowered)
-    tokens = [t.strip(".'\"") for t in re.split(r"[\s,;:!?()\"]+", lowered)]
-    tokens = [t.replace("'", "") for t in tokens if t]
+    tokens: list[str] = []
+    stops: list[bool] = []  # the word ended a sentence: "Fatima. Khan" is Whisper's "dot"
+    for raw in re.split(r"[\s,;:!?()\"]+", lowered):
+        token = raw.strip(".'\"").replace("'", "")
+        if token:
+            tokens.append(token)
+            stops.append(raw.rstrip("'\"").endswith("."))
 
     at = next(
         (
@@ -98,11 +106,22 @@ def parse_email(text: str) -> str | None:
     )
     if at is None:
         return None
-    local = tokens[:at]
-    lead_in = max((i for i, t in enumerate(local) if t in _EMAIL_LEAD_INS), default=-1)
-    local = local[lead_in + 1 :]
-    while local and local[0] in _EMAIL_FILLERS:
-        local = local[1:]
+    lead_in = max((i for i, t in enumerate(tokens[:at]) if t in _EMAIL_LEAD_INS), default=-1)
+    start = lead_in + 1
+    while start < at and tokens[start] in _EMAIL_FILLERS:
+        start += 1
+    local: list[str] = []
+    for i in range(start, at):
+        local.append(tokens[i])
+        between_words = i + 1 < at and _DOT_WORDS.isdisjoint((tokens[i], tokens[i + 1]))
+        if stops[i] and between_words:
+            local.append("dot")  # "Fatima. Khan at example.com": the dot written as a stop
+    known = {w.lower() for name in names if name for w in name.split()}
+    for i in range(1, len(local) - 1):
+        if local[i] == "not" and local[i - 1] in known and local[i + 1] in known:
+            local[i] = "dot"
+    while len(local) > 1 and local[-1] in _TRAILING_FILLERS:
+        local.pop()  # "olivia grant and at example dot com": a hesitation, not the address
     domain = _domain_tokens(tokens[at + 1 :])
     if not local or not domain:
         return None
