@@ -97,6 +97,9 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
+LEAVE_EMAIL_OFF = "No, just leave the email off, please."
+
+
 @dataclass
 class Caller:
     """Answers what the assistant is waiting for from the scenario's `answers`, and listens to
@@ -118,6 +121,7 @@ class Caller:
         read_back: dict[str, str] | None = None,
         repair: str | None = None,
         checking: dict[str, str] | None = None,
+        asks_to_book: bool = False,
     ) -> str:
         """The caller's next line. At the read-back (`read_back`: the details the assistant
         read back, `AssistantTurn.read_back`), a wrong detail gets a correction instead of a
@@ -139,9 +143,15 @@ class Caller:
             self._unsettled = correction
             if correction:
                 return correction  # the scripted yes is still to come
+        elif read_back is not None and expecting == "confirm":
+            self._unsettled = scripted  # a scripted correction, said again if asked
         elif expecting == "confirm" and self._unsettled:
-            # "Sorry about that. What would you like to change?": what was wrong, again.
-            return self._unsettled.removeprefix("No, ").capitalize()
+            if asks_to_book and self._unsettled == LEAVE_EMAIL_OFF:
+                self._unsettled = ""  # "That's fine, no email. Shall I go ahead and book it?"
+            else:
+                # "Sorry about that. What would you like to change?": what was wrong, again.
+                again = self._unsettled.removeprefix("No, ")
+                return again[:1].upper() + again[1:]
         if isinstance(self.scenario.answers.get(expecting), list):
             self.used[expecting] = self.used.get(expecting, 0) + 1
         return scripted
@@ -244,7 +254,7 @@ class Caller:
         pieces = self._pieces({k: v for k, v in wrong.items() if k not in given_up})
         if given_up:
             self._left_off.add("email")
-            pieces.append("just leave the email off, please")
+            pieces.append(LEAVE_EMAIL_OFF.removeprefix("No, ").rstrip("."))
         for key, (read, expected) in wrong.items():
             self._times_corrected[key] = self._times_corrected.get(key, 0) + 1
             self.corrections.append({"field": key, "read_back": read, "expected": expected})

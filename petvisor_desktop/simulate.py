@@ -351,7 +351,9 @@ def _play(
             on_turn("assistant", f"[{turn.expecting}] {turn.text}")
         if turn.done:
             break
-        said = caller.answer(turn.expecting, turn.read_back, turn.repair, turn.checking)
+        said = caller.answer(
+            turn.expecting, turn.read_back, turn.repair, turn.checking, turn.asks_to_book
+        )
     return transcript
 
 

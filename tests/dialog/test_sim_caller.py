@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from petvisor_desktop.dialog import normalize as n
-from petvisor_desktop.sim_caller import MAX_CORRECTIONS, Caller
+from petvisor_desktop.sim_caller import LEAVE_EMAIL_OFF, MAX_CORRECTIONS, Caller
 from petvisor_desktop.simulate import Scenario, safety_failures
 
 NOW = "2026-11-23T09:00:00"  # a Monday
@@ -209,10 +209,31 @@ def test_asked_what_to_change_the_caller_says_its_correction_again() -> None:
     said = caller.answer("confirm", read_back(phone="07700900465"))
     assert said.startswith("No, my number is")
     # "Sorry about that. What would you like to change?" (no read-back in that reply)
-    assert caller.answer("confirm") == said.removeprefix("No, ").capitalize()
+    again = said.removeprefix("No, ")
+    assert caller.answer("confirm") == again[:1].upper() + again[1:]
     # Read back right at last: the scripted yes.
     assert caller.answer("confirm", read_back()) == "Yes, that's all correct"
     assert caller.answer("confirm") == "Yes please"
+
+
+def test_a_scripted_correction_is_said_again_when_asked_what_to_change() -> None:
+    # Seen by voice: the caller answered "What would you like to change?" with its next
+    # scripted line, "Yes that's right", and the correction was lost.
+    fix = "Oh, I gave you the wrong dog's name, sorry! This one is Bella, not Poppy."
+    caller = Caller(scenario({"confirm": [fix, "Yes that's right"]}, pet_name="Bella"))
+    assert caller.answer("confirm", read_back(pet="Poppy")) == fix
+    assert caller.answer("confirm") == fix  # names keep their capitals
+    assert caller.answer("confirm", read_back(pet="Bella")) == "Yes that's right"
+
+
+def test_asked_only_to_book_after_the_email_was_left_off_the_caller_says_yes() -> None:
+    caller = Caller(scenario())
+    wrong = read_back(email="verylovely@mampl.com")
+    for _ in range(3):
+        caller.answer("confirm", wrong)
+    assert caller.answer("confirm", wrong) == LEAVE_EMAIL_OFF
+    # "That's fine, no email. Shall I go ahead and book it?": nothing read back, asks to book.
+    assert caller.answer("confirm", asks_to_book=True) == "Yes, that's all correct"
 
 
 def test_an_email_address_misheard_three_times_is_left_off() -> None:
