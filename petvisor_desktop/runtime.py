@@ -157,13 +157,26 @@ class Engine:
         return True
 
     def _load(self) -> None:
+        """History and the clinic first (small), then the language model and the voice
+        parts side by side: the model's load is mostly reading its file and its prompt
+        cache, the voice's mostly building onnxruntime and CTranslate2 sessions, so on two
+        cores together they take little more than the longer of the two (see
+        benchmarks/bench_start.py). The kiosk listens only once both are ready."""
         try:
             self._step("history", self._load_history)
             self._step("vetstoria", self._load_vetstoria)
+            voice = None
+            if self.voice_enabled:
+                voice = threading.Thread(
+                    target=self._load_voice, name="petvisor-voice-loader", daemon=True
+                )
+                voice.start()
             if self._step("llm", self._load_llm) and self.backend is not None:
                 self._warm()
-            if self.voice_enabled:
-                self._load_voice()
+            if voice is not None:
+                voice.join()
+            if self.voice is not None and self.listens_when_idle and not self._closing.is_set():
+                self.voice.listen_when_idle(self._started_by_voice)
         finally:
             self.ready.set()
 
@@ -260,8 +273,6 @@ class Engine:
                 status=self.status,
             )
             self._stack.callback(self.voice.close)
-            if self.listens_when_idle:
-                self.voice.listen_when_idle(self._started_by_voice)
 
     def _started_by_voice(self, text: str, utterance: Any, stt_ms: float) -> None:
         """Someone spoke at the idle kiosk: their words open the conversation (no greeting

@@ -52,3 +52,21 @@ def test_the_prefix_cache_is_saved_loaded_and_answers_the_same(
     third = LlamaChatModel.load(path, n_ctx=2048)
     third.warm(PREFIX, tmp_path)
     assert third.complete(question, grammar).text == fresh.text
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="reads /proc")
+def test_the_weights_are_held_once(require_model: Any) -> None:
+    from petvisor_desktop.memory import resident
+
+    path = require_model("llm", QUICK_LLM).file()
+    before = resident()
+    model = LlamaChatModel.load(path, n_ctx=2048)
+    model.complete([*PREFIX, ChatMessage("user", "It's for my dog")], tool_call_grammar(TOOLS))
+    after = resident()
+    model.close()
+    assert before is not None and after is not None
+    # Read into llama.cpp's own buffers, not also mapped: the file's pages are not resident
+    # beside them (with the file mapped, 1.1 GB of the 1.5B model's were).
+    assert after.llm_file == 0
+    size_mb = path.stat().st_size / 1e6
+    assert after.own - before.own < size_mb + 300
