@@ -56,11 +56,14 @@ def first_word_kept(said: str, heard: str) -> bool:
     return bool(words) and words[0] in got[:3]
 
 
-def wrong_details(report: dict[str, Any]) -> list[str]:
-    """Details of a booking that the caller did not give (checks of `expect.booking`)."""
+def booking_misses(report: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The booking's details that the caller did not give (a wrong value), and those left
+    out of it (an e-mail address left off), from the checks of `expect.booking`."""
     if not report["bookings"]:
-        return []
-    return [f for f in report["checks"]["failures"] if f.startswith("booking.")]
+        return [], []
+    misses = [f for f in report["checks"]["failures"] if f.startswith("booking.")]
+    left_out = [f for f in misses if f.endswith("got ''")]
+    return [f for f in misses if f not in left_out], left_out
 
 
 def run_condition(
@@ -88,7 +91,9 @@ def run_condition(
         result["passed"].append(ok)
         if not ok:
             result["failed"].append((scenario.name, report["checks"]["failures"][:3]))
-        result["wrong_bookings"].extend(wrong_details(report))
+        wrong, left_out = booking_misses(report)
+        result["wrong_bookings"].extend(wrong)
+        result["left_out"].extend(left_out)
         result["handoffs"].append(report["handoff_reason"] if report["handoff"] else None)
         result["corrections"].extend(c["field"] for c in report.get("corrections", []))
         step = "opening"
@@ -133,6 +138,7 @@ def show(label: str, r: dict[str, Any]) -> None:
         f"   bookings with a detail the caller did not give: {len(r['wrong_bookings'])}"
         + (f" {r['wrong_bookings']}" if r["wrong_bookings"] else "")
     )
+    print(f"   bookings with a detail left out (an e-mail left off): {len(r['left_out'])}")
     kept = r["first_word"]
     print(
         f"   first word kept: {sum(kept)} of {len(kept)} caller lines "
