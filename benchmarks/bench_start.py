@@ -24,7 +24,6 @@ STARTED = time.perf_counter()  # before the imports: they are part of a start
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -104,23 +103,6 @@ def child() -> int:
     return 0 if ok else 1
 
 
-def _env(home: Path, pulse_server: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PETVISOR_", "PULSE_"))}
-    for var, sub in (
-        ("HOME", ""),
-        ("XDG_CONFIG_HOME", "config"),
-        ("XDG_DATA_HOME", "data"),
-        ("XDG_CACHE_HOME", "cache"),
-        ("XDG_STATE_HOME", "state"),
-    ):
-        (home / sub).mkdir(parents=True, exist_ok=True)
-        env[var] = str(home / sub)
-    env["PULSE_SERVER"] = pulse_server
-    env["PETVISOR_DB_PATH"] = str(home / "data" / "petvisor.sqlite3")
-    env["PETVISOR_BACKUP_DIR"] = str(home / "data" / "backups")
-    return env
-
-
 def one_start(env: dict[str, str], pulse: Any) -> dict[str, Any]:
     proc = subprocess.Popen(
         [sys.executable, str(Path(__file__).resolve()), "--child"],
@@ -181,7 +163,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.child:
         return child()
-    sys.path.insert(0, str(ROOT / "tests" / "voice"))
+    sys.path[:0] = [str(ROOT / "tests" / "voice"), str(ROOT / "scripts")]
+    from measure_app import home_env  # a home folder of its own: nothing of the user's
     from pulse import PulseServer  # a private PulseAudio server: a real microphone and speaker
 
     figures = {}
@@ -189,7 +172,13 @@ def main() -> int:
         tempfile.TemporaryDirectory(prefix="petvisor-start-") as tmp,
         PulseServer(echo_gain=0.0) as pulse,
     ):
-        env = _env(Path(tmp), pulse.server)
+        home = Path(tmp)
+        env = home_env(
+            home,
+            PULSE_SERVER=pulse.server,
+            PETVISOR_DB_PATH=str(home / "data" / "petvisor.sqlite3"),
+            PETVISOR_BACKUP_DIR=str(home / "data" / "backups"),
+        )
         for label in ("first start (nothing cached)", "second start (prompt cache warm)"):
             figures[label] = one_start(env, pulse)
             show(label, figures[label])

@@ -84,7 +84,9 @@ class RssSampler:
         return max(self.samples, default=0.0)
 
 
-def _env(home: Path, **extra: str) -> dict[str, str]:
+def home_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a run in its own home folder `home` (config, data, cache, state
+    below it; no PETVISOR_ settings of the caller's), plus `extra`."""
     env = dict(os.environ)
     for var, sub in (
         ("HOME", ""),
@@ -166,7 +168,7 @@ def _viewable(display: str, window_id: str) -> bool:
 def time_to_window(app: Path, home: Path) -> tuple[float, float]:
     """(seconds to the main window, RSS in MB 90 s later when everything has loaded)."""
     with xvfb() as display:
-        env = _env(home, DISPLAY=display)
+        env = home_env(home, DISPLAY=display)
         env.pop("QT_QPA_PLATFORM", None)
         log = (home / "app.log").open("w")
         started = time.monotonic()
@@ -200,7 +202,7 @@ def time_to_ready_and_voice_rss(app: Path, home: Path) -> dict[str, float]:
     from pulse import PulseServer  # tests/voice/pulse.py: a private PulseAudio server
 
     with PulseServer(echo_gain=0.0) as pulse:
-        env = _env(home, **{k: v for k, v in pulse.client_env().items() if k == "PULSE_SERVER"})
+        env = home_env(home, **{k: v for k, v in pulse.client_env().items() if k == "PULSE_SERVER"})
         started = time.monotonic()
         proc, lines = _spawn([str(app), "--now", NOW, "voice", "--once"], env)
         sampler = RssSampler(proc.pid)
@@ -233,7 +235,7 @@ def time_to_ready_and_voice_rss(app: Path, home: Path) -> dict[str, float]:
 
 
 def chat_rss(app: Path, home: Path) -> dict[str, float]:
-    env = _env(home)
+    env = home_env(home)
     started = time.monotonic()
     proc, lines = _spawn([str(app), "--now", NOW, "chat"], env, stdin=subprocess.PIPE)
     sampler = RssSampler(proc.pid)
