@@ -74,6 +74,8 @@ _ORDINALS = {
     "3rd": 2,
 }
 _LAST = re.compile(r"\b(last|latest)\b", re.I)
+# "The next one you have", "the soonest": the first of the times on offer.
+_NEXT = re.compile(r"\b(?:next (?:one|available|free(?: one)?)|soonest)\b", re.I)
 # Words that show a number was meant as the caller's phone number, at any step.
 _PHONE_CUE = re.compile(r"\b(phone|number|mobile|landline|call me|ring me|contact)\b", re.I)
 # What a bare "no" to the read-back may say besides no: nothing that names a detail.
@@ -478,6 +480,8 @@ class Grounding:
         lowered = text.lower()
         if _LAST.search(lowered):
             return offered[-1]
+        if _NEXT.search(lowered):
+            return offered[0]
         for word, index in _ORDINALS.items():
             if re.search(rf"\b{word}\b", lowered) and index < len(times):
                 return offered[index]
