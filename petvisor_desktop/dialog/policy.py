@@ -294,8 +294,13 @@ class Turn:
             if misheard:
                 return asking.misheard_again(self, misheard)
             asking.remember_refused(self, found)
+        email_was_off = self.st.email is None
         gave_up = expecting == Step.CONFIRM and self.email_tried_too_often(text, found)
-        changed = self.apply(found) or gave_up
+        changed = self.apply(found)
+        if gave_up and email_was_off and not changed and self.st.read_back_given:
+            # Off already in the read-back just heard, and nothing else said: not all again.
+            return self.reply(replies.BOOK_THE_REST, Step.CONFIRM, keep_read_back=True)
+        changed = changed or gave_up
         if self.repair.state.pending:
             return asking.advance(self, changed)  # heard with low confidence: check first
 

@@ -31,6 +31,7 @@ EMAIL_LEFT_OFF = (
 )
 EMAIL_ONCE_MORE = "Sorry, I didn't catch the email address. Could you say it once more?"
 NO_EMAIL_THEN = "That's fine, no email. Shall I go ahead and book it?"
+BOOK_THE_REST = "Shall I go ahead and book the rest?"  # after EMAIL_LEFT_OFF
 
 
 def question(step: str) -> str:

@@ -420,6 +420,29 @@ def test_the_third_email_address_given_at_the_read_back_leaves_it_off(
     model.assert_all_used()
 
 
+def test_an_address_given_again_once_it_is_left_off_is_not_followed_by_the_read_back(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    # Seen with the neural caller: each further try got the whole read-back again, and the
+    # call ran out of turns.
+    script = {**BOOKING_SCRIPT, "my email is": {"tool": "update"}}
+    assistant, _model = start(settings, backend, script)
+    first = say(assistant, TO_READ_BACK)
+    assert first.read_back is not None
+    for heard in ("dan use at example dot com", "dan hughes at example dot org"):
+        say(assistant, [f"No, my email is {heard}"])
+    left_off = say(assistant, ["No, my email is dan dot huesy at example dot com"])
+    assert left_off.read_back is not None and left_off.read_back["email"] == ""
+
+    again = say(assistant, ["No, my email is damn dot use at example dot com"])
+    assert again.read_back is None and again.asks_to_book
+    assert "leave it off" in again.text and len(again.text) < len(left_off.text) / 2
+    assert clinic.bookings() == []
+    say(assistant, ["Yes please"])
+    (booking,) = clinic.bookings()
+    assert not booking["client"].get("email")
+
+
 def test_the_recogniser_hears_the_email_with_the_callers_name_as_its_words(
     settings: Settings, backend: BookingBackend
 ) -> None:

@@ -280,6 +280,9 @@ def test_phone_read_back_parses_to_the_same_number(spoken: str) -> None:
         ("My email is Fatima. Khan at example.com.", "fatima.khan@example.com"),
         ("Yes. Fatima Khan at example.com", "fatimakhan@example.com"),  # a stop before it
         ("Olivia Grant and at example.com, all one word.", "oliviagrant@example.com"),
+        # ... and sometimes runs the whole address together, "at" and all.
+        ("No, my email is Dan.useatexample.com", "dan.use@example.com"),
+        ("matt.smithatgmail.co.uk, thanks", "matt.smith@gmail.co.uk"),
     ],
 )
 def test_parse_email(text: str, expected: str) -> None:
@@ -304,6 +307,8 @@ def test_a_not_between_the_callers_names_is_the_dot_it_was() -> None:
         "my email is at example dot com",  # no local part
         "james at example dot c",  # a one-letter top-level domain
         "james@@example.com",
+        "Dan.huesy.example.com.",  # no "at" anywhere in it
+        "whatever.com",  # an "at" with too little before it
         "",
     ],
 )

@@ -105,7 +105,13 @@ def parse_email(text: str, names: Sequence[str | None] = ()) -> str | None:
         None,
     )
     if at is None:
-        return None
+        glued = _glued_at(tokens)
+        if glued is None:
+            return None
+        at, before_at, after_at = glued
+        tokens = [*tokens[:at], before_at, "at", after_at, *tokens[at + 1 :]]
+        stops = [*stops[:at], False, False, *stops[at:]]
+        at += 1
     lead_in = max((i for i, t in enumerate(tokens[:at]) if t in _EMAIL_LEAD_INS), default=-1)
     start = lead_in + 1
     while start < at and tokens[start] in _EMAIL_FILLERS:
@@ -128,6 +134,22 @@ def parse_email(text: str, names: Sequence[str | None] = ()) -> str | None:
     local_part = _joined_by(text, _email_part(local))
     address = f"{local_part}@{_email_part(domain)}"
     return address if _EMAIL_RE.match(address) else None
+
+
+# A domain as Whisper writes it: two or three labels, the last a top-level domain.
+_GLUED_DOMAIN = re.compile(r"[a-z0-9-]{2,}(?:\.[a-z0-9-]{2,}){1,2}")
+
+
+def _glued_at(tokens: Sequence[str]) -> tuple[int, str, str] | None:
+    """The last word with an "at" written into it ("dan.useatexample.com", as Whisper
+    writes "dan dot use at example dot com" run together): its index, the local part before
+    the "at" and the domain after it; None when no split leaves a domain after the "at"."""
+    for index in range(len(tokens) - 1, -1, -1):
+        word = tokens[index]
+        for cut in range(len(word) - 2, 2, -1):  # a local part of three letters at least
+            if word[cut : cut + 2] == "at" and _GLUED_DOMAIN.fullmatch(word[cut + 2 :]):
+                return index, word[:cut], word[cut + 2 :]
+    return None
 
 
 def _domain_tokens(tokens: Sequence[str]) -> list[str]:
