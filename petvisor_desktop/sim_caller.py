@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from petvisor_desktop.dialog import normalize as n
-from petvisor_desktop.dialog.repair import FIRST_PART_DIGITS
+from petvisor_desktop.dialog.repair import FIRST_PART_DIGITS, lower_first, type_phrase
 from petvisor_desktop.spoken import digit_words
 
 if TYPE_CHECKING:
@@ -206,6 +206,9 @@ class Caller:
             if v not in (None, "")
         }
         wrong: dict[str, tuple[str, str]] = {}
+        for key in ("species", "appointment_type"):
+            if key in want and key in heard and heard[key].lower() != want[key].lower():
+                wrong[key] = (heard[key], want[key])
         pet = heard.get("pet_name")
         if "pet_name" in want and pet is not None and _name_key(pet) != _name_key(want["pet_name"]):
             wrong["pet_name"] = (pet, want["pet_name"])
@@ -319,6 +322,12 @@ class Caller:
         """One clause per wrong item, in the caller's own words where an answer says it."""
         answers, today = self.scenario.answers, self._today()
         pieces: list[str] = []
+        if "species" in wrong:
+            pieces.append(
+                f"it's a {wrong['species'][1].lower()}, not a {wrong['species'][0].lower()}"
+            )
+        if "appointment_type" in wrong:
+            pieces.append(f"it's for {lower_first(type_phrase(wrong['appointment_type'][1]))}")
         if "pet_name" in wrong:
             pet = wrong["pet_name"][1]
             said = _said(

@@ -176,6 +176,16 @@ def _species_positions(words: Sequence[str]) -> dict[str, list[int]]:
     return {key: [i for i, _ in _patient_hits(words, cues)] for key, cues in SPECIES_WORDS.items()}
 
 
+def names_both_species(utterance: str) -> bool:
+    """Both a cat and a dog are named, one of them maybe negated ("it's the cat, not the
+    dog"): a correction."""
+    words = normalise_words(utterance)
+    return all(
+        any(find_cue(words, phrase, negation=False) for phrase in cues)
+        for cues in SPECIES_WORDS.values()
+    )
+
+
 def species_grounded(species_name: str, utterance: str) -> bool:
     """The caller named this species, by name, a synonym or a breed ("Dog" in "my spaniel").
 

@@ -279,12 +279,24 @@ class Grounding:
 
         # The detectors understand negation and corrections ("Roberts, not Norman"), so
         # where they find a value it wins; the model's value is used only when grounded.
-        detected = animals.detect_species(text)
+        detected, proposed = animals.detect_species(text), args.get("species")
+        if (
+            expecting in (Step.PET_NAME, Step.CLIENT_NAME)
+            and self.st.species is not None
+            and not animals.names_both_species(text)
+        ):
+            # Asked a name, a known animal is changed only by a correction that names both:
+            # a name spelled as the recogniser heard it ("Oh, no, Cat, D, Cat, D" for
+            # "O, L, I, V, I, A") once turned a dog into a cat.
+            detected = None
+            if proposed not in (None, self.st.species):
+                self.reject("species", proposed)
+                proposed = None
         self.choose(
             found,
             "species",
             detected if detected in self.u.species_ids else None,
-            args.get("species"),
+            proposed,
             animals.species_grounded,
         )
         self.choose(

@@ -443,6 +443,29 @@ def test_an_address_given_again_once_it_is_left_off_is_not_followed_by_the_read_
     assert not booking["client"].get("email")
 
 
+def test_a_spelled_name_heard_as_an_animal_does_not_change_the_animal(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    # The neural caller's "O, L, I, V, I, A" was heard "Oh, no, Cat, D, Cat, D": the cat was
+    # taken for the dog, the times offered again, and the dog read back as "your cat".
+    script = {
+        **BOOKING_SCRIPT,
+        "it's a dog, not a cat": {"tool": "update", "species": "Dog"},
+        "Cat, D": {"tool": "update", "species": "Cat", "first": "D"},
+    }
+    assistant, _model = start(settings, backend, script)
+    asked = say(assistant, TO_READ_BACK[:3])
+    assert asked.expecting == "client_name" and assistant.state.species == "Cat"
+    # A correction that names both animals counts at a name question...
+    say(assistant, ["Sorry, it's a dog, not a cat"])
+    assert assistant.state.species == "Dog"
+    asked = say(assistant, ["The first one please"])  # the times again, for a dog
+    assert asked.expecting == "client_name"
+    # ... a name heard as an animal does not.
+    say(assistant, ["Oh, no, Cat, D, Cat, D"])
+    assert assistant.state.species == "Dog"
+
+
 def test_the_recogniser_hears_the_email_with_the_callers_name_as_its_words(
     settings: Settings, backend: BookingBackend
 ) -> None:

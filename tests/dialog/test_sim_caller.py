@@ -236,6 +236,17 @@ def test_asked_only_to_book_after_the_email_was_left_off_the_caller_says_yes() -
     assert caller.answer("confirm", asks_to_book=True) == "Yes, that's all correct"
 
 
+def test_a_wrong_animal_or_appointment_type_is_put_right() -> None:
+    # Seen by voice: a dog read back as "your cat" was confirmed, since only names, numbers
+    # and times were checked.
+    caller = Caller(scenario(species="Cat", appointment_type="Consultation"))
+    heard = {**read_back(), "species": "Dog", "appointment_type": "Dental"}
+    assert caller.answer("confirm", heard) == (
+        "No, it's a cat, not a dog, and it's for a consultation."
+    )
+    assert caller.answer("confirm", read_back()) == "Yes, that's all correct"
+
+
 def test_an_email_address_misheard_three_times_is_left_off() -> None:
     caller = Caller(scenario())
     wrong = read_back(email="thennothuman@example.com")
