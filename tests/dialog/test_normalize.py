@@ -128,6 +128,8 @@ def test_parse_phone(text: str, expected: str) -> None:
         # ten-digit numbers exist for some 01 areas and 0800
         ("01632 96012", "0163296012"),
         ("oh eight hundred, one two three, four five six", "0800123456"),
+        # "oh oh" as Whisper hears it in clinic noise
+        ("Oh seven seven oh well, nine oh well, one two three.", "07700900123"),
     ],
 )
 def test_parse_phone_british_idioms(text: str, expected: str) -> None:

@@ -17,6 +17,8 @@ _PHONE_RUN_RE = re.compile(r"(?:\+\s*)?\(?\d(?:[\s().,\-]*\d)*")
 _PHONE_ATTEMPT_DIGITS = 7
 _PHONE_MAX_RUN_DIGITS = 20
 _ISO_DATE_RE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+# "Oh oh" in a number as Whisper hears it in noise ("seven seven oh well, nine oh well").
+_OH_WELL = re.compile(r"\boh,?\s+well\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -190,7 +192,7 @@ def check_phone(text: str, country: str = DEFAULT_PHONE_COUNTRY) -> PhoneCheck |
     (13 digits, no leading 0, another country's code) comes back with `problem` set.
     """
     plan = _plan(country)
-    converted = words_to_digits(text)
+    converted = words_to_digits(_OH_WELL.sub("oh oh", text))
     converted = re.sub(r"(?i)\bplus\s*(?=\d)", "+", converted)
     first: PhoneCheck | None = None
     for match in _PHONE_RUN_RE.finditer(converted):
