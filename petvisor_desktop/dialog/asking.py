@@ -201,14 +201,19 @@ def corrected_to_the_same(t: Turn, found: dict[str, Any]) -> str | None:
 def misheard_again(t: Turn, step: str) -> Reply:
     """Hearing the same correction again will not help: the step's repair does (the
     name spelled letter by letter, the number in parts), then the read-back again."""
+    keys, first_name_known = FORGETS[step], False
+    if step == "client_name" and t.st.first_name and not t.st.refused_values("last_name"):
+        # Heard the same, both names may be right by ear: the surname is spelled first,
+        # since that is where spellings differ most (Clark and Clarke sound the same).
+        keys, first_name_known = ("last_name",), True
     refused = set(t.st.refused)
-    for key in FORGETS[step]:
+    for key in keys:
         held = getattr(t.st, key)
         if held:
             refused.add((key, str(held).lower()))
-    t.set(refused=frozenset(refused), **{key: None for key in FORGETS[step]})
+    t.set(refused=frozenset(refused), **{key: None for key in keys})
     t.repair.refuse(step)
-    miss = t.repair.miss(step, options(t), first_name_known=False)
+    miss = t.repair.miss(step, options(t), first_name_known=first_name_known)
     if miss.handoff or not miss.question:
         return advance(t, True)
     return t.reply(miss.question, Step(step), repair=miss.kind)

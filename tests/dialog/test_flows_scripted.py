@@ -843,6 +843,28 @@ def test_a_name_corrected_at_the_read_back_but_heard_the_same_is_spelled(
     model.assert_all_used()
 
 
+def test_a_client_name_corrected_but_heard_the_same_has_the_surname_spelled_first(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    # Seen by voice: "Naomi Clarke" read back as "Naomi Clark" (the same to the ear), the
+    # correction heard the same, and the right first name was asked to be spelled.
+    script = {
+        **BOOKING_SCRIPT,
+        "my name is James Okafor": {"tool": "update", "first": "James", "last": "Okafor"},
+    }
+    assistant, _model = start(settings, backend, script)
+    first = say(assistant, TO_READ_BACK)
+    assert first.read_back is not None
+    spell = say(assistant, ["No, my name is James Okafor"])
+    assert spell.repair == "client_name:spell-last" and spell.read_back is None
+    assert assistant.state.first_name == "James" and assistant.state.last_name is None
+    again = say(assistant, ["O K A F O R E"])
+    assert again.read_back == {**first.read_back, "client_name": "James Okafore"}
+    say(assistant, ["Yes please"])
+    (booking,) = clinic.bookings()
+    assert booking["client"]["last_name"] == "Okafore"
+
+
 def test_a_name_corrected_twice_at_the_read_back_is_spelled_the_second_time(
     settings: Settings, backend: BookingBackend, clinic: SandboxClinic
 ) -> None:
