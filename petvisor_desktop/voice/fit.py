@@ -80,7 +80,9 @@ def _substituted(free: str, choice: str) -> str:
     n = max(1, len(target.split()))
     best, span = 0.0, None
     for size in {max(1, n - 1), n, n + 1}:
-        for i in range(0, max(0, len(words) - size) + 1):
+        if size > len(words):
+            continue  # a span longer than what was heard ("Yes." against "9:15am please")
+        for i in range(0, len(words) - size + 1):
             piece = " ".join(_words(" ".join(words[i : i + size])))
             ratio = difflib.SequenceMatcher(None, piece, target).ratio()
             if ratio > best:

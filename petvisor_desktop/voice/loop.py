@@ -557,7 +557,17 @@ class VoiceLoop:
                     recoverable=exc.recoverable,
                 )
             except Exception:
+                # A bug, not the caller's fault: say so on the screens and listen again, so
+                # the caller can repeat themselves (the kiosk must not hang on "thinking").
                 log.exception("voice turn failed")
+                self._emit(
+                    EventType.ERROR,
+                    stage="voice",
+                    code="turn-failed",
+                    message="Sorry, something went wrong with that answer. Please say it again.",
+                    recoverable=True,
+                )
+                self.status.set("listening")
 
     def _on_utterance(self, utterance: Utterance) -> None:
         finished = time.monotonic()

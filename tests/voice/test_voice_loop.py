@@ -284,6 +284,32 @@ def test_push_to_talk_turns_belong_to_the_capture_thread_and_show_their_states(
         engine.shutdown()
 
 
+def test_a_turn_that_fails_is_said_on_screen_and_the_loop_listens_again(
+    settings: Settings, require_model: Any, voice_models: dict[str, Any]
+) -> None:
+    """A bug inside one turn (the recogniser's choice fit once raised IndexError) must not
+    leave the kiosk thinking forever: the screens are told, the loop listens, and the
+    caller's next words are answered."""
+    with greeting_playing(settings, require_model) as playing:
+        playing.events.until(EventType.ASSISTANT_SPOKEN, 30)
+        respond = playing.talk.respond
+
+        def broken(*args: Any, **kwargs: Any) -> Any:
+            playing.talk.respond = respond  # type: ignore[method-assign]  # fails once
+            raise RuntimeError("a bug in this turn")
+
+        playing.talk.respond = broken  # type: ignore[method-assign]
+        samples, rate = speak_with_espeak("It's for my dog")
+        playing.source.feed(samples, rate)
+        error = playing.events.until(EventType.ERROR, 60)
+        assert error.data["code"] == "turn-failed" and error.data["recoverable"]
+        state = playing.events.until(EventType.STATE, 10)
+        assert state.data["state"] == "listening"
+        playing.source.feed(samples, rate)  # said again
+        assert playing.events.until(EventType.CALLER_FINAL, 60).data["text"]
+        assert playing.events.until(EventType.ASSISTANT_REPLY, 60).data["text"]
+
+
 def trimmed(samples: np.ndarray, floor: float = 0.01) -> np.ndarray:
     """`samples` without the quiet espeak-ng leaves before and after the words."""
     loud = np.flatnonzero(np.abs(samples) > floor)
