@@ -351,9 +351,12 @@ class Turn:
                 return None  # book
             if n.is_yes(text):
                 return asking.advance(self, True)
-            if found.get("email_dropped") and self.st.read_back_given:
-                # "Leave the email off" when it is off already: the rest stands as read back.
-                return self.reply(replies.NO_EMAIL_THEN, Step.CONFIRM, keep_read_back=True)
+            if found.get("email_dropped"):
+                # "Leave the email off" when it is off already: the rest stands as read back
+                # (or is read back again, after "What would you like to change?").
+                if self.st.read_back_given:
+                    return self.reply(replies.NO_EMAIL_THEN, Step.CONFIRM, keep_read_back=True)
+                return asking.advance(self, True)
             if self.st.asked_email_again or _EMAIL_CUE.search(text):
                 return self.email_not_caught()
             if (n.is_no(text) or tool == "answer") and not self.st.asked_what_to_change:

@@ -353,6 +353,27 @@ def test_leave_the_email_off_when_it_is_off_already_asks_only_to_book(
     model.assert_all_used()
 
 
+def test_leave_the_email_off_after_what_would_you_like_to_change_reads_back(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    # Seen with the neural caller: asked "What would you like to change?", its "Just leave
+    # the email off, please" was met with "Could you say it (the address) once more?".
+    script = {
+        **BOOKING_SCRIPT,
+        "skip": {"tool": "update"},
+        "leave the email off": {"tool": "update"},
+    }
+    assistant, _model = start(settings, backend, script)
+    first = say(assistant, [*TO_READ_BACK[:-1], "skip"])
+    change = say(assistant, ["No"])
+    assert change.read_back is None and "change" in change.text
+    again = say(assistant, ["Just leave the email off, please"])
+    assert again.read_back == first.read_back and again.asks_to_book
+    say(assistant, ["Yes"])
+    (booking,) = clinic.bookings()
+    assert not booking["client"].get("email")
+
+
 def test_an_email_correction_not_made_out_twice_leaves_the_address_off(
     settings: Settings, backend: BookingBackend, clinic: SandboxClinic
 ) -> None:
