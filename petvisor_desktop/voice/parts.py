@@ -59,28 +59,17 @@ def load_part(name: str, settings: Settings, parts: dict[str, Any], injected: An
 
         parts["tts"] = load_synthesizer(settings)
         return parts["tts"].voice
-    if name == "microphone":
+    if name in ("microphone", "speaker"):
         from petvisor_desktop.voice import audio
 
-        source = injected if injected is not None else audio.open_source(settings.audio)
-        source.start()
-        parts["source"] = source
-        return str(
-            getattr(source, "description", None)
-            or settings.audio.input_device
-            or "system default microphone"
-        )
-    if name == "speaker":
-        from petvisor_desktop.voice import audio
-
-        sink = injected if injected is not None else audio.open_sink(settings.audio)
-        sink.start()
-        parts["sink"] = sink
-        return str(
-            getattr(sink, "description", None)
-            or settings.audio.output_device
-            or "system default speaker"
-        )
+        mic = name == "microphone"
+        device = injected
+        if device is None:
+            device = (audio.open_source if mic else audio.open_sink)(settings.audio)
+        device.start()
+        parts["source" if mic else "sink"] = device
+        configured = settings.audio.input_device if mic else settings.audio.output_device
+        return str(getattr(device, "description", None) or configured or f"system default {name}")
     raise ValueError(f"unknown voice component {name!r}")
 
 
