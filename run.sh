@@ -43,6 +43,8 @@ setup_system() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
+LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON"
+
 setup_python() {
   if [ ! -x "$PY" ]; then
     say "Creating $VENV"
@@ -54,7 +56,12 @@ setup_python() {
   want=$(sha256sum pyproject.toml | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     say "Installing Python packages (llama-cpp-python compiles from source once: ~6 min on 2 cores)"
-    CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) "$PY" -m pip install -q -e ".[llm,voice,whisper,ui,build,dev]"
+    # llama.cpp is built for any x86-64 PC with AVX2 (2013 on), not for this CPU alone: a
+    # native build also runs llama.cpp's AMX kernels where the CPU has AMX, and those crash
+    # with a general protection fault on machines whose kernel does not grant AMX (seen on
+    # a Xeon VM here); a native build would not run on an older PC either.
+    CMAKE_ARGS="${CMAKE_ARGS:-$LLAMA_CMAKE_ARGS}" CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) \
+      "$PY" -m pip install -q -e ".[llm,voice,whisper,ui,build,dev]"
     echo "$want" > "$stamp"
   fi
 }
