@@ -112,6 +112,8 @@ def run_condition(
                     result[key].append(value)
             if entry.get("lead_in_ms") is not None:
                 result["onset_kept"].append(entry["lead_in_ms"] > 0)
+            if entry.get("prepared_ahead") is not None:
+                result["prepared"].append(bool(entry["prepared_ahead"]))
             if entry.get("fitted_choice"):
                 result["fitted"].append(entry["fitted_choice"])
             if entry.get("repair"):
@@ -149,6 +151,11 @@ def show(label: str, r: dict[str, Any]) -> None:
     print(
         f"   turns whose audio kept the caller's first sound: {sum(onset)} of {len(onset)}; "
         f"closed answers fitted to a choice: {len(r['fitted'])}"
+    )
+    prepared = r["prepared"]
+    print(
+        f"   replies prepared during the caller's pause and used: {sum(prepared)} of "
+        f"{len(prepared)} ({100 * sum(prepared) / max(len(prepared), 1):.0f}%)"
     )
     hand = collections.Counter(h for h in r["handoffs"] if h)
     print(

@@ -512,9 +512,18 @@ class Conversation:
         assistant = self.assistant
         return assistant.turns[-1] if assistant is not None and assistant.turns else None
 
-    def foresee(self, text: str) -> Any:
-        """Think ahead on what the caller seems to be saying (see `Assistant.foresee`)."""
-        return self.assistant.foresee(text) if self.assistant is not None else None
+    def foresee(self, text: str, confidence: float | None = None) -> Any:
+        """The reply to what the caller seems to have said, prepared during their pause
+        (see `Assistant.foresee`); None when there is none. A failure here costs nothing:
+        the turn is then answered the ordinary way."""
+        assistant = self.assistant
+        if assistant is None or self.ended:
+            return None
+        try:
+            return assistant.foresee(text, confidence)
+        except Exception:
+            log.exception("preparing a reply ahead failed")
+            return None
 
     def note_spoken(self, turn: Any, latency: dict[str, float], heard: str | None) -> None:
         """The voice loop played `turn` (`heard`: what the caller heard of it, when cut)."""
@@ -563,7 +572,7 @@ class Conversation:
         text: str,
         *,
         spoken: bool = False,
-        foresight: Any = None,
+        foreseen: Any = None,
         confidence: float | None = None,
     ) -> AssistantTurn | None:
         """The caller's words (typed, touched, or recognised by the voice loop, which calls
@@ -573,7 +582,7 @@ class Conversation:
         self._emit(EventType.CALLER_FINAL, text=text, spoken=spoken)
         self.engine.status.set("thinking")
         try:
-            turn = self.assistant.respond(text, foresight, confidence=confidence)
+            turn = self.assistant.respond(text, foreseen, confidence=confidence)
         except Exception as exc:
             log.exception("the assistant failed on a turn")
             self._emit(

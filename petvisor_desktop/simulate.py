@@ -337,6 +337,7 @@ def _play(
                 "confidence": figures.get("confidence"),
                 "fitted_choice": figures.get("fitted_choice"),
                 "lead_in_ms": figures.get("lead_in_ms"),
+                "prepared_ahead": figures.get("prepared_ahead"),
                 "stages_ms": {k: figures.get(k) for k in STAGES},
             }
             latency = figures.get("response_ms", turn.total_ms)
@@ -357,7 +358,17 @@ def _play(
     return transcript
 
 
-STAGES = ("end_of_turn_ms", "stt_ms", "llm_first_token_ms", "llm_total_ms", "tts_first_chunk_ms")
+# The response's stages: the end-of-turn wait, the recogniser's and the brain's waits after
+# it (the dialog with the model; short when the reply was prepared during the pause), the
+# model's own time (partly during the pause), and the first audio.
+STAGES = (
+    "end_of_turn_ms",
+    "stt_ms",
+    "think_ms",
+    "llm_first_token_ms",
+    "llm_total_ms",
+    "tts_first_chunk_ms",
+)
 
 
 def _entry(turn: AssistantTurn, latency: float, extra: dict[str, Any]) -> dict[str, Any]:

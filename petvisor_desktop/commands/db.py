@@ -377,6 +377,7 @@ def _conversations_show(history: History, args: argparse.Namespace, settings: Se
 _LATENCY_LABELS = {
     "end_of_turn_ms": "end of turn",
     "stt_ms": "stt",
+    "think_ms": "think",
     "llm_first_token_ms": "llm first",
     "llm_total_ms": "llm",
     "tts_first_chunk_ms": "tts first",

@@ -15,7 +15,8 @@ Nothing is booked without an explicit yes to a read-back of every detail, and "b
 said only after Vetstoria answered 201.
 
 `prepare` does steps 1-3 and leaves the conversation as it was; `commit` does step 4, and
-`respond` is the two together. A reply prepared while the caller may still be speaking is
+`respond` is the two together. The voice loop prepares a reply during the caller's pause
+(`foresee`); `respond` commits it when the same words arrive in the same state, and it is
 simply dropped when other words come.
 """
 
@@ -29,9 +30,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from petvisor_desktop.dialog import intents
 from petvisor_desktop.dialog import normalize as n
-from petvisor_desktop.dialog.asking import read_back_details
+from petvisor_desktop.dialog.asking import choices, read_back_details
 from petvisor_desktop.dialog.availability import Availability, ToolCallRecord
 from petvisor_desktop.dialog.booking import Booker, BookingApi, after_booking
 from petvisor_desktop.dialog.journal import Journal, Recorder
@@ -46,7 +46,7 @@ from petvisor_desktop.dialog.state import (
     summary,
 )
 from petvisor_desktop.dialog.tools import Catalogue, examples, system_prompt
-from petvisor_desktop.dialog.understand import Foresight, Understander
+from petvisor_desktop.dialog.understand import Understander
 from petvisor_desktop.hours import OpeningHours
 from petvisor_desktop.llm.chat_model import ChatMessage, ChatModel
 from vetstoria.models import CatalogueItem
@@ -60,7 +60,6 @@ __all__ = [
     "AssistantTurn",
     "BookingApi",
     "BookingState",
-    "Foresight",
     "Prepared",
     "Step",
 ]
@@ -105,6 +104,8 @@ class AssistantTurn:
     # about it later (what the caller heard of it, its latency) goes to this row, whatever
     # replies came since.
     row_id: int | None = None
+    # Prepared during the caller's pause (`Assistant.foresee`) and committed as it was.
+    prepared_ahead: bool = False
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,12 @@ class Prepared:
     decision: Decision
     turn: AssistantTurn | None
     started: float  # perf_counter at the start, for the reply's total_ms
+    confidence: float | None = None  # the recogniser's for the words (None: typed)
+
+    @property
+    def text(self) -> str | None:
+        """What the reply says (None for a booking, worded only once it is placed)."""
+        return self.turn.text if self.turn is not None else None
 
     @property
     def action(self) -> Action:
@@ -263,34 +270,15 @@ class Assistant:
     def greet(self) -> AssistantTurn:
         return self.commit(self._prepare(None, lambda t: t.greet(self.clinic_name)))
 
-    def foresee(self, caller_text: str) -> Foresight | None:
-        """Run the model on words the caller may be done saying, without touching the
-        conversation: `respond` then skips the model if those words are what came. None
-        when no model call would be needed."""
-        text = caller_text.strip()
-        state = self._state
-        if not text or state.done:
+    def foresee(self, caller_text: str, confidence: float | None = None) -> Prepared | None:
+        """The reply to words the caller may be done saying, prepared without touching the
+        conversation (the model's call, free times looked up): `respond` commits it if those
+        words are what came, in the same state. None when there is nothing to prepare."""
+        if not caller_text.strip() or self._state.done:
             return None
-        handoff = intents.detect_handoff(text)
-        u = self._understander
-        if handoff == "emergency" or u.rules_suffice(state, text, handoff):
-            return None
-        proposal = u.propose(state, text)
-        return Foresight(
-            u.foresight_key(state, text),
-            proposal.tool,
-            proposal.args,
-            proposal.calls,
-            proposal.llm,
-        )
+        return self.prepare(caller_text, confidence=confidence)
 
-    def prepare(
-        self,
-        caller_text: str,
-        foresight: Foresight | None = None,
-        *,
-        confidence: float | None = None,
-    ) -> Prepared:
+    def prepare(self, caller_text: str, *, confidence: float | None = None) -> Prepared:
         """The reply to the caller's words, worked out on a copy of the state: nothing is
         written to the history, nothing booked, and the conversation is unchanged until
         `commit`. Free times may be searched (reads). `confidence` as for `respond`."""
@@ -300,16 +288,19 @@ class Assistant:
         turn = Turn(self._clinic, state, confidence=confidence)
         reply = turn.begin(text)
         if reply is None:
-            understood = self._understander.understand(state, text, turn.handoff, foresight)
+            understood = self._understander.understand(
+                state, text, turn.handoff, choices(turn, state.expecting)
+            )
             turn.calls.extend(understood.proposal.calls)
             turn.llm = dict(understood.proposal.llm)
             reply = turn.decide(text, understood)
-        return self._prepared(text, state, turn, reply, started)
+        return self._prepared(text, state, turn, reply, started, confidence)
 
-    def commit(self, prepared: Prepared) -> AssistantTurn:
+    def commit(self, prepared: Prepared, *, ahead: bool = False) -> AssistantTurn:
         """Make a prepared reply the conversation's: the booking placed (when that is its
         action), the turn written to the history, the state kept. Raises ValueError when the
-        conversation has moved on since it was prepared."""
+        conversation has moved on since it was prepared. `ahead`: it was prepared during
+        the caller's pause (reported with the turn)."""
         if prepared.before is not self._state:
             raise ValueError("the reply was prepared on a state the conversation has left")
         decision, turn = prepared.decision, prepared.turn
@@ -337,7 +328,7 @@ class Assistant:
                 summary(state, self.schedule_names),
                 state.card(self.tz),
             )
-        turn = replace(turn, row_id=self.journal.reply(turn))
+        turn = replace(turn, row_id=self.journal.reply(turn), prepared_ahead=ahead)
         self._state = state
         self.turns.append(turn)
         return turn
@@ -345,15 +336,27 @@ class Assistant:
     def respond(
         self,
         caller_text: str,
-        foresight: Foresight | None = None,
+        foreseen: Prepared | None = None,
         *,
         confidence: float | None = None,
     ) -> AssistantTurn:
         """Take the caller's words; return the assistant's answer. `confidence` is the
         recogniser's for the utterance (0 to 1); None for typed or touched input, which is
         trusted. A phone number, name or e-mail heard below `repair.LOW_CONFIDENCE` is read
-        back before it is used."""
-        return self.commit(self.prepare(caller_text, foresight, confidence=confidence))
+        back before it is used. `foreseen` (from `foresee`) is committed as it is when it was
+        prepared for these words and this confidence in the state as it stands."""
+        if foreseen is not None and self._foreseen_fits(foreseen, caller_text, confidence):
+            return self.commit(foreseen, ahead=True)
+        return self.commit(self.prepare(caller_text, confidence=confidence))
+
+    def _foreseen_fits(
+        self, foreseen: Prepared, caller_text: str, confidence: float | None
+    ) -> bool:
+        return (
+            foreseen.before is self._state
+            and foreseen.caller == caller_text.strip()
+            and foreseen.confidence == confidence
+        )
 
     def hand_off(self, reason: str = "person") -> AssistantTurn:
         """The caller asked for a person without words (the "Talk to reception" button)."""
@@ -395,11 +398,17 @@ class Assistant:
         return self._prepared(caller, state, turn, act(turn), started)
 
     def _prepared(
-        self, caller: str | None, before: BookingState, turn: Turn, reply: Any, started: float
+        self,
+        caller: str | None,
+        before: BookingState,
+        turn: Turn,
+        reply: Any,
+        started: float,
+        confidence: float | None = None,
     ) -> Prepared:
         decision = turn.decision(reply)
         shown = self._turn(decision, started) if reply is not None else None
-        return Prepared(caller, before, decision, shown, started)
+        return Prepared(caller, before, decision, shown, started, confidence)
 
     def _turn(self, decision: Decision, started: float) -> AssistantTurn:
         reply, state, llm = decision.reply, decision.state, decision.llm

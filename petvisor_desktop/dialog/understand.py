@@ -106,19 +106,6 @@ class Proposal:
 
 
 @dataclass(frozen=True)
-class Foresight:
-    """What the model made of an utterance before the caller's turn was over (the voice
-    loop asks during the end-of-turn silence). Used only if the same words arrive in the
-    same dialog state."""
-
-    key: tuple[Any, ...]
-    tool: str
-    args: dict[str, Any]
-    calls: tuple[ToolCallRecord, ...]
-    llm: dict[str, float]
-
-
-@dataclass(frozen=True)
 class Understood:
     """The caller's words understood: the proposal, and what of it (and of the parsers'
     findings) the words support (`found`, by booking detail), with what was dropped."""
@@ -155,31 +142,20 @@ class Understander:
         self.phone_country = phone_country
 
     def understand(
-        self, state: BookingState, text: str, handoff: str | None, foresight: Foresight | None
+        self,
+        state: BookingState,
+        text: str,
+        handoff: str | None,
+        choices: Sequence[str] = (),
     ) -> Understood:
-        """The rules, the model's call foreseen for these words, or a fresh model call; then
-        grounded in the words."""
-        if self.rules_suffice(state, text, handoff):
+        """The rules, or the model's call; then grounded in the words. `choices`: the open
+        question's closed answers (`asking.choices`)."""
+        if self.rules_suffice(state, text, handoff) or is_a_choice(state.expecting, text, choices):
             proposal = Proposal("rules", {}, (ToolCallRecord("understand", {}, "rules", 0.0),))
-        elif foresight is not None and foresight.key == self.foresight_key(state, text):
-            proposal = Proposal(
-                foresight.tool, dict(foresight.args), foresight.calls, dict(foresight.llm)
-            )
         else:
             proposal = self.propose(state, text)
         found, rejections = Grounding(self, state, text).run(proposal.args)
         return Understood(proposal, found, tuple(rejections))
-
-    def foresight_key(self, state: BookingState, text: str) -> tuple[Any, ...]:
-        """Everything the model's prompt and grammar depend on."""
-        return (
-            text.strip(),
-            state.expecting,
-            tuple(self.offered_times(state)),
-            state.proposed_type,
-            self.today,
-            _repair(state, self.phone_country).key(),
-        )
 
     def offered_times(self, state: BookingState) -> list[str]:
         return [s.start.astimezone(self.tz).strftime("%H:%M") for s in state.offered]
@@ -250,6 +226,31 @@ class Understander:
             "grammar_ms": result.grammar_ms,
         }
         return Proposal(name, args, (ToolCallRecord(name, dict(args), "ok", result.total_ms),), llm)
+
+
+# Closed steps whose every choice the detectors read without the model (the species, the
+# appointment type, the vet or "whoever is free first", an offered time).
+_CHOICE_STEPS = frozenset({Step.SPECIES, Step.APPOINTMENT_TYPE, Step.CLINICIAN, Step.TIME})
+_COURTESY = frozenset({"please", "thanks", "thank", "you", "ok", "okay"})
+
+
+def is_a_choice(expecting: Step, text: str, choices: Sequence[str]) -> bool:
+    """The caller said one of a closed question's choices and nothing else but courtesy
+    (a tapped choice is sent as its words; the recogniser fits a spoken answer to them):
+    the detectors read it, and the model is not needed."""
+    if expecting not in _CHOICE_STEPS:
+        return False
+    said = _singular([w for w in normalise_words(text) if w not in _COURTESY])
+    return any(
+        said == _singular(normalise_words(choice))
+        for choice in choices
+        if choice not in (r.YES, r.NO)
+    )
+
+
+def _singular(words: list[str]) -> list[str]:
+    """Words without a plural "s", as a recogniser often drops or adds it ("Vaccination")."""
+    return [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words]
 
 
 def _repair(state: BookingState, phone_country: str) -> r.Repair:

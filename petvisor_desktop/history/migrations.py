@@ -246,12 +246,18 @@ def _v5(conn: sqlite3.Connection) -> None:
             )
 
 
+# After the turn is over, how long the reply took to work out (short when it was prepared
+# during the caller's pause).
+_V6 = _sql("ALTER TABLE turn ADD COLUMN think_ms REAL")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _V1),
     Migration(2, "handoff table and conversation rating", _V2),
     Migration(3, "normalised phone key on bookings", _v3),
     Migration(4, "what staff did about worklist items", _V4),
     Migration(5, "the booking card the dialog understood, from older summaries too", _v5),
+    Migration(6, "the brain's wait in a spoken turn's latency", _V6),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

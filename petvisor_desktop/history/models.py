@@ -53,6 +53,7 @@ class Turn(_Model):
     ended_at = pw.TextField(null=True)
     end_of_turn_ms = pw.FloatField(null=True)
     stt_ms = pw.FloatField(null=True)
+    think_ms = pw.FloatField(null=True)
     llm_first_token_ms = pw.FloatField(null=True)
     llm_total_ms = pw.FloatField(null=True)
     tts_first_chunk_ms = pw.FloatField(null=True)

@@ -239,6 +239,7 @@ class Queries(DatabaseAccess):
                 created_at=_dt(t.created_at),
                 end_of_turn_ms=t.end_of_turn_ms,
                 stt_ms=t.stt_ms,
+                think_ms=t.think_ms,
                 llm_first_token_ms=t.llm_first_token_ms,
                 llm_total_ms=t.llm_total_ms,
                 tts_first_chunk_ms=t.tts_first_chunk_ms,

@@ -201,7 +201,7 @@ class Recording(Spooling):
         tokens_out: int | None = None,
     ) -> int:
         """Record one turn as soon as it is complete. `latency` maps stage names
-        (end_of_turn_ms, stt_ms, llm_first_token_ms, llm_total_ms, tts_first_chunk_ms,
+        (end_of_turn_ms, stt_ms, think_ms, llm_first_token_ms, llm_total_ms, tts_first_chunk_ms,
         response_ms) to milliseconds; stages not measured are left out."""
         _check_choice("role", role, ROLES)
         if not isinstance(text, str):

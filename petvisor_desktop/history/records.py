@@ -20,6 +20,7 @@ TOOL_STATUSES = ("ok", "error", "timeout", "rejected")
 LATENCY_FIELDS = (
     "end_of_turn_ms",
     "stt_ms",
+    "think_ms",
     "llm_first_token_ms",
     "llm_total_ms",
     "tts_first_chunk_ms",
@@ -83,6 +84,7 @@ class Message:
     created_at: datetime
     end_of_turn_ms: float | None = None
     stt_ms: float | None = None
+    think_ms: float | None = None
     llm_first_token_ms: float | None = None
     llm_total_ms: float | None = None
     tts_first_chunk_ms: float | None = None

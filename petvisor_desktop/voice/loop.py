@@ -9,6 +9,10 @@ Two threads and the engine's worker:
 - turns: finishes each transcript, asks the brain (on the engine's worker, where typed input
   also goes, so the assistant is only ever used by one thread), and speaks the reply
   sentence by sentence, the first sentence playing while the next is synthesised.
+Thinking ahead: once the caller pauses, the words so far are decoded, the reply to them is
+prepared on the worker (nothing committed) and its first sentence synthesised. If the caller
+stays silent until the end of the turn, that reply is committed and plays at once; if they go
+on, all of it is dropped.
 Both set the state shown at a glance through the engine's one `status.Status`.
 """
 
@@ -79,7 +83,7 @@ class Talker(Protocol):
 
     def last_reply(self) -> Any: ...
 
-    def foresee(self, text: str) -> Any: ...
+    def foresee(self, text: str, confidence: float | None = None) -> Any: ...
 
     def listening_for(self) -> Listening: ...
 
@@ -90,7 +94,7 @@ class Talker(Protocol):
         text: str,
         *,
         spoken: bool = False,
-        foresight: Any = None,
+        foreseen: Any = None,
         confidence: float | None = None,
     ) -> Any: ...
 
@@ -109,6 +113,7 @@ class Utterance:
     confidence: float | None = None  # the recogniser's, in [0, 1]
     fitted_choice: str | None = None  # a closed question's answer that replaced the free text
     lead_in_ms: float = 0.0  # quiet audio kept before the caller's first sound (0: cut off)
+    think_ms: float | None = None  # from the transcript to the reply (the brain's wait)
 
 
 @dataclass
@@ -192,8 +197,10 @@ class VoiceLoop:
         # for the words before it is then useless, and is skipped when its turn comes.
         self._speculation_gen = 0
         self._speculate = getattr(self.stt, "name", "") == "whisper"
-        self.think_ahead = True  # run the model during the end silence too
+        self.think_ahead = True  # prepare the reply during the end silence too
         self._speculator = ThreadPoolExecutor(1, thread_name_prefix="petvisor-stt-ahead")
+        # A prepared reply's first sentence, being synthesised ahead: sentence -> Future.
+        self._audio_ahead: dict[str, Any] = {}
         self._cancel_speech = threading.Event()
         self._speaking = False
         self._barge_frames = 0
@@ -469,6 +476,7 @@ class VoiceLoop:
         self._turn_frames = []
         self._silent_frames = 0
         self._speculation = None
+        self._audio_ahead.clear()  # made for the last turn's replies
         end_silence_ms = self.turn_taking.begin(expecting, frames, held=self._ptt_held)
         if not self._ptt_held:
             self.segmenter.set_end_silence_ms(end_silence_ms)
@@ -506,9 +514,9 @@ class VoiceLoop:
         )
 
     def _think_ahead(self, frames: list[np.ndarray], hints: Listening, gen: int) -> tuple[Any, Any]:
-        """During the end-of-turn silence: the transcript so far, and what the model makes
-        of it, so both are ready (or nearly) when the turn is declared over. Nothing is done
-        once the caller has gone on speaking (`gen` is no longer current)."""
+        """During the end-of-turn silence: the transcript so far, and the reply to it, so
+        both are ready (or nearly) when the turn is declared over. Nothing is done once the
+        caller has gone on speaking (`gen` is no longer current)."""
         if gen != self._speculation_gen:
             return None, None
         stream = _open(self.stt, hints)
@@ -516,22 +524,38 @@ class VoiceLoop:
             stream.accept(frame)
         transcript = stream.finish()
         talker = self._talker
-        foresight = None
+        foreseen = None
         if (
             self.think_ahead
             and talker is not None
             and transcript.text.strip()
             and gen == self._speculation_gen
         ):
-            foresight = self._executor.submit(self._foresee, talker, transcript.text, gen)
-        return transcript, foresight
+            foreseen = self._executor.submit(self._foresee, talker, transcript, gen)
+        return transcript, foreseen
 
-    def _foresee(self, talker: Talker, text: str, gen: int) -> Any:
-        """The model's reading of the words so far, on the engine's worker; skipped when the
-        caller has gone on speaking since (the worker is where the real turn waits)."""
+    def _foresee(self, talker: Talker, transcript: Any, gen: int) -> Any:
+        """The reply to the words so far, prepared on the engine's worker (where the real
+        turn waits), and its first sentence synthesised on the speculator; skipped when the
+        caller has gone on speaking since."""
         if gen != self._speculation_gen:
             return None
-        return talker.foresee(text)
+        prepared = talker.foresee(transcript.text.strip(), transcript.confidence)
+        text = getattr(prepared, "text", None)
+        if text and gen == self._speculation_gen:
+            from petvisor_desktop.voice.tts import split_sentences
+
+            first = next(iter(split_sentences(text)), None)
+            if first and first not in self._synth_cache and first not in self._audio_ahead:
+                self._audio_ahead[first] = self._speculator.submit(self._synth_ahead, first, gen)
+        return prepared
+
+    def _synth_ahead(self, sentence: str, gen: int) -> list[tuple[np.ndarray, int]] | None:
+        """A prepared reply's first sentence, made before the turn is over (None: the caller
+        went on, so it is not made)."""
+        if gen != self._speculation_gen:
+            return None
+        return [(c.samples, c.sample_rate_hz) for c in self.tts.synthesize(sentence)]
 
     def _drop_stream(self) -> None:
         self._stream = None
@@ -578,9 +602,14 @@ class VoiceLoop:
         if transcript is None:  # none made, or skipped as the caller went on meanwhile
             transcript = utterance.stream.finish()
         stt_ms = (time.monotonic() - finished) * 1000  # what the recogniser added to the wait
-        # The model's answer to those words, if it started during the silence (its time is
+        # The reply to those words, if it was prepared during the silence (its model time is
         # reported in the LLM figures).
-        foresight = ahead.result() if ahead is not None else None
+        foreseen = None
+        if ahead is not None:
+            try:
+                foreseen = ahead.result()
+            except Exception:
+                log.exception("the reply prepared ahead failed")
         utterance.stt_rtf = transcript.compute_ms / 1000 / max(transcript.audio_s, 1e-3)
         utterance.confidence = transcript.confidence
         utterance.fitted_choice = transcript.fitted_choice
@@ -601,10 +630,11 @@ class VoiceLoop:
             talker.respond,
             text,
             spoken=True,
-            foresight=foresight,
+            foreseen=foreseen,
             confidence=transcript.confidence,
         )
         turn = future.result()
+        utterance.think_ms = (time.monotonic() - finished) * 1000 - stt_ms
         if turn is not None:
             self._speak(talker, turn, utterance, stt_ms)
 
@@ -615,6 +645,11 @@ class VoiceLoop:
 
         for sentence in split_sentences(text):
             cached = self._synth_cache.get(sentence)
+            ahead = self._audio_ahead.pop(sentence, None)
+            if cached is None and ahead is not None and not ahead.cancelled():
+                cached = ahead.result()  # made during the pause (or nearly: waited for)
+                if cached:
+                    self._synth_cache[sentence] = cached
             if cached is not None:
                 self._synth_cache.move_to_end(sentence)
                 for samples, rate in cached:
@@ -716,6 +751,8 @@ class VoiceLoop:
             figures["end_of_turn_ms"] = (utterance.ended_t - utterance.speech_end_t) * 1000
             if stt_ms is not None:
                 figures["stt_ms"] = stt_ms
+            if utterance.think_ms is not None:
+                figures["think_ms"] = utterance.think_ms
             if started_at is not None:
                 figures["response_ms"] = (started_at - utterance.speech_end_t) * 1000
         if first_chunk_ms is not None:
@@ -732,6 +769,7 @@ class VoiceLoop:
                 "confidence": utterance.confidence if utterance else None,
                 "fitted_choice": utterance.fitted_choice if utterance else None,
                 "lead_in_ms": utterance.lead_in_ms if utterance else None,
+                "prepared_ahead": bool(getattr(turn, "prepared_ahead", False)),
             }
         )
         self._emit(
@@ -739,6 +777,7 @@ class VoiceLoop:
             **figures,
             llm_first_token_ms=turn.llm_first_token_ms,
             llm_total_ms=turn.llm_ms,
+            prepared_ahead=bool(getattr(turn, "prepared_ahead", False)),
             spoken=True,
         )
         # To this reply's own row, not the latest: a tap may have been answered since.

@@ -1,5 +1,6 @@
-"""Thinking ahead: the voice loop runs the model on the words heard so far while the caller is
-silent; the answer is used only when the same words arrive in the same dialog state."""
+"""Thinking ahead: the voice loop prepares the reply to the words heard so far while the caller
+is silent; it is committed only when the same words arrive, as surely heard, in the same
+dialog state (a booking is placed only at commit: tests/dialog/test_prepare_commit.py)."""
 
 from __future__ import annotations
 
@@ -30,34 +31,44 @@ def _at_clinician_step(settings: Settings, backend: BookingBackend, model: Any) 
     return assistant
 
 
-def test_a_foreseen_answer_is_used_without_a_second_model_call(
+def test_a_reply_prepared_ahead_is_committed_without_a_second_model_call(
     settings: Settings, require_model: Any, backend: BookingBackend
 ) -> None:
     require_model("llm", QUICK_LLM)
     model = CountingModel(load_llm(settings, QUICK_LLM))
     ahead = _at_clinician_step(settings, backend, model)
     plain = _at_clinician_step(settings, backend, model)
-    foresight = ahead.foresee("Doctor Norman please")
-    assert foresight is not None and foresight.calls
-    assert ahead.expecting == "clinician"  # foreseeing changed nothing
+    rows_before = len(ahead.turns)
+    foreseen = ahead.foresee("Doctor Norman please", 0.8)
+    assert foreseen is not None and foreseen.text
+    assert ahead.expecting == "clinician" and len(ahead.turns) == rows_before  # no trace
     before = model.calls
-    with_foresight = ahead.respond("Doctor Norman please", foresight)
-    assert model.calls == before  # no model call: the answer was ready
-    without = plain.respond("Doctor Norman please")
-    assert (with_foresight.text, with_foresight.expecting) == (without.text, without.expecting)
-    assert with_foresight.llm_ms > 0  # the model's time is still reported
+    with_foreseen = ahead.respond("Doctor Norman please", foreseen, confidence=0.8)
+    assert model.calls == before  # no model call: the reply was ready
+    assert with_foreseen.prepared_ahead and with_foreseen.text == foreseen.text
+    without = plain.respond("Doctor Norman please", confidence=0.8)
+    assert not without.prepared_ahead
+    assert (with_foreseen.text, with_foreseen.expecting) == (without.text, without.expecting)
+    assert with_foreseen.llm_ms > 0  # the model's time is still reported
 
 
-def test_other_words_or_another_state_do_not_use_it(
+def test_other_words_another_confidence_or_another_state_do_not_use_it(
     settings: Settings, require_model: Any, backend: BookingBackend
 ) -> None:
     require_model("llm", QUICK_LLM)
     model = CountingModel(load_llm(settings, QUICK_LLM))
     assistant = _at_clinician_step(settings, backend, model)
-    foresight = assistant.foresee("Doctor Norman")
+    foreseen = assistant.foresee("Doctor Norman")
     before = model.calls
-    turn = assistant.respond("Doctor Norman, on Thursday afternoon", foresight)
+    turn = assistant.respond("Doctor Norman, on Thursday afternoon", foreseen)
     assert model.calls == before + 1  # the caller went on speaking: asked afresh
-    assert turn.expecting == "time"
-    # A plain phone number at the phone step needs no model at all.
+    assert turn.expecting == "time" and not turn.prepared_ahead
+    # Prepared before that turn: the conversation has moved on, so it is not used.
+    stale = assistant.respond("Doctor Norman", foreseen)
+    assert not stale.prepared_ahead
+    # Heard less surely at the end than when prepared: prepared afresh (the confidence
+    # decides whether a heard value is checked with the caller).
+    again = _at_clinician_step(settings, backend, model)
+    unsure = again.respond("Doctor Norman", again.foresee("Doctor Norman", 0.9), confidence=0.3)
+    assert not unsure.prepared_ahead
     assert assistant.foresee("") is None

@@ -228,7 +228,7 @@ def test_v5_reads_the_booking_cards_of_older_conversations_out_of_their_summarie
     conn.close()
 
     with History.open(path) as history:
-        assert history.migrated_to == (5,)
+        assert history.migrated_to[0] == 5
         items = {i.id: i for i in history.worklist()}
     assert items[3].card == CANCEL_CARD  # the summary above, read into a card
     assert not any(items[4].card.values())
@@ -237,3 +237,27 @@ def test_v5_reads_the_booking_cards_of_older_conversations_out_of_their_summarie
         assert conn.execute("SELECT conversation_id FROM booking_card").fetchall() == [(3,)]
     finally:
         conn.close()
+
+
+def test_v6_adds_the_brains_wait_to_turns_recorded_before_it(tmp_path: Path) -> None:
+    """A history from before v6: its turns keep their figures and gain an empty think_ms;
+    a spoken turn's figures then record it."""
+    path = tmp_path / "v5.sqlite3"
+    conn = _connect(path)
+    migrate(conn, target=5)
+    conn.execute(
+        "INSERT INTO conversation (started_at, mode) VALUES "
+        "('2026-01-07T10:00:00.000000+00:00', 'kiosk')"
+    )
+    conn.execute(
+        "INSERT INTO turn (conversation_id, role, text, created_at, stt_ms) VALUES "
+        "(last_insert_rowid(), 'assistant', 'Hello', '2026-01-07T10:00:01.000000+00:00', 12.5)"
+    )
+    conn.close()
+    with History.open(path) as history:
+        assert 6 in history.migrated_to
+        (turn,) = history.messages(1)
+        assert turn.think_ms is None and turn.stt_ms == 12.5
+        history.update_turn(turn.id, latency={"think_ms": 41.0})
+        (turn,) = history.messages(1)
+        assert (turn.think_ms, turn.stt_ms) == (41.0, 12.5)

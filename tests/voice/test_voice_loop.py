@@ -328,9 +328,9 @@ def test_pauses_inside_an_answer_do_not_queue_model_calls_ahead_of_the_real_one(
         seen: list[str] = []
         foresee = playing.talk.foresee
 
-        def counted(text: str) -> Any:
+        def counted(text: str, *args: Any) -> Any:
             seen.append(text)
-            return foresee(text)
+            return foresee(text, *args)
 
         playing.talk.foresee = counted  # type: ignore[method-assign]
         pieces = [
@@ -381,3 +381,32 @@ def test_with_the_end_of_turn_model_a_finished_answer_is_answered_sooner(
         assert figures.data["end_of_turn_ms"] < 450, figures.data
     finally:
         engine.shutdown()
+
+
+def test_a_reply_prepared_during_the_pause_is_the_one_spoken(
+    settings: Settings, require_model: Any, voice_models: dict[str, Any]
+) -> None:
+    """The caller answers a closed question and stays silent: the reply is prepared during
+    the end-of-turn silence (the recogniser's decode, the dialog, its first sentence sent
+    to be synthesised), then committed as it is: the brain adds next to nothing after the
+    turn is over."""
+    with greeting_playing(settings, require_model) as playing:
+        events = playing.events
+        events.until(EventType.ASSISTANT_SPOKEN, 30)
+        samples, rate = speak_with_espeak("I'd like to book an appointment for my dog")
+        playing.source.feed(resample(samples, rate), 16_000)
+        reply = events.until(EventType.ASSISTANT_REPLY, 60)
+        choices = reply.data["choices"]
+        assert choices, reply.data["text"]  # a closed question
+        events.until(EventType.ASSISTANT_SPOKEN, 60)
+        samples, rate = speak_with_espeak(choices[0])
+        playing.source.feed(resample(samples, rate), 16_000)
+        heard = events.until(EventType.CALLER_FINAL, 60).data["text"]
+        figures = events.until(EventType.TURN_METRICS, 60)
+        while not figures.data.get("spoken"):
+            figures = events.until(EventType.TURN_METRICS, 60)
+        data = figures.data
+        assert data["prepared_ahead"], (choices[0], heard, data)
+        # Prepared while the turn was still open: committing it is all that is left (a
+        # closed answer needs no model; made afresh, the reply took about 1.5 s here).
+        assert data["think_ms"] < 100, (choices[0], heard, data)

@@ -49,6 +49,7 @@ LATENCY_WORDS = {
     "response_ms": "response",
     "end_of_turn_ms": "end of turn",
     "stt_ms": "speech recognition",
+    "think_ms": "reply worked out",
     "llm_first_token_ms": "LLM first token",
     "llm_total_ms": "LLM total",
     "tts_first_chunk_ms": "first audio",
