@@ -183,6 +183,11 @@ _SPELL_TOKEN = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*|[-']")
 # ends the name; commas do not, since a recogniser writes them between the letters too.
 _SPELL_SKIP = frozenset({"capital", "big", "small", "upper", "lower", "case"})
 _SPELL_MARKS = {"dash": "-", "hyphen": "-", "apostrophe": "'"}
+# Words between spelled names that are part of spelling them ("J A M E S, then O K A F O R").
+_SPELL_JOINS = frozenset(
+    {"then", "and", "its", "is", "my", "name", "first", "last", "surname", "spelled", "that",
+     "thats", "ok", "okay", "yes", "no", "sorry", "the", "a"}
+)  # fmt: skip
 
 
 def spelled_names(text: str) -> list[str]:
@@ -194,6 +199,7 @@ def spelled_names(text: str) -> list[str]:
     tokens = [t.lower() for t in _SPELL_TOKEN.findall(text)]
     runs: list[str] = []
     current = ""
+    stray = 0  # words among the letters that are no part of a spelling
 
     def close() -> None:
         nonlocal current
@@ -230,9 +236,15 @@ def spelled_names(text: str) -> list[str]:
         elif word in _SPELL_SKIP:
             pass
         else:
+            if runs or current:
+                stray += word not in _SPELL_JOINS
             close()
         i += 1
     close()
+    if stray >= 2:
+        # "B, R, hit, and help" for "B, R, U, N, O": letters heard as words; what is left
+        # of a short name is not the name ("Br"), so it is asked again.
+        runs = [run for run in runs if sum(c.isalpha() for c in run) >= 3]
     return [_title_name(run) for run in runs]
 
 
@@ -377,6 +389,17 @@ class Repair:
             reply = self._add_part(text, found, low_confidence, self.phone_country)
             if reply:
                 return Taken(found, forget, reply)
+        elif step == "phone" and "phone" not in found and _first_part(text):
+            # Only the start of the number was heard (the recogniser dropped the rest of a
+            # number said in groups): it is kept as the first part, and the rest asked for.
+            self.reset()
+            s = self.state
+            s.step, s.mode = step, "parts"
+            found.pop("phone_problem", None)
+            reply = self._add_part(text, found, low_confidence, self.phone_country)
+            reply = f"I have {' '.join(s.digits)} so far. And the rest of the number?"
+            s.question = reply
+            return Taken(found, forget, reply)
             if "phone" in found and s.unsure:
                 low_confidence = True  # a part of it was not heard clearly
         if low_confidence:
@@ -643,7 +666,19 @@ def _species_hint(options: StepOptions) -> str:
 
 
 def _digits(text: str) -> str:
-    return re.sub(r"\D", "", n.words_to_digits(text))
+    return n.spoken_digits(text)
+
+
+_NUMBER_LEAD_INS = frozenset({"it's", "its", "it", "is", "my", "number", "the", "um", "er", "so"})
+
+
+def _first_part(text: str) -> bool:
+    """The caller gave only a phone number's first group ("oh seven seven oh oh"): 4 to 6
+    digits from its start, and nothing but number words."""
+    digits = _digits(text)
+    words = re.findall(r"[a-z']+", n.spoken_number(text).lower())
+    numbers_only = all(w in _NUMBER_LEAD_INS for w in words)
+    return 4 <= len(digits) <= 6 and digits.startswith("0") and numbers_only
 
 
 def lower_first(text: str) -> str:

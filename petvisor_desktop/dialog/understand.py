@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,7 +30,7 @@ from petvisor_desktop.dialog.tools import (
     user_message,
 )
 from petvisor_desktop.llm.chat_model import ChatMessage, ChatModel, LlmError
-from petvisor_desktop.llm.grammar import parse_call, tool_call_grammar
+from petvisor_desktop.llm.grammar import forced_text, parse_call, tool_call_grammar
 from vetstoria.models import Slot
 
 log = logging.getLogger(__name__)
@@ -212,7 +213,9 @@ class Understander:
         ]
         t0 = time.perf_counter()
         try:
-            result = self.model.complete(messages, tool_call_grammar(tools))
+            result = self.model.complete(
+                messages, tool_call_grammar(tools), forced=partial(forced_text, tools)
+            )
             name, args = parse_call(result.text, tools)
         except (LlmError, ValueError) as exc:
             log.warning("the model's tool call was unusable: %s", exc)

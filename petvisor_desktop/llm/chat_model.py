@@ -7,6 +7,10 @@
   vocabulary (~150k tokens) at every step. Like llama.cpp's own common sampler, we take the
   greedy token first and ask the grammar about that one token only; the full-vocabulary
   filter runs only when the grammar rejects it.
+- Forced text in one batch: where the call's format leaves no choice (`{"tool":"`, the rest
+  of a key or of an option once its first letters are written), the caller's `forced`
+  function says so, and those tokens are evaluated together instead of one decode each (a
+  token in a batch costs about a quarter of a generated one on 2 cores).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -66,7 +71,11 @@ class ChatModel(Protocol):
     """What the dialog needs from a language model."""
 
     def complete(
-        self, messages: list[ChatMessage], grammar: str, max_tokens: int = 96
+        self,
+        messages: list[ChatMessage],
+        grammar: str,
+        max_tokens: int = 96,
+        forced: Callable[[str], str] | None = None,
     ) -> Completion: ...
 
 
@@ -212,9 +221,15 @@ class LlamaChatModel:
         return best  # the grammar filter keeps the array in token order
 
     def complete(
-        self, messages: list[ChatMessage], grammar: str, max_tokens: int = 96
+        self,
+        messages: list[ChatMessage],
+        grammar: str,
+        max_tokens: int = 96,
+        forced: Callable[[str], str] | None = None,
     ) -> Completion:
-        """Greedy, grammar-constrained completion of the open assistant turn."""
+        """Greedy, grammar-constrained completion of the open assistant turn. `forced`:
+        given the text so far, what the grammar allows next without a choice (see
+        `grammar.forced_text`); those tokens are taken without asking the model."""
         lib = self._lib
         with self._lock:
             started = time.perf_counter()
@@ -231,7 +246,11 @@ class LlamaChatModel:
             first_ms = 0.0
             text = b""
             try:
-                for _ in range(max_tokens):
+                ahead = self._force(sampler, forced, "", out)
+                if ahead:
+                    self._llama.eval(ahead)
+                    text = self._llama.detokenize(out)
+                while len(out) < max_tokens:
                     logits = self._logits()
                     token = int(np.argmax(logits))
                     t0 = time.perf_counter()
@@ -248,7 +267,12 @@ class LlamaChatModel:
                     text = self._llama.detokenize(out)
                     if text.endswith(b"}") and _is_complete_json(text):
                         break
-                    self._llama.eval([token])
+                    ahead = self._force(sampler, forced, text, out)
+                    if ahead:
+                        text = self._llama.detokenize(out)
+                        if text.endswith(b"}") and _is_complete_json(text):
+                            break
+                    self._llama.eval([token, *ahead])
             finally:
                 lib.llama_sampler_free(sampler)
             total_ms = (time.perf_counter() - started) * 1000
@@ -262,6 +286,37 @@ class LlamaChatModel:
             grammar_ms=grammar_s * 1000,
             grammar_fallbacks=fallbacks,
         )
+
+    def _force(
+        self,
+        sampler: Any,
+        forced: Callable[[str], str] | None,
+        text: bytes | str,
+        out: list[int],
+    ) -> list[int]:
+        """The tokens of the text the grammar forces after `text`, accepted by the grammar
+        and appended to `out` (none if there is no choice-free text, or a token is refused:
+        the model then writes it itself)."""
+        if forced is None:
+            return []
+        try:
+            so_far = text.decode("utf-8") if isinstance(text, bytes) else text
+        except UnicodeDecodeError:
+            return []  # in the middle of a character
+        rest = forced(so_far)
+        if not rest:
+            return []
+        taken: list[int] = []
+        # The last piece is left to the model: it may run on into what comes after the
+        # forced text ('",' rather than '"' then ','), and a token split where the model
+        # would not split it throws it off (it then closed calls early).
+        for token in self.tokenize(rest)[:-1]:
+            if not self._allowed(sampler, token):
+                break
+            self._lib.llama_sampler_accept(sampler, token)
+            taken.append(token)
+        out.extend(taken)
+        return taken
 
     def warm(self, messages: list[ChatMessage], cache_dir: Path | None = None) -> float:
         """Evaluate the fixed prompt prefix now so the first turn pays only for its own tokens.

@@ -124,3 +124,78 @@ def parse_call(text: str, tools: Sequence[ToolSchema]) -> tuple[str, dict[str, A
             raise ValueError(f"{key}={value!r} is not one of the allowed values")
         args[key] = value
     return tool.name, args
+
+
+def forced_text(tools: Sequence[ToolSchema], text: str) -> str:
+    """What every valid call of `tools` that starts with `text` writes next, up to the next
+    choice ("" when the next character is a choice, or `text` is no call's prefix). The
+    model need not choose these characters one token at a time: `LlamaChatModel` evaluates
+    them in one batch. Derived from the schemas, as the grammar is."""
+    forced = ""
+    while step := _forced_step(tools, text + forced):
+        forced += step
+    return forced
+
+
+def _forced_step(tools: Sequence[ToolSchema], text: str) -> str:
+    """`forced_text` up to the end of the key, value or name being written."""
+    heads = {t.name: '{"tool":' + json.dumps(t.name) for t in tools}
+    tool = next((t for t in tools if text.startswith(heads[t.name])), None)
+    if tool is None:
+        return _common_rest(heads.values(), text)
+    rest = text[len(heads[tool.name]) :]
+    keys = list(tool.properties)
+    index = 0  # the next key that may come
+    while True:
+        if rest.startswith("}"):
+            return ""
+        open_keys = []  # the keys that may come next: up to the first required one
+        for key in keys[index:]:
+            open_keys.append(key)
+            if key in tool.required:
+                break
+        items = {k: "," + json.dumps(k) + ":" for k in open_keys}
+        chosen = next((k for k in open_keys if rest.startswith(items[k])), None)
+        if chosen is None:
+            ends = [
+                *items.values(),
+                *(["}"] if all(k not in tool.required for k in open_keys) else []),
+            ]
+            return _common_rest(ends, rest)
+        rest = rest[len(items[chosen]) :]
+        index = keys.index(chosen) + 1
+        spec = tool.properties[chosen]
+        value = _value_end(spec, rest)
+        if value is None:  # the value is still being written
+            if "enum" in spec:
+                return _common_rest([json.dumps(str(v)) for v in spec["enum"]], rest)
+            return '"' if not rest and spec.get("type", "string") == "string" else ""
+        rest = rest[value:]
+
+
+def _value_end(spec: Mapping[str, Any], rest: str) -> int | None:
+    """Where the value at the start of `rest` ends, or None while it is not complete."""
+    if "enum" in spec:
+        encoded = [json.dumps(str(v)) for v in spec["enum"]]
+        return next((len(e) for e in encoded if rest.startswith(e)), None)
+    if spec.get("type", "string") == "integer":
+        match = re.match(r"-?[0-9]+", rest)
+        return match.end() if match and match.end() < len(rest) else None
+    if not rest.startswith('"'):
+        return None
+    close = rest.find('"', 1)
+    return close + 1 if close > 0 else None
+
+
+def _common_rest(options: Any, text: str) -> str:
+    """The longest text that every option starting with `text` continues with."""
+    matching = [o[len(text) :] for o in options if o.startswith(text)]
+    if not matching:
+        return ""
+    first = matching[0]
+    length = 0
+    while length < len(first) and all(
+        len(m) > length and m[length] == first[length] for m in matching
+    ):
+        length += 1
+    return first[:length]

@@ -94,7 +94,11 @@ class ScriptedChatModel:
 
     # -- the ChatModel interface ---------------------------------------------------------------
     def complete(
-        self, messages: list[ChatMessage], grammar: str, max_tokens: int = 96
+        self,
+        messages: list[ChatMessage],
+        grammar: str,
+        max_tokens: int = 96,
+        forced: Callable[[str], str] | None = None,
     ) -> Completion:
         started = time.perf_counter()
         prompt = _read_prompt(messages, grammar, max_tokens)
@@ -103,6 +107,8 @@ class ScriptedChatModel:
             self.calls.append(ModelCall(prompt, ""))
             raise answer
         text = _as_model_output(answer, prompt)
+        if forced is not None:
+            _check_forced(text, forced, prompt)
         tokens_out = math.ceil(len(text) / _CHARS_PER_TOKEN)
         assert tokens_out <= max_tokens, (
             f"{text!r} is longer than the {max_tokens} tokens the real model may write; it "
@@ -305,3 +311,15 @@ def _common_prefix(a: str, b: str) -> int:
     while i < n and a[i] == b[i]:
         i += 1
     return i
+
+
+def _check_forced(text: str, forced: Callable[[str], str], prompt: Prompt) -> None:
+    """The real model takes what `forced` says as written without asking; at every point of
+    a valid call, that must be what the call goes on with."""
+    for end in range(len(text) + 1):
+        so_far = text[:end]
+        ahead = forced(so_far)
+        assert text.startswith(so_far + ahead) or (so_far + ahead).startswith(text), (
+            f"after {so_far!r} the forced text {ahead!r} contradicts the call {text!r} "
+            f"(caller line {prompt.caller!r})"
+        )

@@ -285,10 +285,29 @@ def test_phone_read_back_parses_to_the_same_number(spoken: str) -> None:
         # ... and sometimes runs the whole address together, "at" and all.
         ("No, my email is Dan.useatexample.com", "dan.use@example.com"),
         ("matt.smithatgmail.co.uk, thanks", "matt.smith@gmail.co.uk"),
+        # The "at" heard as "of" (neural caller at 15 dB), apart or run together.
+        ("fatima dot khan of example dot com", "fatima.khan@example.com"),
+        ("Fatima. Khanofexample.com", "fatima.khan@example.com"),
     ],
 )
 def test_parse_email(text: str, expected: str) -> None:
     assert parse_email(text) == expected
+
+
+def test_of_is_no_at_without_a_domain_after_it() -> None:
+    assert parse_email("in a couple of days, about ten past two") is None
+    assert parse_email("the best of example") is None
+
+
+def test_dot_com_before_the_at_is_the_callers_surname() -> None:
+    """Whisper writes "fatima dot khan" as "Fatima.com"; for Fatima Khan that is her
+    surname, not a domain ending inside the local part."""
+    heard = "No, my email is Fatima.com at example.com"
+    assert parse_email(heard, names=("Fatima", "Khan")) == "fatima.khan@example.com"
+    assert parse_email(heard) == "fatima.com@example.com"  # without the names: as heard
+    assert parse_email("com.fatima at example.com", names=("Fatima", "Khan")) == (
+        "com.fatima@example.com"
+    )
 
 
 def test_a_not_between_the_callers_names_is_the_dot_it_was() -> None:

@@ -93,6 +93,11 @@ def last(assistant: Assistant) -> AssistantTurn:
         ("J A M E S, then O K A F O R", ["James", "Okafor"]),
         ("Mittens", []),
         ("I think so", []),
+        # Letters heard as words (neural caller at 15 dB, "B, R, U, N, O"): what is left
+        # of a short name is not taken; a whole one with a stray word still is.
+        ("B, R, hit, and help", []),
+        ("It is J, O", ["Jo"]),
+        ("B R U N O, that's it", ["Bruno"]),
     ],
 )
 def test_spelled_letters_give_the_name(said: str, names: list[str]) -> None:
@@ -233,6 +238,23 @@ def test_a_phone_number_not_caught_is_taken_in_parts_that_make_up_the_read_back(
     read_back = assistant.respond("skip")
     assert read_back.expecting == "confirm"
     assert f"phone {n.format_phone_for_speech('07700900456')}" in read_back.text
+
+
+@pytest.mark.llm
+def test_only_the_start_of_a_number_heard_is_kept_and_the_rest_asked_for(
+    settings: Settings, backend: BookingBackend, quick: Any
+) -> None:
+    """Whisper dropped all but the first group of a number said in groups ("Oh seven seven
+    oh well." for "07700 900123", neural caller at 15 dB): the start is kept as the first
+    part, and only the rest is asked for (it was "Sorry, I didn't catch the number. Let's
+    take it in parts: the first five digits?", a turn more)."""
+    assistant = at(settings, backend, quick, TO_PHONE)
+    start = assistant.respond("Oh seven seven oh well.")
+    assert start.text == "I have 0 7 7 0 0 so far. And the rest of the number?"
+    assert start.expecting == "phone" and start.card["phone"] is None
+    whole = assistant.respond("nine zero zero one two three")
+    assert whole.expecting == "email"
+    assert whole.card["phone"] == "07700900123"
 
 
 # -- names spelled --------------------------------------------------------------------------------

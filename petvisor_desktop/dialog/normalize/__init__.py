@@ -18,6 +18,8 @@ from petvisor_desktop.dialog.normalize.phone import (
     PhonePlan,
     check_phone,
     parse_phone,
+    spoken_digits,
+    spoken_number,
 )
 from petvisor_desktop.dialog.normalize.times import PartOfDay, parse_part_of_day, parse_time
 from petvisor_desktop.dialog.normalize.yes_no import is_no, is_yes
@@ -46,6 +48,8 @@ __all__ = [
     "parse_phone",
     "parse_time",
     "spoken_date",
+    "spoken_digits",
+    "spoken_number",
     "spoken_time",
     "words_to_digits",
 ]

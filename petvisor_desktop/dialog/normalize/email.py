@@ -105,6 +105,16 @@ def parse_email(text: str, names: Sequence[str | None] = ()) -> str | None:
         None,
     )
     if at is None:
+        # "fatima dot khan of example dot com": an "at" heard as "of", right before a domain.
+        at = next(
+            (
+                i
+                for i in range(len(tokens) - 2, 0, -1)
+                if tokens[i] == "of" and _domain_tokens(tokens[i + 1 : i + 4])
+            ),
+            None,
+        )
+    if at is None:
         glued = _glued_at(tokens)
         if glued is None:
             return None
@@ -131,7 +141,7 @@ def parse_email(text: str, names: Sequence[str | None] = ()) -> str | None:
     domain = _domain_tokens(tokens[at + 1 :])
     if not local or not domain:
         return None
-    local_part = _joined_by(text, _email_part(local))
+    local_part = _surname_for_com(_joined_by(text, _email_part(local)), names)
     address = f"{local_part}@{_email_part(domain)}"
     return address if _EMAIL_RE.match(address) else None
 
@@ -142,12 +152,13 @@ _GLUED_DOMAIN = re.compile(r"[a-z0-9-]{2,}(?:\.[a-z0-9-]{2,}){1,2}")
 
 def _glued_at(tokens: Sequence[str]) -> tuple[int, str, str] | None:
     """The last word with an "at" written into it ("dan.useatexample.com", as Whisper
-    writes "dan dot use at example dot com" run together): its index, the local part before
-    the "at" and the domain after it; None when no split leaves a domain after the "at"."""
+    writes "dan dot use at example dot com" run together; "khanofexample.com", the "at"
+    heard as "of"): its index, the local part before the "at" and the domain after it;
+    None when no split leaves a domain after the "at"."""
     for index in range(len(tokens) - 1, -1, -1):
         word = tokens[index]
         for cut in range(len(word) - 2, 2, -1):  # a local part of three letters at least
-            if word[cut : cut + 2] == "at" and _GLUED_DOMAIN.fullmatch(word[cut + 2 :]):
+            if word[cut : cut + 2] in ("at", "of") and _GLUED_DOMAIN.fullmatch(word[cut + 2 :]):
                 return index, word[:cut], word[cut + 2 :]
     return None
 
@@ -169,6 +180,17 @@ def _domain_tokens(tokens: Sequence[str]) -> list[str]:
             domain.append(tokens[i])
             i += 1
     return domain if domain[-1] not in _DOT_WORDS else []
+
+
+def _surname_for_com(local: str, names: Sequence[str | None]) -> str:
+    """ "fatima.com" before the "at", for Fatima Khan: Whisper's "dot com" where she said
+    "dot khan" (a domain ending is no part of a local part); the read-back checks it."""
+    known = [n.lower() for n in names if n]
+    labels = local.split(".")
+    if len(known) < 2 or "com" not in labels[1:] or known[-1] in labels:
+        return local
+    surname = re.sub(r"[^a-z0-9-]", "", known[-1])
+    return ".".join(surname if label == "com" else label for label in labels)
 
 
 def _has_dot_word(token: str) -> bool:

@@ -192,8 +192,7 @@ def check_phone(text: str, country: str = DEFAULT_PHONE_COUNTRY) -> PhoneCheck |
     (13 digits, no leading 0, another country's code) comes back with `problem` set.
     """
     plan = _plan(country)
-    converted = words_to_digits(_OH_WELL.sub("oh oh", text))
-    converted = re.sub(r"(?i)\bplus\s*(?=\d)", "+", converted)
+    converted = re.sub(r"(?i)\bplus\s*(?=\d)", "+", spoken_number(text))
     first: PhoneCheck | None = None
     for match in _PHONE_RUN_RE.finditer(converted):
         if _ISO_DATE_RE.fullmatch(match.group()):
@@ -203,6 +202,17 @@ def check_phone(text: str, country: str = DEFAULT_PHONE_COUNTRY) -> PhoneCheck |
             return check
         first = first or check
     return first
+
+
+def spoken_number(text: str) -> str:
+    """The text with the number words said as digits, as a phone number is read ("oh seven
+    seven oh well" -> "07700")."""
+    return words_to_digits(_OH_WELL.sub("oh oh", text))
+
+
+def spoken_digits(text: str) -> str:
+    """Every digit said, in order: for a number taken a part at a time."""
+    return re.sub(r"\D", "", spoken_number(text))
 
 
 def parse_phone(text: str, country: str = DEFAULT_PHONE_COUNTRY) -> str | None:
