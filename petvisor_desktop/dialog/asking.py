@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from petvisor_desktop.dialog import names as nm
 from petvisor_desktop.dialog import normalize as n
 from petvisor_desktop.dialog import offers, replies
 from petvisor_desktop.dialog import repair as r
@@ -198,7 +199,7 @@ def corrected_to_the_same(t: Turn, found: dict[str, Any]) -> str | None:
     return None
 
 
-def misheard_again(t: Turn, step: str) -> Reply:
+def misheard_again(t: Turn, step: str, found: dict[str, Any] | None = None) -> Reply:
     """Hearing the same correction again will not help: the step's repair does (the
     name spelled letter by letter, the number in parts), then the read-back again."""
     keys, first_name_known = FORGETS[step], False
@@ -206,17 +207,41 @@ def misheard_again(t: Turn, step: str) -> Reply:
         # Heard the same, both names may be right by ear: the surname is spelled first,
         # since that is where spellings differ most (Clark and Clarke sound the same).
         keys, first_name_known = ("last_name",), True
+    variant = _other_spelling(t, keys, found or {})
     refused = set(t.st.refused)
     for key in keys:
         held = getattr(t.st, key)
         if held:
             refused.add((key, str(held).lower()))
     t.set(refused=frozenset(refused), **{key: None for key in keys})
+    if variant is not None:
+        # As a receptionist asks "Clarke with an E?": the other spelling, spelt out, for
+        # a yes or no (a no goes on to the spelling).
+        t.repair.state.pending, t.repair.state.spelt = dict([variant]), True
+        return advance(t, True)
     t.repair.refuse(step)
     miss = t.repair.miss(step, options(t), first_name_known=first_name_known)
     if miss.handoff or not miss.question:
         return advance(t, True)
     return t.reply(miss.question, Step(step), repair=miss.kind)
+
+
+def _other_spelling(
+    t: Turn, keys: tuple[str, ...], found: dict[str, Any]
+) -> tuple[str, str] | None:
+    """The one name about to be refused, spelt the other usual way ("Clark" -> "Clarke"),
+    when the caller's correction was heard as that very name, and unless the caller has
+    refused that spelling too."""
+    if len(keys) != 1 or keys[0] not in ("pet_name", "last_name"):
+        return None
+    key = keys[0]
+    held = getattr(t.st, key)
+    if not held or str(found.get(key, "")).lower() != str(held).lower():
+        return None
+    variant = nm.spelling_variant(str(held))
+    if variant is None or variant.lower() in t.st.refused_values(key):
+        return None
+    return key, variant
 
 
 def remember_refused(t: Turn, found: dict[str, Any]) -> None:

@@ -167,3 +167,32 @@ def bare_name(text: str, allow_two: bool = False) -> str | None:
     ):
         return None
     return title(" ".join(w.strip(",.") for w in words))
+
+
+# Endings spelt two ways that sound the same (Clark and Clarke, Mensa and Mensah), the longer
+# ending first: a name heard the same after the caller said it was wrong is put to them with
+# the other spelling, spelt out.
+_SPELT_TWO_WAYS = (
+    ("eene", "een"),
+    ("een", "eene"),
+    ("wne", "wn"),
+    ("wn", "wne"),
+    ("rke", "rk"),
+    ("rk", "rke"),
+    ("nne", "nn"),
+    ("nn", "nne"),
+    ("ah", "a"),
+    ("a", "ah"),
+    ("ie", "y"),
+    ("y", "ie"),
+)
+
+
+def spelling_variant(name: str) -> str | None:
+    """The other usual spelling of `name` that sounds just like it ("Clark" -> "Clarke",
+    "Mensa" -> "Mensah"), or None."""
+    lowered = name.lower()
+    for ending, other in _SPELT_TWO_WAYS:
+        if lowered.endswith(ending) and len(lowered) > len(ending) + 1:
+            return name[: len(name) - len(ending)] + other
+    return None

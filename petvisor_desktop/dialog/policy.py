@@ -292,7 +292,7 @@ class Turn:
         if expecting == Step.CONFIRM and n.is_no(text):
             misheard = asking.corrected_to_the_same(self, found)
             if misheard:
-                return asking.misheard_again(self, misheard)
+                return asking.misheard_again(self, misheard, found)
             asking.remember_refused(self, found)
         email_was_off = self.st.email is None
         gave_up = expecting == Step.CONFIRM and self.email_tried_too_often(text, found)

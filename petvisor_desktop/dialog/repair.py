@@ -270,6 +270,7 @@ class RepairState:
     digits: str = ""  # phone digits gathered so far, part by part
     unsure: bool = False  # a part of the phone number was heard with low confidence
     pending: dict[str, str] = field(default_factory=dict)  # low-confidence values to confirm
+    spelt: bool = False  # the pending name is another spelling: the question spells it
     refused: bool = False  # the caller said no to the value read back to them
     restart: bool = False  # the phone number's parts added up to no number: start again
     question: str = ""  # the repair question last asked, to ask again after an aside
@@ -416,6 +417,7 @@ class Repair:
         keeps it; a no or nothing usable forgets it, so that it is asked again (a miss, so
         with the step's repair); a new value replaces it."""
         pending, self.state.pending = self.state.pending, {}
+        self.state.spelt = False
         again = {k: v for k, v in found.items() if k in FREE_TEXT and v}
         same = bool(again) and all(pending.get(k) == v for k, v in again.items())
         said_no = n.is_no(text) and not n.is_yes(text)
@@ -612,6 +614,12 @@ class Repair:
     def confirm_question(self, pet_word: str) -> str:
         """ "I heard 0 7 7 0 0 ... as your phone number. Is that right?" """
         p = self.state.pending
+        if self.state.spelt:
+            key, name = next(iter(p.items()))
+            which = {"pet_name": f"{pet_word}'s name", "first_name": "first name"}
+            letters = ", ".join(name.upper())
+            self.state.question = f"Is your {which.get(key, 'last name')} spelt {letters}, {name}?"
+            return self.state.question
         parts = []
         if p.get("pet_name"):
             parts.append(f"{p['pet_name']} as your {pet_word}'s name")

@@ -35,8 +35,8 @@ from vetstoria.models import Slot
 
 log = logging.getLogger(__name__)
 
-# What was asked, as the per-turn prompt tells the model.
-_ASKED = {
+# What the model is told was asked, by step (the per-turn user message).
+ASKED = {
     "species": "which animal",
     "appointment_type": "appointment type",
     "clinician": "which vet",
@@ -208,7 +208,7 @@ class Understander:
             *self.prefix,
             ChatMessage(
                 "user",
-                user_message(_ASKED.get(state.expecting, "how can I help"), text, offered),
+                user_message(ASKED.get(state.expecting, "how can I help"), text, offered),
             ),
         ]
         t0 = time.perf_counter()

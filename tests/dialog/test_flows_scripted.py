@@ -908,3 +908,45 @@ def test_a_name_corrected_twice_at_the_read_back_is_spelled_the_second_time(
     (booking,) = clinic.bookings()
     assert booking["pet_name"] == "Bella"
     model.assert_all_used()
+
+
+def test_a_surname_heard_the_same_is_put_back_spelt_the_other_usual_way(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    """Seen by voice: "Clarke" heard as "Clark" every time, and the spelling heard wrong
+    too ("T-L-A-R-A-E"). As a receptionist asks "Clarke with an E?", the other usual
+    spelling is spelt out for a yes or no: a yes takes it, a no goes on to spelling."""
+    script = {
+        **BOOKING_SCRIPT,
+        "James Clark": {"tool": "update", "first": "James", "last": "Clark"},
+    }
+    lines = [line if line != "James Okafor" else "James Clark" for line in TO_READ_BACK]
+    assistant, _model = start(settings, backend, script)
+    first = say(assistant, lines)
+    assert first.read_back is not None and first.read_back["client_name"] == "James Clark"
+    check = say(assistant, ["No, my name is James Clark"])
+    assert check.text == "Is your last name spelt C, L, A, R, K, E, Clarke?"
+    assert check.checking == {"last_name": "Clarke"} and check.read_back is None
+    again = say(assistant, ["Yes"])
+    assert again.read_back == {**first.read_back, "client_name": "James Clarke"}
+    say(assistant, ["Yes please"])
+    (booking,) = clinic.bookings()
+    assert booking["client"]["last_name"] == "Clarke"
+
+
+def test_a_no_to_the_other_spelling_goes_on_to_spelling_the_name(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    script = {
+        **BOOKING_SCRIPT,
+        "James Clark": {"tool": "update", "first": "James", "last": "Clark"},
+    }
+    lines = [line if line != "James Okafor" else "James Clark" for line in TO_READ_BACK]
+    assistant, _model = start(settings, backend, script)
+    say(assistant, lines)
+    say(assistant, ["No, my name is James Clark"])
+    spell = say(assistant, ["No"])
+    assert spell.repair == "client_name:spell-last" and spell.read_back is None
+    assert assistant.state.last_name is None
+    again = say(assistant, ["C L A R C"])
+    assert again.read_back is not None and again.read_back["client_name"] == "James Clarc"
