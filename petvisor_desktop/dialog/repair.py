@@ -615,10 +615,10 @@ class Repair:
         """ "I heard 0 7 7 0 0 ... as your phone number. Is that right?" """
         p = self.state.pending
         if self.state.spelt:
-            key, name = next(iter(p.items()))
-            which = {"pet_name": f"{pet_word}'s name", "first_name": "first name"}
-            letters = ", ".join(name.upper())
-            self.state.question = f"Is your {which.get(key, 'last name')} spelt {letters}, {name}?"
+            key, spelt = next(iter(p.items()))
+            whose = {"pet_name": f"{pet_word}'s name", "first_name": "first name"}
+            letters = ", ".join(spelt.upper())
+            self.state.question = f"Is your {whose.get(key, 'last name')} spelt {letters}, {spelt}?"
             return self.state.question
         parts = []
         if p.get("pet_name"):
