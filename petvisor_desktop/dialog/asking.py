@@ -203,9 +203,16 @@ def misheard_again(t: Turn, step: str, found: dict[str, Any] | None = None) -> R
     """Hearing the same correction again will not help: the step's repair does (the
     name spelled letter by letter, the number in parts), then the read-back again."""
     keys, first_name_known = FORGETS[step], False
-    if step == "client_name" and t.st.first_name and not t.st.refused_values("last_name"):
+    surname_tries = len(t.st.refused_values("last_name"))
+    if (
+        step == "client_name"
+        and t.st.first_name
+        and not t.st.refused_values("first_name")
+        and surname_tries < 2
+    ):
         # Heard the same, both names may be right by ear: the surname is spelled first,
-        # since that is where spellings differ most (Clark and Clarke sound the same).
+        # since that is where spellings differ most (Clark and Clarke sound the same), also
+        # after one surname was put right by ear ("Doell", then "Boyle" for Doyle).
         keys, first_name_known = ("last_name",), True
     variant = _other_spelling(t, keys, found or {})
     refused = set(t.st.refused)

@@ -950,3 +950,24 @@ def test_a_no_to_the_other_spelling_goes_on_to_spelling_the_name(
     assert assistant.state.last_name is None
     again = say(assistant, ["C L A R C"])
     assert again.read_back is not None and again.read_back["client_name"] == "James Clarc"
+
+
+def test_a_surname_put_right_by_ear_once_and_heard_the_same_again_is_the_one_spelled(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    """Seen by voice: "Karen Doyle" read back as "Karen Doell", put right as "Karen Boyle",
+    then heard as "Karen Boyle" again: the surname is what is wrong, so it is spelled (it
+    was the first name, never in doubt)."""
+    script = {
+        **BOOKING_SCRIPT,
+        "James Doell": {"tool": "update", "first": "James", "last": "Doell"},
+        "my name is James Boyle": {"tool": "update", "first": "James", "last": "Boyle"},
+    }
+    lines = [line if line != "James Okafor" else "James Doell" for line in TO_READ_BACK]
+    assistant, _model = start(settings, backend, script)
+    say(assistant, lines)
+    by_ear = say(assistant, ["No, my name is James Boyle"])
+    assert by_ear.read_back is not None and by_ear.read_back["client_name"] == "James Boyle"
+    spell = say(assistant, ["No, my name is James Boyle"])
+    assert spell.repair == "client_name:spell-last", spell.text
+    assert assistant.state.first_name == "James" and assistant.state.last_name is None
