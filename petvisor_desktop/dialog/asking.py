@@ -175,7 +175,7 @@ def ask_again(t: Turn) -> str:
 def corrected_to_the_same(t: Turn, found: dict[str, Any]) -> str | None:
     """The step whose value the caller said is wrong ("No, her name is Bella") while
     naming, as heard, the value already held or one already refused (misheard the same
-    way each time), or a step corrected once already (misheard a new way each time:
+    way each time), or a step corrected twice already (misheard a new way each time:
     "Bell", "Bill", "Belle")."""
     st = t.st
 
@@ -186,8 +186,8 @@ def corrected_to_the_same(t: Turn, found: dict[str, Any]) -> str | None:
         said = str(said).lower()
         return said in st.refused_values(key) or (bool(held) and str(held).lower() == said)
 
-    def again(key: str) -> bool:  # corrected before: a second try by ear will not do
-        return bool(found.get(key)) and bool(st.refused_values(key))
+    def again(key: str) -> bool:  # corrected twice before: a third try by ear will not do
+        return bool(found.get(key)) and len(st.refused_values(key)) >= 2
 
     if same("pet_name") or again("pet_name"):
         return "pet_name"

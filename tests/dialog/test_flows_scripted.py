@@ -886,21 +886,26 @@ def test_a_client_name_corrected_but_heard_the_same_has_the_surname_spelled_firs
     assert booking["client"]["last_name"] == "Okafore"
 
 
-def test_a_name_corrected_twice_at_the_read_back_is_spelled_the_second_time(
+def test_a_name_corrected_three_times_at_the_read_back_is_spelled_the_third_time(
     settings: Settings, backend: BookingBackend, clinic: SandboxClinic
 ) -> None:
-    """Misheard a new way each time ("Bell", then "Bill"): the first correction is read
-    back, the second is not tried by ear again but spelled."""
+    """Misheard a new way each time ("Bell", "Bill", then "Belle"): the first two
+    corrections are read back, the third is not tried by ear again but spelled. (Spelled
+    from the second, the neural caller's "Smudge", heard right at last, was spelled instead
+    and heard as "S-M-D-G-E": by ear a second try is as likely to be right as letters.)"""
     script = {
         **BOOKING_SCRIPT,
         "no, her name is bell": {"tool": "update", "pet": "Bell"},
         "no, her name is bill": {"tool": "update", "pet": "Bill"},
+        "no, her name is belle": {"tool": "update", "pet": "Belle"},
     }
     assistant, model = start(settings, backend, script)
     say(assistant, TO_READ_BACK)
     first_fix = say(assistant, ["No, her name is Bell"])
     assert first_fix.read_back is not None and first_fix.read_back["pet_name"] == "Bell"
-    second = say(assistant, ["No, her name is Bill"])
+    second_fix = say(assistant, ["No, her name is Bill"])
+    assert second_fix.read_back is not None and second_fix.read_back["pet_name"] == "Bill"
+    second = say(assistant, ["No, her name is Belle"])
     assert second.repair == "pet_name:spell" and second.read_back is None
     spelled = say(assistant, ["B E L L A"])
     assert spelled.read_back is not None and spelled.read_back["pet_name"] == "Bella"
