@@ -403,6 +403,8 @@ class Repair:
             return Taken(found, forget, reply)
             if "phone" in found and s.unsure:
                 low_confidence = True  # a part of it was not heard clearly
+        if found.pop("phone_guessed", False) and found.get("phone"):
+            s.pending["phone"] = found.pop("phone")
         if low_confidence:
             for key in FREE_TEXT:
                 value = found.get(key)

@@ -328,6 +328,9 @@ class Grounding:
         phone = n.check_phone(text, self.u.phone_country)
         if phone is not None and phone.number:
             found["phone"] = phone.number
+        elif phone is not None and phone.guess and expecting == Step.PHONE:
+            found["phone"] = phone.guess
+            found["phone_guessed"] = True  # its first 0 put back: asked, never just taken
         elif phone is not None and (
             expecting in (Step.PHONE, Step.CONFIRM) or _PHONE_CUE.search(text)
         ):

@@ -976,3 +976,30 @@ def test_a_surname_put_right_by_ear_once_and_heard_the_same_again_is_the_one_spe
     spell = say(assistant, ["No, my name is James Boyle"])
     assert spell.repair == "client_name:spell-last", spell.text
     assert assistant.state.first_name == "James" and assistant.state.last_name is None
+
+
+def test_a_number_heard_without_its_first_0_is_put_to_the_caller_with_it(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    """Whisper drops a lone "oh" at the start of a number said in groups ("seven seven oh
+    oh, nine oh oh, one oh seven", neural caller): the number with its 0 put back is read
+    to the caller for a yes or no, never just taken (it was "That number didn't start with
+    0", and the number asked again)."""
+    assistant, _model = start(settings, backend, BOOKING_SCRIPT)
+    asked = say(assistant, TO_READ_BACK[:4])
+    assert asked.expecting == "phone"
+    check = say(assistant, ["seven seven oh oh, nine oh oh, four five six"])
+    assert check.text == "I heard 0 7 7 0 0, 9 0 0, 4 5 6 as your phone number. Is that right?"
+    assert check.checking == {"phone": "07700900456"} and check.card["phone"] is None
+    taken = say(assistant, ["Yes"])
+    assert taken.expecting == "email" and taken.card["phone"] == "07700900456"
+
+
+def test_a_no_to_the_number_with_its_0_put_back_asks_for_it_in_parts(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    assistant, _model = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, TO_READ_BACK[:4])
+    say(assistant, ["seven seven oh oh, nine oh oh, four five six"])
+    parts = say(assistant, ["No"])
+    assert parts.repair == "phone:parts" and parts.card["phone"] is None

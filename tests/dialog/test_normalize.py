@@ -184,6 +184,14 @@ def test_implausible_phone_numbers_are_questioned_not_taken(text: str, problem: 
     assert check.problem == problem
 
 
+def test_a_number_without_its_first_0_carries_the_guess_with_it() -> None:
+    check = check_phone("seven seven oh oh nine oh oh four five six")
+    assert check is not None and check.number is None
+    assert check.guess == "07700900456"
+    assert check_phone("0400 123 4567").guess is None  # no number starts so
+    assert check_phone("400 123 4567").guess is None
+
+
 @pytest.mark.parametrize(
     "text",
     ["at 10:30 please", "I have 2 dogs", "on 2026-11-26", "the 26th of November", "about 3 times"],

@@ -73,6 +73,10 @@ class PhoneCheck:
     heard: str  # the digits as heard, with "+" when a country code was said
     number: str | None = None
     problem: str | None = None
+    # For a number heard without its first 0 (the recogniser drops a lone "oh" at the start:
+    # "seven seven oh oh, nine oh oh..."), the number with it put back: never taken as it
+    # is, only put to the caller for a yes or no.
+    guess: str | None = None
 
 
 def _plan(country: str) -> PhonePlan:
@@ -145,7 +149,11 @@ def _phone_problem(national: str | None, coded: bool, plan: PhonePlan) -> str | 
 def _check_heard(heard: str, plan: PhonePlan) -> PhoneCheck:
     national, coded = _national(heard, plan)
     problem = _phone_problem(national, coded, plan)
-    return PhoneCheck(heard, None if problem else national, problem)
+    guess = None
+    if problem and national and not coded and not national.startswith(plan.trunk):
+        with_trunk = plan.trunk + national
+        guess = with_trunk if _phone_problem(with_trunk, False, plan) is None else None
+    return PhoneCheck(heard, None if problem else national, problem, guess)
 
 
 def _heard(chunk: str) -> str:
