@@ -403,8 +403,9 @@ class Repair:
             return Taken(found, forget, reply)
             if "phone" in found and s.unsure:
                 low_confidence = True  # a part of it was not heard clearly
-        if found.pop("phone_guessed", False) and found.get("phone"):
-            s.pending["phone"] = found.pop("phone")
+        for key in ("phone", "email"):  # put back together from what was heard: asked
+            if found.pop(f"{key}_guessed", False) and found.get(key):
+                s.pending[key] = found.pop(key)
         if low_confidence:
             for key in FREE_TEXT:
                 value = found.get(key)

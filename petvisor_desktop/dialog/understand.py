@@ -336,8 +336,16 @@ class Grounding:
         ):
             found["phone_problem"] = phone.problem  # "That sounded like 13 digits; ..."
         email = n.parse_email(text, names=(self.st.first_name, self.st.last_name))
+        guess = (
+            n.guess_email(text, self.st.first_name, self.st.last_name)
+            if not email and expecting in (Step.EMAIL, Step.CONFIRM)
+            else None
+        )
         if email:
             found["email"] = email
+        elif guess:
+            found["email"] = guess
+            found["email_guessed"] = True  # the caller's names as an address: asked, not taken
         elif expecting == Step.EMAIL and _NO_EMAIL.search(text):
             found["email_declined"] = True
         elif expecting == Step.CONFIRM and _DROP_EMAIL.search(text):

@@ -1003,3 +1003,24 @@ def test_a_no_to_the_number_with_its_0_put_back_asks_for_it_in_parts(
     say(assistant, ["seven seven oh oh, nine oh oh, four five six"])
     parts = say(assistant, ["No"])
     assert parts.repair == "phone:parts" and parts.card["phone"] is None
+
+
+def test_an_address_heard_past_reading_is_put_to_the_caller_from_their_names(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    """ "james dot okafor at example dot com" heard as "James.okaforitexample.com": the
+    caller's names as an address are read to them for a yes or no (it was "Sorry, I didn't
+    quite get that", three times, then left off)."""
+    script = {**BOOKING_SCRIPT, "okaforitexample": {"tool": "update"}}
+    assistant, _model = start(settings, backend, script)
+    asked = say(assistant, TO_READ_BACK[:5])
+    assert asked.expecting == "email"
+    check = say(assistant, ["James.okaforitexample.com"])
+    assert check.checking == {"email": "james.okafor@example.com"}
+    assert check.text.startswith("I heard ") and check.text.endswith("Is that right?")
+    read_back = say(assistant, ["Yes"])
+    assert read_back.read_back is not None
+    assert read_back.read_back["email"] == "james.okafor@example.com"
+    say(assistant, ["Yes please"])
+    (booking,) = clinic.bookings()
+    assert booking["client"]["email"] == "james.okafor@example.com"

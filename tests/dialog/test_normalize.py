@@ -12,6 +12,7 @@ from petvisor_desktop.dialog.normalize import (
     check_phone,
     format_email_for_speech,
     format_phone_for_speech,
+    guess_email,
     is_no,
     is_yes,
     parse_date,
@@ -713,3 +714,37 @@ def test_neither_yes_nor_no(text: str) -> None:
 )
 def test_doubt_or_condition_is_not_a_plain_yes(text: str) -> None:
     assert not is_yes(text)
+
+
+@pytest.mark.parametrize(
+    "heard",
+    [
+        # "victoria dot hayes at example dot com" as the neural caller's lines at 15 dB came
+        # out of Whisper: the "at" lost inside the surname, the whole run together.
+        "Victoria.hazeitexample.com",
+        "No, my email is Victoria.hazeedexample.com",
+        "No, my email is Victoria. Heyzitexample.com",
+        "Victoria.haysedexample.com",
+    ],
+)
+def test_an_address_run_together_past_reading_is_guessed_from_the_callers_names(
+    heard: str,
+) -> None:
+    assert parse_email(heard, names=("Victoria", "Hayes")) is None
+    assert guess_email(heard, "Victoria", "Hayes") == "victoria.hayes@example.com"
+
+
+@pytest.mark.parametrize(
+    ("heard", "first", "last"),
+    [
+        ("Victoria. Hayes.", "Victoria", "Hayes"),  # no domain heard
+        ("victoria at example.com", "Victoria", "Hayes"),  # nothing like the surname
+        ("victoria.brownatexample.com", "Victoria", "Hayes"),
+        ("sarah.hazeitexample.com", "Victoria", "Hayes"),  # not the caller's first name
+        ("Victoria.hazeitexample.com", "Victoria", None),
+    ],
+)
+def test_no_address_is_guessed_unlike_the_callers_names(
+    heard: str, first: str | None, last: str | None
+) -> None:
+    assert guess_email(heard, first, last) is None

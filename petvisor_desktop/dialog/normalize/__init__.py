@@ -9,7 +9,7 @@ network, no clock ("today" is always passed in).
 from __future__ import annotations
 
 from petvisor_desktop.dialog.normalize.dates import DateAsk, parse_date
-from petvisor_desktop.dialog.normalize.email import parse_email
+from petvisor_desktop.dialog.normalize.email import guess_email, parse_email
 from petvisor_desktop.dialog.normalize.numbers import words_to_digits
 from petvisor_desktop.dialog.normalize.phone import (
     DEFAULT_PHONE_COUNTRY,
@@ -40,6 +40,7 @@ __all__ = [
     "check_phone",
     "format_email_for_speech",
     "format_phone_for_speech",
+    "guess_email",
     "is_no",
     "is_yes",
     "parse_date",

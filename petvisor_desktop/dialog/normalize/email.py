@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from petvisor_desktop.dialog.cues import edit_distance
 from petvisor_desktop.dialog.normalize.numbers import _OH, _REPEAT, _is_number_word, _read_pieces
 
 # --------------------------------------------------------------------------------------------
@@ -148,6 +149,48 @@ def parse_email(text: str, names: Sequence[str | None] = ()) -> str | None:
 
 # A domain as Whisper writes it: two or three labels, the last a top-level domain.
 _GLUED_DOMAIN = re.compile(r"[a-z0-9-]{2,}(?:\.[a-z0-9-]{2,}){1,2}")
+
+
+def guess_email(text: str, first: str | None, last: str | None) -> str | None:
+    """The caller's names as an address, when what was heard is that address run together
+    beyond reading ("Victoria.hazeitexample.com" for "victoria dot hayes at example dot
+    com": the "at" lost in the surname): "victoria.hayes@example.com", to be put to the
+    caller for a yes or no, never just taken. None unless the first name is there and what
+    comes before the domain sounds like the surname and an "at"."""
+    if not first or not last:
+        return None
+    first_key, last_key = _letters(first), _letters(last)
+    lowered = text.lower().replace("’", "'")
+    words = re.split(r"[\s,;:!?()\"]+", lowered)
+    at = next((i for i, w in enumerate(words) if _letters(w).startswith(first_key)), None)
+    if at is None or not first_key:
+        return None
+    heard = "".join(words[at:]).strip(".")
+    splits: list[tuple[int, str]] = []  # (how far the middle is from surname + "at", domain)
+    for cut in range(len(first_key) + 1, len(heard) - 4):
+        domain = heard[cut:]
+        if _GLUED_DOMAIN.fullmatch(domain):
+            middle = _letters(heard[:cut])[len(first_key) :]
+            splits.append((edit_distance(middle, last_key + "at"), domain))
+    # Where the run-together text ends in a provider's domain, the domain starts there.
+    known = [s for s in splits if s[1].split(".")[0] in _PROVIDERS]
+    best = min(known or splits, default=None)
+    if best is None or best[0] > round(0.6 * len(last_key + "at")):
+        return None
+    address = f"{first_key}.{last_key}@{best[1]}"
+    return address if _EMAIL_RE.match(address) else None
+
+
+# The e-mail providers most addresses in the UK are at (and example.com, the documented
+# example domain the demo clinic's callers use).
+_PROVIDERS = frozenset(
+    {"gmail", "googlemail", "hotmail", "outlook", "live", "yahoo", "icloud", "btinternet",
+     "sky", "virginmedia", "aol", "protonmail", "example"}
+)  # fmt: skip
+
+
+def _letters(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
 def _glued_at(tokens: Sequence[str]) -> tuple[int, str, str] | None:
