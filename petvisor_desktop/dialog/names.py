@@ -16,7 +16,7 @@ SELF_CUE = re.compile(
 )
 PET_CUE = re.compile(
     r"(?i:\b(called|named|(?:her|his|its|the) name|name'?s)\b)"
-    r"|(?i:\bmy (?:dog|cat|puppy|kitten|pup) )[A-Z]"
+    r"|(?i:\bmy (?:dog|cat|puppy|kitten|pup),? )[A-Z]"  # Whisper writes "my dog, Rex,"
 )
 SELF_NAMED = re.compile(
     r"\b(?:i'?m|i am|my name is|my name's|this is)\s+((?:[A-Za-z'-]+\s*){1,3})", re.I

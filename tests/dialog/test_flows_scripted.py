@@ -1024,3 +1024,24 @@ def test_an_address_heard_past_reading_is_put_to_the_caller_from_their_names(
     say(assistant, ["Yes please"])
     (booking,) = clinic.bookings()
     assert booking["client"]["email"] == "james.okafor@example.com"
+
+
+def test_a_pet_named_between_commas_in_the_opening_is_taken(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    """Whisper writes "book my dog Rex in for" as "book my dog, Rex, and for": the name
+    the model proposes is still the pet's (it was dropped, and asked for again)."""
+    opening = (
+        "Hi, I'm James Okafor. I'd like a consultation for my cat, Mittens, with Dr Norman "
+        "on Thursday afternoon"
+    )
+    script = {
+        **BOOKING_SCRIPT,
+        "my cat, Mittens, with Dr Norman": {
+            **BOOKING_SCRIPT["consultation for my cat with Dr Norman"],
+            "pet": "Mittens",
+        },
+    }
+    assistant, _model = start(settings, backend, script)
+    say(assistant, [opening])
+    assert assistant.state.pet_name == "Mittens"
