@@ -19,6 +19,7 @@ from typing import Any
 
 from petvisor_desktop.dialog.assistant import AssistantTurn
 from petvisor_desktop.events import EngineEvent
+from petvisor_desktop.history.records import LATENCY_FIELDS
 from petvisor_desktop.runtime import Conversation, Engine, Preloaded
 from petvisor_desktop.settings import Settings
 from petvisor_desktop.sim_caller import Caller
@@ -358,17 +359,11 @@ def _play(
     return transcript
 
 
-# The response's stages: the end-of-turn wait, the recogniser's and the brain's waits after
-# it (the dialog with the model; short when the reply was prepared during the pause), the
-# model's own time (partly during the pause), and the first audio.
-STAGES = (
-    "end_of_turn_ms",
-    "stt_ms",
-    "think_ms",
-    "llm_first_token_ms",
-    "llm_total_ms",
-    "tts_first_chunk_ms",
-)
+# The response's stages, as the history records them: the end-of-turn wait, the recogniser's
+# and the brain's waits after it (the dialog with the model; short when the reply was
+# prepared during the pause), the model's own time (partly during the pause), and the first
+# audio.
+STAGES = tuple(name for name in LATENCY_FIELDS if name != "response_ms")
 
 
 def _entry(turn: AssistantTurn, latency: float, extra: dict[str, Any]) -> dict[str, Any]:
