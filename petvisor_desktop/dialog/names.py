@@ -196,3 +196,18 @@ def spelling_variant(name: str) -> str | None:
         if lowered.endswith(ending) and len(lowered) > len(ending) + 1:
             return name[: len(name) - len(ending)] + other
     return None
+
+
+def surname_spelt_as_given(email: str | None, surname: str | None) -> str | None:
+    """An address with the caller's surname in it spelt as the caller gave it: heard
+    "naomiclark@example.com" from Naomi Clarke is "naomiclarke@example.com" (the two sound
+    the same; the read-back still checks it). First names are left as heard: an address
+    with "sara" for a Sarah is common enough."""
+    if not email or "@" not in email or not surname:
+        return email
+    local, domain = email.split("@", 1)
+    given = re.sub(r"[^a-z]", "", surname.lower())
+    heard = spelling_variant(given)
+    if heard and heard in local and given not in local:
+        local = local.replace(heard, given)
+    return f"{local}@{domain}"

@@ -335,7 +335,9 @@ class Grounding:
             expecting in (Step.PHONE, Step.CONFIRM) or _PHONE_CUE.search(text)
         ):
             found["phone_problem"] = phone.problem  # "That sounded like 13 digits; ..."
-        email = n.parse_email(text, names=(self.st.first_name, self.st.last_name))
+        email = nm.surname_spelt_as_given(
+            n.parse_email(text, names=(self.st.first_name, self.st.last_name)), self.st.last_name
+        )
         guess = (
             n.guess_email(text, self.st.first_name, self.st.last_name)
             if not email and expecting in (Step.EMAIL, Step.CONFIRM)

@@ -22,6 +22,7 @@ from petvisor_desktop.dialog.grounding import (
     name_grounded,
 )
 from petvisor_desktop.dialog.intents import detect_handoff, detect_off_task
+from petvisor_desktop.dialog.names import surname_spelt_as_given
 
 TYPES = ["Vaccinations", "Consultation", "Nurse appointment", "Dental"]
 VETS = ["Dr Amy Roberts", "Dr Michael Norman"]
@@ -459,3 +460,19 @@ def test_detect_off_task(utterance: str) -> None:
 )
 def test_detect_off_task_false(utterance: str) -> None:
     assert not detect_off_task(utterance)
+
+
+@pytest.mark.parametrize(
+    ("heard", "surname", "address"),
+    [
+        ("naomiclark@example.com", "Clarke", "naomiclarke@example.com"),
+        ("aisha.mensa@example.com", "Mensah", "aisha.mensah@example.com"),
+        ("naomi.clarke@example.com", "Clarke", "naomi.clarke@example.com"),
+        ("sara.lee@example.com", "Lee", "sara.lee@example.com"),
+        ("clark@example.com", None, "clark@example.com"),
+    ],
+)
+def test_an_address_has_the_surname_spelt_as_the_caller_gave_it(
+    heard: str, surname: str | None, address: str
+) -> None:
+    assert surname_spelt_as_given(heard, surname) == address
