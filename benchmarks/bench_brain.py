@@ -131,9 +131,8 @@ def main() -> int:
 
     from petvisor_desktop.dialog.tools import (
         Catalogue,
-        examples,
+        fixed_prompt,
         step_tools,
-        system_prompt,
         user_message,
     )
     from petvisor_desktop.llm.chat_model import ChatMessage
@@ -145,7 +144,7 @@ def main() -> int:
         ("Dr Amy Roberts", "Dr Michael Norman"),
     )
     today = date(2026, 11, 23)
-    prefix = [ChatMessage("system", system_prompt(cat, today)), *examples(cat, today)]
+    prefix = fixed_prompt(cat, today)
     grammar = tool_call_grammar(step_tools(cat, today, [], False))
     lines = [
         "Hi, my dog Rex needs his jabs on Thursday",

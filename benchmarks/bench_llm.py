@@ -27,9 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from petvisor_desktop.dialog.tools import (  # noqa: E402
     Catalogue,
-    examples,
+    fixed_prompt,
     step_tools,
-    system_prompt,
     user_message,
 )
 from petvisor_desktop.dialog.understand import ASKED  # noqa: E402
@@ -80,7 +79,7 @@ def model_path(name: str) -> Path:
 
 def measure(path: Path, repeat: int, threads: int) -> dict[bool, list[tuple[float, int]]]:
     model = LlamaChatModel.load(path, n_threads=threads)
-    prefix = [ChatMessage("system", system_prompt(CATALOGUE, TODAY)), *examples(CATALOGUE, TODAY)]
+    prefix = fixed_prompt(CATALOGUE, TODAY)
     model.warm(prefix)
     calls: dict[bool, list[tuple[float, int]]] = {False: [], True: []}
     for round_ in range(repeat + 1):

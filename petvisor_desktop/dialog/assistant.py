@@ -45,10 +45,10 @@ from petvisor_desktop.dialog.state import (
     Step,
     summary,
 )
-from petvisor_desktop.dialog.tools import Catalogue, examples, system_prompt
+from petvisor_desktop.dialog.tools import Catalogue, fixed_prompt
 from petvisor_desktop.dialog.understand import Understander
 from petvisor_desktop.hours import OpeningHours
-from petvisor_desktop.llm.chat_model import ChatMessage, ChatModel
+from petvisor_desktop.llm.chat_model import ChatModel
 from vetstoria.models import CatalogueItem
 
 __all__ = [
@@ -181,10 +181,7 @@ class Assistant:
         self.turns: list[AssistantTurn] = []
         self._state = BookingState()
         self._today = self.now().date()
-        self._prefix = [
-            ChatMessage("system", system_prompt(self.catalogue, self._today)),
-            *examples(self.catalogue, self._today),
-        ]
+        self._prefix = fixed_prompt(self.catalogue, self._today)
         self._understander = Understander(
             model,
             self.catalogue,

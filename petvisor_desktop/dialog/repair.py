@@ -397,7 +397,7 @@ class Repair:
             s = self.state
             s.step, s.mode = step, "parts"
             found.pop("phone_problem", None)
-            reply = self._add_part(text, found, low_confidence, self.phone_country)
+            self._add_part(text, found, low_confidence, self.phone_country)  # the first part
             reply = f"I have {' '.join(s.digits)} so far. And the rest of the number?"
             s.question = reply
             return Taken(found, forget, reply)

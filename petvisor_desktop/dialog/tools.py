@@ -120,6 +120,12 @@ def user_message(asked: str, caller: str, offered: Sequence[str] = ()) -> str:
     return f"Asked: {asked}{extra}\nCaller: {caller}"
 
 
+def fixed_prompt(catalogue: Catalogue, today: date) -> list[ChatMessage]:
+    """The messages every call starts with (the instructions and the worked examples): the
+    prefix the model keeps evaluated in its cache."""
+    return [ChatMessage("system", system_prompt(catalogue, today)), *examples(catalogue, today)]
+
+
 def examples(catalogue: Catalogue, today: date) -> list[ChatMessage]:
     """Worked examples, part of the cached prefix; dates follow today's calendar."""
     thursday = _next_weekday(today, 3).isoformat()

@@ -12,9 +12,8 @@ import pytest
 
 from petvisor_desktop.dialog.tools import (
     Catalogue,
-    examples,
+    fixed_prompt,
     step_tools,
-    system_prompt,
     user_message,
 )
 from petvisor_desktop.llm.chat_model import ChatMessage, LlamaChatModel
@@ -83,7 +82,7 @@ def test_with_the_real_model_forced_text_gives_the_same_calls_in_fewer_decodes(
         ("Dr Amy Roberts", "Dr Michael Norman"),
     )
     today = date(2026, 11, 23)
-    prefix = [ChatMessage("system", system_prompt(catalogue, today)), *examples(catalogue, today)]
+    prefix = fixed_prompt(catalogue, today)
     decodes = {False: 0, True: 0}
     real_eval = model._llama.eval
 
