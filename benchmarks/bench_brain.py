@@ -6,7 +6,12 @@ prompts: our check-the-greedy-token-first sampler, and llama-cpp-python's stock 
 sampling (the whole vocabulary filtered at every step).
 
     .venv/bin/python benchmarks/bench_brain.py [tests/scenarios] [--llm NAME] [--limit N]
-        [--db PATH]
+        [--db PATH] [--shadow NAME]
+
+--shadow NAME puts every call of the conversation's model to a second model too, on the same
+prompt, and prints per step how often the dialog would take the same from both calls (the
+conversation goes on with the first model's): how a smaller model compares, step by step,
+with the default on the same callers.
 
 The simulated calls go into a temporary history database, deleted afterwards, unless --db
 names one.
@@ -61,6 +66,57 @@ def stock_grammar_cost(model, prompts: list[tuple[list, str]]) -> tuple[float, f
     return statistics.mean(with_grammar), statistics.mean(without)
 
 
+class Shadow:
+    """Each call of the conversation's model also put to a second model on the same prompt,
+    both calls grounded in the caller's words as the dialog grounds them: `calls` keeps
+    (step, same understanding). The conversation goes on with the first model's call."""
+
+    def __init__(self, shadow) -> None:
+        self.shadow = shadow
+        self.calls: list[tuple[str, bool]] = []
+
+    def install(self) -> None:
+        from petvisor_desktop.dialog import understand as u
+
+        propose, shadow, calls = u.Understander.propose, self.shadow, self.calls
+
+        def both(understander, state, text):
+            ours = propose(understander, state, text)
+            model, understander.model = understander.model, shadow
+            try:
+                theirs = propose(understander, state, text)
+            finally:
+                understander.model = model
+            same = _meaning(understander, state, text, ours) == _meaning(
+                understander, state, text, theirs
+            )
+            step = "opening" if state.expecting == "none" else str(state.expecting)
+            calls.append((step, same))
+            return ours
+
+        u.Understander.propose = both
+
+    def report(self, name: str) -> None:
+        by_step: dict[str, list[bool]] = {}
+        for step, same in self.calls:
+            by_step.setdefault(step, []).append(same)
+        print(f"\nsame understanding from {name}, per step (model calls):")
+        for step, same in sorted(by_step.items()):
+            print(f"  {step:16} {100 * sum(same) / len(same):5.1f}% ({len(same)})")
+        total = [s for v in by_step.values() for s in v]
+        print(f"  {'all':16} {100 * sum(total) / max(1, len(total)):5.1f}% ({len(total)})")
+
+
+def _meaning(understander, state, text, proposal) -> tuple:
+    """What the dialog takes from a tool call: the grounded details, and the two uses of the
+    call's name (an answer to a question at the read-back; a hand-off for another animal)."""
+    from petvisor_desktop.dialog.understand import Grounding
+
+    found, _ = Grounding(understander, state, text).run(proposal.args)
+    species = proposal.tool == "handoff" and proposal.args.get("reason") == "species"
+    return proposal.tool == "answer", species, sorted((k, str(v)) for k, v in found.items())
+
+
 def play(path: Path, settings, model, history) -> dict:
     report = run_scenario(Scenario.load(path), settings, model, recorder_factory=lambda: history)
     mark = "PASS" if report["checks"]["passed"] else "FAIL"
@@ -79,12 +135,16 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the reports here")
     parser.add_argument("--db", type=Path, help="record into this history (default: temporary)")
+    parser.add_argument("--shadow", help="a second model to put every call to (see above)")
     args = parser.parse_args()
 
     settings = load_settings()
     t0 = time.perf_counter()
     model = load_llm(settings, args.llm)
     load_s = time.perf_counter() - t0
+    shadow = Shadow(load_llm(settings, args.shadow)) if args.shadow else None
+    if shadow:
+        shadow.install()
     files = scenario_files(args.target)
     if args.limit:
         files = files[: args.limit]
@@ -92,6 +152,8 @@ def main() -> int:
         reports = [play(path, settings, model, history) for path in files]
     if args.json:
         args.json.write_text(json.dumps(reports, indent=1))
+    if shadow:
+        shadow.report(args.shadow)
 
     turns = [e for r in reports for e in r["transcript"] if e["role"] == "assistant"]
     llm_turns = [e for e in turns if e["tokens_out"]]

@@ -114,6 +114,7 @@ class Caller:
     _phone_part_given: bool = field(default=False, repr=False)
     _left_off: set[str] = field(default_factory=set, repr=False)  # details given up on
     _unsettled: str = field(default="", repr=False)  # the last correction, until read back right
+    _unsettled_fields: set[str] = field(default_factory=set, repr=False)  # what it corrects
 
     def answer(
         self,
@@ -146,8 +147,14 @@ class Caller:
         elif read_back is not None and expecting == "confirm":
             self._unsettled = scripted  # a scripted correction, said again if asked
         elif expecting == "confirm" and self._unsettled:
-            if asks_to_book and self._unsettled == LEAVE_EMAIL_OFF:
-                self._unsettled = ""  # "That's fine, no email. Shall I go ahead and book it?"
+            if asks_to_book and (
+                self._unsettled == LEAVE_EMAIL_OFF or self._unsettled_fields == {"email"}
+            ):
+                # "That's fine, no email. Shall I go ahead and book it?", or "... so I'll
+                # leave it off. Shall I go ahead and book the rest?" after an address that
+                # was not made out: only the address is in doubt, and it is off.
+                self._left_off.add("email")
+                self._unsettled = ""
             else:
                 # "Sorry about that. What would you like to change?": what was wrong, again.
                 again = self._unsettled.removeprefix("No, ")
@@ -249,6 +256,7 @@ class Caller:
         wrong = self._wrong(heard)
         if "email" in self._left_off and not heard.get("email"):
             wrong.pop("email", None)
+        self._unsettled_fields = set(wrong)
         if not wrong:
             return ""
         given_up = {k for k in wrong if self._times_corrected.get(k, 0) >= MAX_CORRECTIONS}

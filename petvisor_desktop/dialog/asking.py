@@ -26,7 +26,7 @@ def advance(t: Turn, changed: bool) -> Reply:
     if t.repair.state.pending:
         question = t.repair.confirm_question(st.species.lower() if st.species else "pet")
         pending = Step(t.repair.pending_step)
-        checking = {k: str(v) for k, v in t.repair.state.pending.items() if v}
+        checking = {k: str(v) for k, v in t.repair.asked().items() if v}
         return t.reply(question, pending, repair=f"{pending}:confirm-heard", checking=checking)
     prefix = ""
     step = st.next_step()
@@ -51,8 +51,7 @@ def advance(t: Turn, changed: bool) -> Reply:
                 checking=dict([miss.proposal]) if miss.proposal else None,
             )
         if miss.leave_off:
-            t.set(email_declined=True)
-            t.preface = replies.EMAIL_LEFT_OFF + " "
+            t.leave_email_off()
         prefix = miss.prefix
     return ask(t, prefix)
 

@@ -297,9 +297,10 @@ class Turn:
         email_was_off = self.st.email is None
         gave_up = expecting == Step.CONFIRM and self.email_tried_too_often(text, found)
         changed = self.apply(found)
-        if gave_up and email_was_off and not changed and self.st.read_back_given:
-            # Off already in the read-back just heard, and nothing else said: not all again.
-            return self.reply(replies.BOOK_THE_REST, Step.CONFIRM, keep_read_back=True)
+        told_before = self.st.read_back_given or self.st.email_left_off > 1
+        if gave_up and email_was_off and not changed and told_before:
+            # Off already in the read-back just heard, nothing else said: not all again.
+            return self.email_still_off()
         changed = changed or gave_up
         if self.repair.state.pending:
             return asking.advance(self, changed)  # heard with low confidence: check first
@@ -383,9 +384,32 @@ class Turn:
         if self.st.email_tries < MAX_EMAIL_TRIES:
             return False
         found.pop("email", None)
-        self.set(email=None, email_declined=True)
-        self.preface += replies.EMAIL_LEFT_OFF + " "
+        self.leave_email_off()
         return True
+
+    def leave_email_off(self) -> None:
+        """The address that could not be made out is left off (reception can add it); the
+        caller is told so the first time."""
+        self.set(email=None, email_declined=True, email_left_off=self.st.email_left_off + 1)
+        if self.st.email_left_off == 1:
+            self.preface += replies.EMAIL_LEFT_OFF + " "
+
+    def email_still_off(self) -> Reply:
+        """The reply to an address given again once it is left off, nothing else changed.
+        Never the same words in a loop: the first time a yes books the rest, the second the
+        caller is asked to give it at the desk, and a third goes to reception with the card
+        filled in."""
+        told = self.st.email_left_off
+        if told >= 3:
+            return self.hand_off("not_understood")
+        if not self.st.read_back_given:
+            if told == 2:
+                self.preface += replies.EMAIL_AT_THE_DESK + " "
+            return asking.advance(self, True)
+        if told == 1:
+            return self.reply(replies.BOOK_THE_REST, Step.CONFIRM, keep_read_back=True)
+        text = f"{replies.EMAIL_AT_THE_DESK} {replies.BOOK_WITHOUT_IT}"
+        return self.reply(text, Step.CONFIRM, keep_read_back=True)
 
     def email_not_caught(self) -> Reply:
         """An e-mail address given at the read-back that could not be made out: asked for
@@ -395,9 +419,8 @@ class Turn:
             reply = self.reply(replies.EMAIL_ONCE_MORE, Step.CONFIRM, choices=())
             self.set(asked_email_again=True)
             return reply
-        self.set(email=None, email_declined=True)
-        self.preface += replies.EMAIL_LEFT_OFF + " "
-        return asking.advance(self, True)
+        self.leave_email_off()
+        return self.email_still_off()
 
     def apply(self, found: dict[str, Any]) -> bool:
         """Update the state; a change to what the slot depends on clears the offered times."""

@@ -326,6 +326,14 @@ class Repair:
         a value heard with low confidence."""
         return self.state.proposal is not None or bool(self.state.pending)
 
+    def asked(self) -> dict[str, str]:
+        """The values heard with low confidence that the next (or last) "I heard ..., is
+        that right?" is about: one detail at a time (a name's two parts together), so that
+        a no is clear about which one was wrong."""
+        p = self.state.pending
+        first = next((FREE_TEXT[k] for k in p), None)
+        return {k: v for k, v in p.items() if FREE_TEXT[k] == first}
+
     @property
     def pending_step(self) -> str:
         """The step whose value waits for the caller's yes ("none" when nothing does)."""
@@ -419,14 +427,20 @@ class Repair:
         """The answer to "I heard ..., is that right?": a yes (or the same value said again)
         keeps it; a no or nothing usable forgets it, so that it is asked again (a miss, so
         with the step's repair); a new value replaces it."""
-        pending, self.state.pending = self.state.pending, {}
-        self.state.spelt = False
+        pending = self.asked()
         again = {k: v for k, v in found.items() if k in FREE_TEXT and v}
+        # Values heard with them wait for their own question (one detail at a time, so a
+        # no forgets only the one it answers); a value said again replaces its own.
+        rest = {k: v for k, v in self.state.pending.items() if k not in pending and k not in again}
+        self.state.pending = {}
+        self.state.spelt = False
         same = bool(again) and all(pending.get(k) == v for k, v in again.items())
         said_no = n.is_no(text) and not n.is_yes(text)
         if (same and not said_no) or (n.is_yes(text) and not again):
+            self.state.pending = rest
             return {**found, **pending}, set(pending), ()
         if again and not same:
+            self.state.pending = rest
             return found, set(), ()
         # "No" (with the same misheard value again: "No, it's Drew"): the ear cannot be
         # trusted with it, so it is forgotten and the step's repair (spelling) comes next.
@@ -436,6 +450,7 @@ class Repair:
             self.reset()
             self.state.step = step
         self.state.refused = True
+        self.state.pending = rest
         return found, set(), tuple(pending)
 
     def _answer_to_proposal(
@@ -616,25 +631,22 @@ class Repair:
     # -- confirming a value heard with low confidence ---------------------------------------
     def confirm_question(self, pet_word: str) -> str:
         """ "I heard 0 7 7 0 0 ... as your phone number. Is that right?" """
-        p = self.state.pending
+        p = self.asked()
         if self.state.spelt:
             key, spelt = next(iter(p.items()))
             whose = {"pet_name": f"{pet_word}'s name", "first_name": "first name"}
             letters = ", ".join(spelt.upper())
             self.state.question = f"Is your {whose.get(key, 'last name')} spelt {letters}, {spelt}?"
             return self.state.question
-        parts = []
         if p.get("pet_name"):
-            parts.append(f"{p['pet_name']} as your {pet_word}'s name")
-        name = " ".join(v for v in (p.get("first_name"), p.get("last_name")) if v)
-        if name:
-            which = "last name" if "first_name" not in p else "name"
-            parts.append(f"{name} as your {which}")
-        if p.get("phone"):
-            parts.append(f"{n.format_phone_for_speech(p['phone'])} as your phone number")
-        if p.get("email"):
-            parts.append(f"{n.format_email_for_speech(p['email'])} as your email address")
-        heard = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+            heard = f"{p['pet_name']} as your {pet_word}'s name"
+        elif p.get("phone"):
+            heard = f"{n.format_phone_for_speech(p['phone'])} as your phone number"
+        elif p.get("email"):
+            heard = f"{n.format_email_for_speech(p['email'])} as your email address"
+        else:
+            name = " ".join(v for v in (p.get("first_name"), p.get("last_name")) if v)
+            heard = f"{name} as your {'last name' if 'first_name' not in p else 'name'}"
         self.state.question = f"I heard {heard}. Is that right?"
         return self.state.question
 

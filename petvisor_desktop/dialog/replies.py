@@ -32,6 +32,12 @@ EMAIL_LEFT_OFF = (
 EMAIL_ONCE_MORE = "Sorry, I didn't catch the email address. Could you say it once more?"
 NO_EMAIL_THEN = "That's fine, no email. Shall I go ahead and book it?"
 BOOK_THE_REST = "Shall I go ahead and book the rest?"  # after EMAIL_LEFT_OFF
+# The address given again after it was left off: once, in other words, then a person.
+EMAIL_AT_THE_DESK = (
+    "I'm afraid I can't take the email address by voice; please give it to reception when "
+    "you come in."
+)
+BOOK_WITHOUT_IT = "Shall I book the appointment without it?"
 
 
 def question(step: str) -> str:

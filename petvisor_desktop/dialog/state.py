@@ -85,6 +85,7 @@ class BookingState:
     asked_what_to_change: bool = False  # "What would you like to change?" was just asked
     asked_email_again: bool = False  # an address at the read-back was not made out: said again
     email_tries: int = 0  # addresses given (or tried) at the read-back
+    email_left_off: int = 0  # times the caller was told the address is left off
     pending_retry: bool = False  # "Shall I try again?" after a failed booking
     retried: bool = False  # one retry of a failed booking, offered once
     wanted_time: dtime | None = None  # a time the caller named, to look for

@@ -236,6 +236,24 @@ def test_asked_only_to_book_after_the_email_was_left_off_the_caller_says_yes() -
     assert caller.answer("confirm", asks_to_book=True) == "Yes, that's all correct"
 
 
+def test_told_the_address_is_left_off_and_asked_to_book_the_rest_the_caller_says_yes() -> None:
+    # Run 7: the caller said its address again to every "... so I'll leave it off. Shall I
+    # go ahead and book the rest?" until the turns ran out; a person says yes to that.
+    caller = Caller(scenario())
+    correction = caller.answer("confirm", read_back(email="sarahlee@www.emple.com"))
+    assert correction.startswith("No, my email is")
+    assert n.is_yes(caller.answer("confirm", asks_to_book=True))
+    # ... and does not put the missing address right at the next read-back either.
+    assert n.is_yes(caller.answer("confirm", read_back(email="")))
+
+
+def test_asked_to_book_with_another_detail_still_wrong_the_caller_says_it_again() -> None:
+    caller = Caller(scenario())
+    correction = caller.answer("confirm", read_back(email="x@y.com", pet="Bela"))
+    again = caller.answer("confirm", asks_to_book=True)
+    assert "Mittens" in again and again.lower() == correction.removeprefix("No, ").lower()
+
+
 def test_a_wrong_animal_or_appointment_type_is_put_right() -> None:
     # Seen by voice: a dog read back as "your cat" was confirmed, since only names, numbers
     # and times were checked.
