@@ -9,13 +9,19 @@ first words kept, repairs, choices fitted, hand-offs, and the response latency (
 caller speech -> first assistant audio) with its stages.
 
     .venv/bin/python benchmarks/bench_voice.py [SUITE.txt|DIR|FILE] \\
-        [--caller-voice espeak,neural] [--noise-snr-db none,15] [--llm NAME] [--seed N]
+        [--caller-voice espeak,neural] [--noise-snr-db none,15] [--llm NAME] [--seed N] \\
+        [--turn-taking silence,model]
+
+Every combination of the comma lists is one condition, run over the whole suite and printed
+side by side: the caller voices, the noise levels, and how the end of a turn is found (the
+fixed silence, or the end-of-turn model; the setting `audio.turn_taking`).
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import json
 import statistics
 import sys
@@ -85,7 +91,8 @@ def run_condition(
         took = time.perf_counter() - started
         if reports is not None:  # every line as said and as heard, to explain a failure
             reports.mkdir(parents=True, exist_ok=True)
-            label = f"{name}-{'clean' if snr is None else f'{snr:g}dB'}"
+            noise = "clean" if snr is None else f"{snr:g}dB"
+            label = f"{name}-{noise}-{settings.audio.turn_taking}"
             (reports / f"{label}-{scenario.name}.json").write_text(json.dumps(report, indent=1))
         ok = report["checks"]["passed"]
         result["passed"].append(ok)
@@ -185,6 +192,9 @@ def main() -> int:
     parser.add_argument("--caller-voice", default="espeak", help="comma list: espeak,neural")
     parser.add_argument("--noise-snr-db", default="none", help="comma list, e.g. none,15")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--turn-taking", default=None, help="comma list: silence,model (default: the setting)"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument(
         "--reports", type=Path, help="write each scenario's report (transcript, heard) here"
@@ -200,14 +210,24 @@ def main() -> int:
     )
     files = suite_files(args.target)
     results = {}
-    for name in args.caller_voice.split(","):
-        for snr_text in args.noise_snr_db.split(","):
-            snr = None if snr_text == "none" else float(snr_text)
-            label = f"{name} caller, " + ("no noise" if snr is None else f"noise at {snr:g} dB")
-            print(f"\n{label}: {len(files)} scenarios", flush=True)
-            results[label] = run_condition(
-                files, settings, model, voice, name, snr, args.seed, args.reports
-            )
+    turn_takings = (args.turn_taking or settings.audio.turn_taking).split(",")
+    if "model" in turn_takings and voice.get("turn") is None:
+        from petvisor_desktop.voice.turn_end import load_turn_detector
+
+        voice["turn"] = load_turn_detector(settings)  # the silence conditions ignore it
+    for turn_taking in turn_takings:
+        audio = dataclasses.replace(settings.audio, turn_taking=turn_taking)
+        run_settings = dataclasses.replace(settings, audio=audio)
+        for name in args.caller_voice.split(","):
+            for snr_text in args.noise_snr_db.split(","):
+                snr = None if snr_text == "none" else float(snr_text)
+                label = f"{name} caller, " + ("no noise" if snr is None else f"noise at {snr:g} dB")
+                if len(turn_takings) > 1:
+                    label += f", turn end by {turn_taking}"
+                print(f"\n{label}: {len(files)} scenarios", flush=True)
+                results[label] = run_condition(
+                    files, run_settings, model, voice, name, snr, args.seed, args.reports
+                )
     for label, r in results.items():
         show(label, r)
     if args.json:

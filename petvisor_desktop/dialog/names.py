@@ -169,6 +169,33 @@ def bare_name(text: str, allow_two: bool = False) -> str | None:
     return title(" ".join(w.strip(",.") for w in words))
 
 
+_PET_NAMED = re.compile(
+    r"\b(?:(?:my|his|her|its|the|our)\s+(?:pet|dog|cat|puppy|kitten)'?s\s+name\s+is|"
+    r"(?:she|he|it)(?:\s+is|'s)\s+(?:called|named))\s+([A-Za-z'-]+)",
+    re.I,
+)
+
+
+def pet_named(text: str) -> str | None:
+    """The name in "my pet's name is Bella", "the dog's name is Bella", "she's called Bella"."""
+    m = _PET_NAMED.search(text)
+    return _one_name(m.group(1)) if m else None
+
+
+def named_instead(text: str, held: str | None) -> str | None:
+    """The name said in place of the one `held`: "Bella, not Poppy" while Poppy is held."""
+    if not held:
+        return None
+    m = re.search(rf"\b([A-Za-z'-]+),?\s+not\s+{re.escape(held)}\b", text, re.I)
+    return _one_name(m.group(1)) if m else None
+
+
+def _one_name(word: str) -> str | None:
+    if word.lower() in _NOT_NAMES or is_animal_word(word) or len(word) < 2:
+        return None
+    return title(word)
+
+
 # Endings spelt two ways that sound the same (Clark and Clarke, Mensa and Mensah), the longer
 # ending first: a name heard the same after the caller said it was wrong is put to them with
 # the other spelling, spelt out.

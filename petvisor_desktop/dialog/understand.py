@@ -435,6 +435,12 @@ class Grounding:
                 found[target] = nm.title(value)
             elif value:
                 self.reject(key, value)
+        if pet_name_ok and "pet_name" not in found:
+            # Said outright ("my dog's name is Bella", "Bella, not Poppy"): the rules hear it
+            # whatever the model made of the rest.
+            said = nm.pet_named(text) or nm.named_instead(text, st.pet_name)
+            if said and said != st.pet_name:
+                found["pet_name"] = said
         if expecting == Step.PET_NAME and "pet_name" not in found:
             guess = nm.bare_name(text)
             if guess and not nm.is_animal_word(guess):

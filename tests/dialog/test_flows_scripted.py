@@ -871,6 +871,33 @@ def test_yes_to_a_name_heard_unclearly_keeps_that_name(
     assert assistant.state.pet_name == "Tigger" and kept.expecting == "client_name"
 
 
+@pytest.mark.parametrize(
+    "correction",
+    [
+        "Oh, I gave you the wrong cat's name, sorry! This one is Bella, not Mittens.",
+        "No, my pet's name is Bella.",
+        "No no, she's called Bella",
+    ],
+)
+def test_a_pet_name_said_outright_at_the_read_back_is_taken_whatever_the_model_made_of_it(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic, correction: str
+) -> None:
+    """The 0.5B model answered these with a hand-off for another animal, and the caller was
+    read the old name back until it gave up (bench_brain, correction-pet-name-at-readback)."""
+    key = correction.lower()[:20]
+    script = {**BOOKING_SCRIPT, key: {"tool": "handoff", "reason": "species"}}
+    assistant, model = start(settings, backend, script)
+    first = say(assistant, TO_READ_BACK)
+    assert first.read_back is not None and first.read_back["pet_name"] == "Mittens"
+    fixed = say(assistant, [correction])
+    assert fixed.read_back is not None and fixed.read_back["pet_name"] == "Bella"
+    assert "Bella" in fixed.text and not fixed.done
+    say(assistant, ["Yes"])
+    (booking,) = clinic.bookings()
+    assert booking["pet_name"] == "Bella"
+    model.assert_all_used()
+
+
 def test_two_details_heard_unclearly_are_checked_one_at_a_time(
     settings: Settings, backend: BookingBackend
 ) -> None:

@@ -49,6 +49,9 @@ SUMMER_MONDAY = date(2027, 6, 14)
         ("oh 7700 900456", "07700900456"),
         # "for" between long runs of digits is a misheard "four"
         ("oh seven seven oh oh nine double oh for five six", "07700900456"),
+        # Whisper writes "all" for an "oh" said before digits (neural caller, run 5)
+        ("All seven seven double oh, nine double oh, three four five", "07700, 900, 345"),
+        ("it's all seven seven oh oh, nine oh oh, all one three five", "it's 07700, 900, 0135"),
     ],
 )
 def test_words_to_digits_reads_spoken_numbers(text: str, expected: str) -> None:
@@ -64,6 +67,8 @@ def test_words_to_digits_reads_spoken_numbers(text: str, expected: str) -> None:
         ("I'd like two o'clock", "I'd like 2 o'clock"),
         ("my number is oh seven seven, thanks", "my number is 077, thanks"),
         ("from two to four", "from 2 to 4"),  # "to" stays a word outside a long number
+        ("all three of them", "all 3 of them"),  # "all" before one number is the word
+        ("that's all, nine o'clock", "that's all, 9 o'clock"),
     ],
 )
 def test_words_to_digits_keeps_words_and_typed_digits(text: str, expected: str) -> None:

@@ -62,8 +62,10 @@ def _is_number_word(word: str) -> bool:
 
 
 def _numeric_ohs(words: Sequence[str]) -> set[int]:
-    """Indices of "oh"/"o" that mean zero: those touching another number word."""
-    found: set[int] = set()
+    """Indices of "oh"/"o" that mean zero: those touching another number word; and "all",
+    which recognisers write for an "oh" said before digits ("all seven seven oh"), where two
+    digits said one by one follow it ("all three of them" keeps its "all")."""
+    found = {i for i, word in enumerate(words) if word == "all" and _digits_follow(words, i)}
     changed = True
     while changed:
         changed = False
@@ -76,6 +78,15 @@ def _numeric_ohs(words: Sequence[str]) -> set[int]:
                     changed = True
                     break
     return found
+
+
+def _digits_follow(words: Sequence[str], i: int, count: int = 2) -> bool:
+    for _ in range(count):
+        j = _neighbour(words, i, 1)
+        if j is None or not (words[j] in _UNITS or words[j] in _OH):
+            return False
+        i = j
+    return True
 
 
 def _read_small(words: Sequence[str], i: int | None) -> tuple[int, int] | None:
