@@ -135,7 +135,9 @@ class Caller:
         right one."""
         if checking:
             return self._check_heard(checking)
-        spelled = self._spelled(repair) or self._phone_part(expecting, repair)
+        spelled = (
+            self._spelled(repair) or self._name_alone(repair) or self._phone_part(expecting, repair)
+        )
         if spelled:
             return spelled
         scripted = self._scripted(expecting)
@@ -182,6 +184,15 @@ class Caller:
         }.get(repair or "")
         name = str((self.scenario.expect.get("booking") or {}).get(field or "") or "")
         return ", ".join(c.upper() for c in name if c.isalpha())
+
+    def _name_alone(self, repair: str | None) -> str:
+        """Asked for just the first or the last name, the caller says that name alone, as a
+        person would; "" when not asked."""
+        field = {
+            "client_name:again-first": "client_first_name",
+            "client_name:again-last": "client_last_name",
+        }.get(repair or "")
+        return str((self.scenario.expect.get("booking") or {}).get(field or "") or "")
 
     def _phone_part(self, expecting: str, repair: str | None) -> str:
         """Asked for the number in parts, the caller says the first five digits, then the

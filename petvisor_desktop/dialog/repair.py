@@ -65,6 +65,7 @@ PHONE_FIRST_PART = f"Let's take it in parts: the first {_FIRST_PART} digits?"
 PHONE_REST = "Thank you. And the rest of the number?"
 SPELL_PET = "Could you spell that for me, letter by letter?"
 SPELL_AGAIN = "Could you spell it slowly, one letter at a time?"
+NAME_AGAIN_PET = "Could you say just the name once more?"
 
 # The booking details that are free text: a caller's words are the only source, so a value
 # heard with low confidence is confirmed first. Each maps to the step that asks for it.
@@ -264,7 +265,7 @@ class RepairState:
 
     step: str = "none"  # the step the misses count for
     misses: int = 0  # answers in a row at that step that were not understood
-    mode: str = ""  # "propose", "parts" (phone) or "spell" (names) once a repair began
+    mode: str = ""  # "propose", "parts" (phone), "again" then "spell" (names) once begun
     proposal: str | None = None  # the option put to the caller as a yes or no
     declined: list[str] = field(default_factory=list)  # options the caller said no to
     digits: str = ""  # phone digits gathered so far, part by part
@@ -350,7 +351,7 @@ class Repair:
         if s.mode == "parts" and step == "phone":
             digits = _digits(text)
             return bool(digits) and not re.search(r"[a-z]", n.words_to_digits(text).lower())
-        return s.mode == "spell" and bool(spelled_names(text))
+        return s.mode in ("spell", "again") and bool(spelled_names(text))
 
     def key(self) -> tuple[Any, ...]:
         """Everything of the repair that changes how the caller's words are read."""
@@ -392,8 +393,8 @@ class Repair:
             reply = self._answer_to_proposal(step, text, found, options)
             if reply:
                 return Taken(found, forget, reply)
-        elif s.step == step and s.mode == "spell":
-            self._add_spelled(step, text, found, current)
+        elif s.step == step and s.mode in ("spell", "again"):
+            self._add_spelled(step, text, found, current)  # spelled unasked, too
         elif s.step == step and s.mode == "parts" and "phone" not in found:
             reply = self._add_part(text, found, low_confidence, self.phone_country)
             if reply:
@@ -569,8 +570,8 @@ class Repair:
         kind = f"{step}:{s.mode or 'again'}"
         if step == "phone" and s.mode == "parts" and s.digits:
             kind = "phone:rest"  # the first part is in: the rest of the number is asked
-        if step == "client_name" and s.mode == "spell":
-            kind += "-last" if first_name_known else "-first"  # which name is spelled
+        if step == "client_name" and s.mode in ("spell", "again"):
+            kind += "-last" if first_name_known else "-first"  # which name is asked for
         proposal = (step, s.proposal) if s.mode == "propose" and s.proposal else None
         return Miss(question=question, kind=kind, proposal=proposal)
 
@@ -621,6 +622,14 @@ class Repair:
         if step in ("pet_name", "client_name"):
             if s.mode == "spell":
                 return sorry + SPELL_AGAIN
+            if not s.mode and not refused:
+                # Once more by ear, the name alone, before spelling: a recogniser that missed
+                # a name in a sentence often gets it said by itself, and spelled letters are
+                # what it hears worst (run 5: "Karen" spelt came out "Hey, hey, are E and").
+                s.mode = "again"
+                if step == "pet_name":
+                    return f"{sorry}{NAME_AGAIN_PET}"
+                return f"{sorry}Just your {'last' if first_name_known else 'first'} name, please?"
             s.mode = "spell"
             if step == "pet_name":
                 return (sorry if refused else "Sorry, I didn't catch the name. ") + SPELL_PET

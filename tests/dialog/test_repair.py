@@ -262,8 +262,12 @@ def test_only_the_start_of_a_number_heard_is_kept_and_the_rest_asked_for(
 def test_a_misheard_name_is_asked_to_be_spelled_and_the_letters_give_it(
     settings: Settings, backend: BookingBackend, quick: Any
 ) -> None:
+    """A name not caught is asked for once more by ear, the name alone; then spelled."""
     assistant = at(settings, backend, quick, TO_PET)
     assert last(assistant).expecting == "pet_name"
+    again = assistant.respond("sorry, what?")
+    assert again.text == "Sorry, I didn't catch that. Could you say just the name once more?"
+    assert again.repair == "pet_name:again" and again.expecting == "pet_name"
     spell = assistant.respond("sorry, what?")
     assert spell.text == (
         "Sorry, I didn't catch the name. Could you spell that for me, letter by letter?"
@@ -275,9 +279,23 @@ def test_a_misheard_name_is_asked_to_be_spelled_and_the_letters_give_it(
     assert named.expecting == "client_name"
 
     own = assistant.respond("sorry, what?")
-    assert own.text.endswith("Could you spell your first name for me, letter by letter?")
-    first = assistant.respond("J A M E S")
+    assert own.text == "Sorry, I didn't catch that. Just your first name, please?"
+    assert own.repair == "client_name:again-first"
+    first = assistant.respond("James")
     assert first.text == "Thanks, James. And your last name?"
+    assert assistant.respond("sorry, what?").text == (
+        "Sorry, I didn't catch that. Just your last name, please?"
+    )
+
+
+@pytest.mark.llm
+def test_a_name_asked_for_again_may_be_spelled_unasked(
+    settings: Settings, backend: BookingBackend, quick: Any
+) -> None:
+    assistant = at(settings, backend, quick, TO_PET)
+    assert assistant.respond("sorry, what?").repair == "pet_name:again"
+    named = assistant.respond("M, I, T, T, E, N, S")
+    assert named.card["pet_name"] == "Mittens" and named.expecting == "client_name"
 
 
 # -- low confidence -------------------------------------------------------------------------------

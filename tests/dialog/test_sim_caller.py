@@ -236,6 +236,14 @@ def test_asked_only_to_book_after_the_email_was_left_off_the_caller_says_yes() -
     assert caller.answer("confirm", asks_to_book=True) == "Yes, that's all correct"
 
 
+def test_asked_for_just_one_name_the_caller_says_that_name_alone() -> None:
+    caller = Caller(scenario())
+    assert caller.answer("client_name", repair="client_name:again-first") == "James"
+    assert caller.answer("client_name", repair="client_name:again-last") == "Okafor"
+    # The pet's name asked once more: the scripted answer again, not spelled.
+    assert caller.answer("pet_name", repair="pet_name:again") == ANSWERS["pet_name"]
+
+
 def test_told_the_address_is_left_off_and_asked_to_book_the_rest_the_caller_says_yes() -> None:
     # Run 7: the caller said its address again to every "... so I'll leave it off. Shall I
     # go ahead and book the rest?" until the turns ran out; a person says yes to that.
