@@ -12,6 +12,8 @@ caller speech -> first assistant audio) with its stages.
         [--caller-voice espeak,neural] [--noise-snr-db none,15] [--llm NAME] [--seed N] \\
         [--turn-taking silence,model]
 
+    (the issue's two conditions in one run: --caller-voice espeak,neural@15)
+
 Every combination of the comma lists is one condition, run over the whole suite and printed
 side by side: the caller voices, the noise levels, and how the end of a turn is found (the
 fixed silence, or the end-of-turn model; the setting `audio.turn_taking`).
@@ -185,11 +187,26 @@ def show(label: str, r: dict[str, Any]) -> None:
             )
 
 
+def conditions(voices: str, noises: str) -> list[tuple[str, float | None]]:
+    """(caller voice, SNR) pairs: every voice with every noise level, except a voice written
+    with its own level ("neural@15"), which runs at that level only."""
+    pairs: list[tuple[str, float | None]] = []
+    for entry in voices.split(","):
+        name, _, own = entry.partition("@")
+        for snr_text in [own] if own else noises.split(","):
+            pairs.append((name, None if snr_text == "none" else float(snr_text)))
+    return pairs
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("target", nargs="?", type=Path, default=SUITE)
     parser.add_argument("--llm", help="model name from the manifest")
-    parser.add_argument("--caller-voice", default="espeak", help="comma list: espeak,neural")
+    parser.add_argument(
+        "--caller-voice",
+        default="espeak",
+        help="comma list: espeak,neural; a voice may carry its own noise level: neural@15",
+    )
     parser.add_argument("--noise-snr-db", default="none", help="comma list, e.g. none,15")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -218,16 +235,14 @@ def main() -> int:
     for turn_taking in turn_takings:
         audio = dataclasses.replace(settings.audio, turn_taking=turn_taking)
         run_settings = dataclasses.replace(settings, audio=audio)
-        for name in args.caller_voice.split(","):
-            for snr_text in args.noise_snr_db.split(","):
-                snr = None if snr_text == "none" else float(snr_text)
-                label = f"{name} caller, " + ("no noise" if snr is None else f"noise at {snr:g} dB")
-                if len(turn_takings) > 1:
-                    label += f", turn end by {turn_taking}"
-                print(f"\n{label}: {len(files)} scenarios", flush=True)
-                results[label] = run_condition(
-                    files, run_settings, model, voice, name, snr, args.seed, args.reports
-                )
+        for name, snr in conditions(args.caller_voice, args.noise_snr_db):
+            label = f"{name} caller, " + ("no noise" if snr is None else f"noise at {snr:g} dB")
+            if len(turn_takings) > 1:
+                label += f", turn end by {turn_taking}"
+            print(f"\n{label}: {len(files)} scenarios", flush=True)
+            results[label] = run_condition(
+                files, run_settings, model, voice, name, snr, args.seed, args.reports
+            )
     for label, r in results.items():
         show(label, r)
     if args.json:
