@@ -84,6 +84,12 @@ _NOT_NAMES = {
     "afternoon",
     "today",
     "tomorrow",
+    "erm",
+    "um",
+    "umm",
+    "uh",
+    "er",
+    "hmm",
 }
 
 

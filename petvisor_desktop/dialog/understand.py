@@ -445,17 +445,8 @@ class Grounding:
             guess = nm.bare_name(text)
             if guess and not nm.is_animal_word(guess):
                 found["pet_name"] = guess
-        if expecting == Step.CLIENT_NAME and "first_name" not in found:
-            guess = nm.bare_name(text, allow_two=True)
-            if guess:
-                parts = guess.split()
-                found["first_name"] = parts[0]
-                if len(parts) > 1:
-                    found["last_name"] = " ".join(parts[1:])
-        if expecting == Step.CLIENT_NAME and st.first_name and "first_name" not in found:
-            guess = nm.bare_name(text)
-            if guess and "last_name" not in found and guess.lower() != st.first_name.lower():
-                found["last_name"] = guess
+        if not (found.get("first_name") or found.get("last_name")):
+            self.own_name_by_rule(found, text, tail)
         if found.get("first_name") and found.get("last_name") == found.get("first_name"):
             found.pop("last_name")
         if found.get("first_name") or found.get("last_name"):
@@ -480,6 +471,32 @@ class Grounding:
             own = {w.lower() for name in names if name for w in re.split(r"[\s-]+", name)}
             if own & {w.lower() for w in re.split(r"[\s-]+", found["pet_name"])}:
                 self.reject("pet", found.pop("pet_name"))  # the caller's own name, not the pet's
+
+    def own_name_by_rule(self, found: dict[str, Any], text: str, tail: str) -> None:
+        """The caller's name where the model gave none: asked for it, the name alone or
+        the one after a correction ("Tom Baker. Actually, put it under my wife's name.
+        Jenny Baker."); at the read-back, a whole name said outright ("No, my name is Jenny
+        Baker"). One name when the first is known and the last was asked for is the last."""
+        st = self.st
+        if st.expecting == Step.CONFIRM:
+            said = nm.SELF_NAMED.search(text)
+            guess = nm.bare_name(said.group(1), allow_two=True) if said else None
+            if guess is None or len(guess.split()) < 2:
+                return  # one name at the read-back: which one is not said
+        elif st.expecting == Step.CLIENT_NAME:
+            guess = nm.bare_name(text, allow_two=True) or (
+                nm.bare_name(nm.last_sentence(tail), allow_two=True) if tail else None
+            )
+        else:
+            return
+        parts = guess.split() if guess else []
+        if len(parts) == 1 and st.first_name:
+            if parts[0].lower() != st.first_name.lower():
+                found["last_name"] = parts[0]
+        elif parts:
+            found["first_name"] = parts[0]
+            if len(parts) > 1:
+                found["last_name"] = " ".join(parts[1:])
 
     def choose(
         self,

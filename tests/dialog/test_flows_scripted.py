@@ -898,6 +898,47 @@ def test_a_pet_name_said_outright_at_the_read_back_is_taken_whatever_the_model_m
     model.assert_all_used()
 
 
+def test_names_the_model_missed_are_heard_by_the_rules(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    """The 0.5B model gave nothing for these (bench_brain, correction-client-name-in-answer):
+    the name after a correction, the last name alone once the first is known (it was taken
+    for the first name: "Thanks, Baker. And your last name?"), and a whole name said outright
+    at the read-back (read back wrong until the caller gave up)."""
+    useless = {"tool": "handoff", "reason": "species"}
+    script = {
+        **BOOKING_SCRIPT,
+        "tom baker. actually": useless,
+        "no, my name is": useless,
+        "put it under": useless,
+        "jenny": {"tool": "update"},
+        "baker": {"tool": "update"},
+    }
+    assistant, model = start(settings, backend, script)
+    say(assistant, TO_READ_BACK[:3])
+    said = (
+        "Tom Baker. Actually, sorry, put it under my wife's name, she's the one bringing "
+        "him in. Jenny Baker."
+    )
+    turn = say(assistant, [said])
+    assert (assistant.state.first_name, assistant.state.last_name) == ("Jenny", "Baker")
+    assert turn.expecting == "phone"
+
+    other, _ = start(settings, backend, script)
+    say(other, TO_READ_BACK[:3])
+    first = say(other, ["put it under, erm..."])
+    assert first.expecting == "client_name" and other.state.first_name is None
+    assert say(other, ["Jenny"]).text == "Thanks, Jenny. And your last name?"
+    say(other, ["Baker"])
+    assert (other.state.first_name, other.state.last_name) == ("Jenny", "Baker")
+
+    read_back = say(assistant, TO_READ_BACK[4:])
+    assert read_back.read_back is not None
+    fixed = say(assistant, ["No, my name is Jenny Barker."])
+    assert fixed.read_back is not None and fixed.read_back["client_name"] == "Jenny Barker"
+    assert model.asked_about("Tom Baker") and model.asked_about("my name is Jenny")
+
+
 def test_two_details_heard_unclearly_are_checked_one_at_a_time(
     settings: Settings, backend: BookingBackend
 ) -> None:
