@@ -84,6 +84,15 @@ _NOT_NAMES = {
     "afternoon",
     "today",
     "tomorrow",
+    "calling",
+    "ringing",
+    "phoning",
+    "looking",
+    "wondering",
+    "hoping",
+    "trying",
+    "just",
+    "here",
     "erm",
     "um",
     "umm",
@@ -180,6 +189,23 @@ _PET_NAMED = re.compile(
     r"(?:she|he|it)(?:\s+is|'s)\s+(?:called|named))\s+([A-Za-z'-]+)",
     re.I,
 )
+
+
+def introduced(text: str) -> str | None:
+    """The name in "I'm Sarah Lee, ..." or "my name is Sarah Lee": the capitalised words after
+    the introduction (recognisers and people typing write names with capitals; "I'm just
+    wondering" names no one). "This is ..." is left out: it may be the pet."""
+    m = SELF_NAMED.search(text)
+    if m is None or m.group(0).lower().startswith("this"):
+        return None
+    words: list[str] = []
+    for word in m.group(1).split():
+        if not word[:1].isupper():
+            break
+        words.append(word.strip(",.;"))
+        if word[-1] in ",.;":
+            break
+    return bare_name(" ".join(words), allow_two=True) if words else None
 
 
 def pet_named(text: str) -> str | None:

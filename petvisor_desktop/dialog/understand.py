@@ -476,9 +476,12 @@ class Grounding:
         """The caller's name where the model gave none: asked for it, the name alone or
         the one after a correction ("Tom Baker. Actually, put it under my wife's name.
         Jenny Baker."); at the read-back, a whole name said outright ("No, my name is Jenny
-        Baker"). One name when the first is known and the last was asked for is the last."""
+        Baker"); in the opening, an introduction ("Hi, I'm Sarah Lee."). One name when the
+        first is known and the last was asked for is the last."""
         st = self.st
-        if st.expecting == Step.CONFIRM:
+        if st.expecting == Step.NONE:
+            guess = nm.introduced(text)
+        elif st.expecting == Step.CONFIRM:
             said = nm.SELF_NAMED.search(text)
             guess = nm.bare_name(said.group(1), allow_two=True) if said else None
             if guess is None or len(guess.split()) < 2:

@@ -939,6 +939,27 @@ def test_names_the_model_missed_are_heard_by_the_rules(
     assert model.asked_about("Tom Baker") and model.asked_about("my name is Jenny")
 
 
+@pytest.mark.parametrize(
+    ("opening", "name"),
+    [
+        ("Hi, I'm Sarah Lee. I'd like a consultation for my cat with Dr Norman on Thursday "
+         "afternoon", ("Sarah", "Lee")),
+        ("Hello, my name is Tom, a consultation for my cat with Dr Norman on Thursday "
+         "afternoon please", ("Tom", None)),
+        ("I'm just wondering, a consultation for my cat with Dr Norman on Thursday afternoon",
+         (None, None)),
+    ],
+)  # fmt: skip
+def test_a_caller_who_introduces_themselves_in_the_opening_keeps_their_name(
+    settings: Settings, backend: BookingBackend, opening: str, name: tuple[str | None, ...]
+) -> None:
+    """Run 6 (neural caller): "Hi, I'm Sarah Lee. I'd like to book my dog, Rex, ..." got a
+    call without the names, and the caller was asked for them again: a turn too many."""
+    assistant, _model = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, [opening])
+    assert (assistant.state.first_name, assistant.state.last_name) == name
+
+
 def test_two_details_heard_unclearly_are_checked_one_at_a_time(
     settings: Settings, backend: BookingBackend
 ) -> None:

@@ -370,7 +370,7 @@ def test_a_caller_who_keeps_failing_is_handed_off_after_the_repairs_with_the_det
 # -- every choice selects its value, typed, with the app's model ----------------------------------
 @pytest.mark.llm
 @pytest.mark.slow
-@pytest.mark.timeout(1800)  # some twenty conversations with the 1.5B model
+@pytest.mark.timeout(1800)  # some twenty conversations with the default model
 def test_every_choice_shown_selects_its_value_when_typed(
     settings: Settings, backend: BookingBackend, default: Any
 ) -> None:

@@ -13,7 +13,7 @@ import pytest
 from petvisor_desktop.settings import Settings
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
-# 50 conversations with the 1.5B model: about 5 minutes on an idle 2-core PC, far more on a
+# 62 conversations with the default model: a few minutes on an idle 2-core PC, far more on a
 # busy one; the per-test limit would cut the shared fixture off.
 pytestmark = [pytest.mark.llm, pytest.mark.slow, pytest.mark.timeout(3600)]
 
