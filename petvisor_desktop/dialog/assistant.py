@@ -132,6 +132,12 @@ class Prepared:
         return self.decision.action
 
     @property
+    def answers_the_question(self) -> bool:
+        """The words answer the open question: the reply moves on to another step (not a
+        repair of it, not a check of what was heard)."""
+        return self.turn is not None and self.turn.expecting != self.before.expecting
+
+    @property
     def state(self) -> BookingState:
         """The state the reply leads to (before the booking's answer, for BOOK)."""
         return self.decision.state

@@ -37,7 +37,7 @@ from petvisor_desktop.status import Status
 from petvisor_desktop.voice.base import FRAME_MS, AudioError, VoiceError
 from petvisor_desktop.voice.echo import PLAYBACK_TAIL_S
 from petvisor_desktop.voice.parts import VoiceParts, new_denoiser, new_echo_guard
-from petvisor_desktop.voice.turn_taking import TurnTaking, TurnTakingSettings
+from petvisor_desktop.voice.turn_taking import GROUPED_STEPS, TurnTaking, TurnTakingSettings
 
 if TYPE_CHECKING:
     pass
@@ -335,6 +335,8 @@ class VoiceLoop:
                 self._drop_stream()
             elif command == "release":
                 self._on_release(arg)
+            elif command == "complete" and arg == (self._speculation_gen, self._stream):
+                self._end_turn_now(time.monotonic())  # the answer is whole (see _foresee)
             try:
                 command, arg = self._commands.get_nowait()
             except queue.Empty:
@@ -427,7 +429,7 @@ class VoiceLoop:
         if self._silent_frames == max(1, SPECULATE_AFTER_MS // FRAME_MS):
             frames = list(self._turn_frames)
             self._speculation = self._speculator.submit(
-                self._think_ahead, frames, self._hints, self._speculation_gen
+                self._think_ahead, frames, self._hints, self._speculation_gen, self._stream
             )
 
     def _void_speculation(self) -> None:
@@ -513,7 +515,9 @@ class VoiceLoop:
             )
         )
 
-    def _think_ahead(self, frames: list[np.ndarray], hints: Listening, gen: int) -> tuple[Any, Any]:
+    def _think_ahead(
+        self, frames: list[np.ndarray], hints: Listening, gen: int, turn: Any
+    ) -> tuple[Any, Any]:
         """During the end-of-turn silence: the transcript so far, and the reply to it, so
         both are ready (or nearly) when the turn is declared over. Nothing is done once the
         caller has gone on speaking (`gen` is no longer current)."""
@@ -531,16 +535,26 @@ class VoiceLoop:
             and transcript.text.strip()
             and gen == self._speculation_gen
         ):
-            foreseen = self._executor.submit(self._foresee, talker, transcript, gen)
+            foreseen = self._executor.submit(
+                self._foresee, talker, transcript, (gen, turn), hints.expecting
+            )
         return transcript, foreseen
 
-    def _foresee(self, talker: Talker, transcript: Any, gen: int) -> Any:
+    def _foresee(
+        self, talker: Talker, transcript: Any, turn: tuple[int, Any], expecting: str
+    ) -> Any:
         """The reply to the words so far, prepared on the engine's worker (where the real
         turn waits), and its first sentence synthesised on the speculator; skipped when the
-        caller has gone on speaking since."""
+        caller has gone on speaking since. Where answers come in groups (a phone number, an
+        e-mail address) and the words so far already answer the question, the turn ends
+        now instead of waiting out the step's long silence. (`turn`: the speculation's
+        generation and the turn's stream, so that only this turn is ended.)"""
+        gen = turn[0]
         if gen != self._speculation_gen:
             return None
         prepared = talker.foresee(transcript.text.strip(), transcript.confidence)
+        if expecting in GROUPED_STEPS and getattr(prepared, "answers_the_question", False):
+            self._commands.put(("complete", turn))
         text = getattr(prepared, "text", None)
         if text and gen == self._speculation_gen:
             from petvisor_desktop.voice.tts import split_sentences

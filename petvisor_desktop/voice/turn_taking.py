@@ -30,14 +30,16 @@ log = logging.getLogger(__name__)
 
 MODES = ("model", "silence")
 # Fixed silence per step, as a share of `audio.end_silence_ms`: shorter after "Anything
-# else?", longer where answers come in groups (phone numbers, e-mail addresses). Not shorter
-# at the read-back: a correction there often comes in two sentences ("No, that's still not
-# right. Can I speak to someone?"), and 385 ms cut such answers in two in the spoken suite.
+# else?", longer where answers come in groups (phone numbers, e-mail addresses; 990 ms keeps
+# a 700 ms pause between groups inside the turn, and the loop ends the turn as soon as the
+# words decoded during the pause make a whole answer). Not shorter at the read-back: a
+# correction there often comes in two sentences ("No, that's still not right. Can I speak to
+# someone?"), and 385 ms cut such answers in two in the spoken suite.
 END_SILENCE_SCALE = {
     "anything_else": 0.7,
     "species": 0.8,
-    "phone": 1.4,
-    "email": 1.4,
+    "phone": 1.8,
+    "email": 1.8,
 }
 GROUPED_STEPS = frozenset({"phone", "email"})  # the model is not asked there
 COMPLETE_AT = 0.5  # the model's probability from which the turn is over

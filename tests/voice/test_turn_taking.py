@@ -66,7 +66,7 @@ def test_an_unfinished_answer_is_waited_for(detector: Any) -> None:
 
 def test_answers_in_groups_and_the_silence_mode_keep_the_fixed_silence(detector: Any) -> None:
     taking = TurnTaking(SETTINGS, detector)
-    assert taking.begin("phone") == int(550 * 1.4)
+    assert taking.begin("phone") == int(550 * 1.8)
     assert ended_after_ms(taking, frames_of("Thursday afternoon, please.", 600)) is None
     assert taking.checks == []
     fixed = TurnTaking(TurnTakingSettings(mode="silence"), detector)

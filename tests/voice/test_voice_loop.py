@@ -25,7 +25,7 @@ from petvisor_desktop.simulate import Scenario, run_scenario
 from petvisor_desktop.voice import audio
 from petvisor_desktop.voice.audio.convert import resample
 from petvisor_desktop.voice.caller import load_voice_models
-from petvisor_desktop.voice.caller_voice import speak_with_espeak
+from petvisor_desktop.voice.caller_voice import CallerVoice, speak_with_espeak
 
 pytestmark = [pytest.mark.models, pytest.mark.llm, pytest.mark.slow]
 QUICK_LLM = "qwen2.5-coder-0.5b-instruct-q4_k_m"
@@ -410,3 +410,48 @@ def test_a_reply_prepared_during_the_pause_is_the_one_spoken(
         # Prepared while the turn was still open: committing it is all that is left (a
         # closed answer needs no model; made afresh, the reply took about 1.5 s here).
         assert data["think_ms"] < 100, (choices[0], heard, data)
+
+
+def test_a_whole_phone_number_ends_the_turn_without_the_long_silence(
+    settings: Settings, require_model: Any, voice_models: dict[str, Any]
+) -> None:
+    """Phone numbers come in groups, so the phone step waits out a long silence (990 ms)
+    before the turn ends; when the words decoded during the pause already make a whole
+    number, the turn ends then. (The silence is made longer here, 1.8 s at the phone step, so
+    that the decode's own time on a busy machine cannot blur the difference.)"""
+    audio_settings = dataclasses.replace(settings.audio, end_silence_ms=1000)
+    slow = dataclasses.replace(settings, audio=audio_settings)
+    with greeting_playing(slow, require_model) as playing:
+        events, talk = playing.events, playing.talk
+        events.until(EventType.ASSISTANT_SPOKEN, 30)
+        answers = {
+            "none": "Hi, I'm Sarah Lee, a consultation for my cat Mittens on Thursday afternoon",
+            "species": "A cat",
+            "appointment_type": "A consultation",
+            "clinician": "Anyone",
+            "date": "Thursday afternoon",
+            "time": "The first one",
+            "pet_name": "Mittens",
+            "client_name": "Sarah Lee",
+        }
+        turn = talk.last_reply()
+        for _ in range(10):
+            if turn.expecting == "phone":
+                break
+            turn = talk.say(answers[turn.expecting]).result(120)
+        assert turn.expecting == "phone", turn.text
+        time.sleep(0.5)
+        while playing.sink.busy:
+            time.sleep(0.05)
+        while not events.q.empty():
+            events.q.get_nowait()  # the typed turns' events
+        # The neural caller: Whisper drops espeak's first digits now and then.
+        caller = CallerVoice("neural", synthesizer=voice_models["tts"], seed=3)
+        samples, rate = caller.speak("oh seven seven oh oh, nine oh oh, four five six")
+        playing.source.feed(resample(samples, rate), 16_000)
+        heard = events.until(EventType.CALLER_FINAL, 60).data["text"]
+        figures = events.until(EventType.TURN_METRICS, 60)
+        while "end_of_turn_ms" not in figures.data:
+            figures = events.until(EventType.TURN_METRICS, 60)
+        assert talk.last_reply().expecting == "email", (heard, talk.last_reply().text)
+        assert figures.data["end_of_turn_ms"] < 1500, (heard, figures.data)
