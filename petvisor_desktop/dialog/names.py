@@ -186,6 +186,7 @@ def bare_name(text: str, allow_two: bool = False) -> str | None:
 
 _PET_NAMED = re.compile(
     r"\b(?:(?:my|his|her|its|the|our)\s+(?:pet|dog|cat|puppy|kitten)'?s\s+name\s+is|"
+    r"(?:his|her|its)\s+name(?:\s+is|'s)|"
     r"(?:she|he|it)(?:\s+is|'s)\s+(?:called|named))\s+([A-Za-z'-]+)",
     re.I,
 )
@@ -209,7 +210,7 @@ def introduced(text: str) -> str | None:
 
 
 def pet_named(text: str) -> str | None:
-    """The name in "my pet's name is Bella", "the dog's name is Bella", "she's called Bella"."""
+    """The name in "my pet's name is Bella", "her name is Bella", "she's called Bella"."""
     m = _PET_NAMED.search(text)
     return _one_name(m.group(1)) if m else None
 

@@ -289,7 +289,8 @@ class Turn:
         found, reply = self.read_repair(text, found)
         if reply is not None:
             return reply
-        if expecting == Step.CONFIRM and n.is_no(text):
+        if expecting == Step.CONFIRM and (n.is_no(text) or self.st.asked_what_to_change):
+            # (Asked what to change, the caller names the detail: a correction as well.)
             misheard = asking.corrected_to_the_same(self, found)
             if misheard:
                 return asking.misheard_again(self, misheard, found)

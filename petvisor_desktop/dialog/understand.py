@@ -439,13 +439,18 @@ class Grounding:
             # Said outright ("my dog's name is Bella", "Bella, not Poppy"): the rules hear it
             # whatever the model made of the rest.
             said = nm.pet_named(text) or nm.named_instead(text, st.pet_name)
-            if said and said != st.pet_name:
-                found["pet_name"] = said
-        if expecting == Step.PET_NAME and "pet_name" not in found:
+            if said:
+                found["pet_name"] = said  # the held one again: misheard the same way
+        if expecting == Step.PET_NAME:
+            # An answer that is only a name is read by the rules, over the model's reading.
             guess = nm.bare_name(text)
             if guess and not nm.is_animal_word(guess):
                 found["pet_name"] = guess
-        if not (found.get("first_name") or found.get("last_name")):
+        bare = expecting == Step.CLIENT_NAME and nm.bare_name(text, allow_two=True)
+        if bare or not (found.get("first_name") or found.get("last_name")):
+            if bare:
+                found.pop("first_name", None)
+                found.pop("last_name", None)
             self.own_name_by_rule(found, text, tail)
         if found.get("first_name") and found.get("last_name") == found.get("first_name"):
             found.pop("last_name")
@@ -471,6 +476,13 @@ class Grounding:
             own = {w.lower() for name in names if name for w in re.split(r"[\s-]+", name)}
             if own & {w.lower() for w in re.split(r"[\s-]+", found["pet_name"])}:
                 self.reject("pet", found.pop("pet_name"))  # the caller's own name, not the pet's
+        if expecting in (Step.PET_NAME, Step.CLIENT_NAME):
+            # Asked again for a name the caller said was wrong, the same one heard again is
+            # the same mishearing: not taken back (the repair goes on, to spelling).
+            for key in ("pet_name", "first_name", "last_name"):
+                value = found.get(key)
+                if value and str(value).lower() in st.refused_values(key):
+                    self.reject(key, found.pop(key))
 
     def own_name_by_rule(self, found: dict[str, Any], text: str, tail: str) -> None:
         """The caller's name where the model gave none: asked for it, the name alone or

@@ -877,6 +877,7 @@ def test_yes_to_a_name_heard_unclearly_keeps_that_name(
         "Oh, I gave you the wrong cat's name, sorry! This one is Bella, not Mittens.",
         "No, my pet's name is Bella.",
         "No no, she's called Bella",
+        "No, her name is Bella.",
     ],
 )
 def test_a_pet_name_said_outright_at_the_read_back_is_taken_whatever_the_model_made_of_it(
@@ -958,6 +959,41 @@ def test_a_caller_who_introduces_themselves_in_the_opening_keeps_their_name(
     assistant, _model = start(settings, backend, BOOKING_SCRIPT)
     say(assistant, [opening])
     assert (assistant.state.first_name, assistant.state.last_name) == name
+
+
+def test_the_held_name_said_again_when_asked_what_to_change_is_a_mishearing(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    """Run 8 (espeak, 0.5B): "Bella" heard as "Matt La" every time. "No, her name is Bella"
+    got "What would you like to change?", and "Her name is Bella" (heard as the name held)
+    the read-back again, round and round until the turns ran out."""
+    useless = {"tool": "handoff", "reason": "species"}
+    script = {**BOOKING_SCRIPT, "no, her name is": useless, "her name is mittens.": useless}
+    assistant, _ = start(settings, backend, script)
+    say(assistant, TO_READ_BACK)
+    ask = say(assistant, ["No, her name is Mittens."])
+    assert ask.read_back is None
+    repair = say(assistant, ["Her name is Mittens."])
+    assert repair.read_back is None and repair.expecting == "pet_name", repair.text
+    assert assistant.state.pet_name is None and clinic.bookings() == []
+
+
+def test_a_name_alone_is_read_by_the_rules_over_the_models_reading(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    """Run 8 (espeak, 0.5B): "Daniel Hughes" came back from the model as Daniel "Hugh", and
+    "Hughes" alone as "Hugh Shah": two turns more to get a name the words held plainly."""
+    script = {
+        **BOOKING_SCRIPT,
+        "daniel hughes": {"tool": "update", "first": "Daniel", "last": "Hugh"},
+        "bella": {"tool": "update", "pet": "Bell"},
+    }
+    assistant, _ = start(settings, backend, script)
+    say(assistant, TO_READ_BACK[:2])
+    say(assistant, ["Bella"])
+    assert assistant.state.pet_name == "Bella"
+    say(assistant, ["Daniel Hughes"])
+    assert (assistant.state.first_name, assistant.state.last_name) == ("Daniel", "Hughes")
 
 
 def test_two_details_heard_unclearly_are_checked_one_at_a_time(
