@@ -486,20 +486,6 @@ def test_an_address_given_again_and_again_once_left_off_never_gets_the_same_word
     assert assistant.state.phone and assistant.state.pet_name  # on the card for the staff
 
 
-def test_the_desk_offer_after_the_address_is_left_off_books_the_rest_on_a_yes(
-    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
-) -> None:
-    script = {**BOOKING_SCRIPT, "my email is": {"tool": "update"}}
-    assistant, _model = start(settings, backend, script)
-    say(assistant, TO_READ_BACK)
-    for _ in range(4):
-        turn = say(assistant, ["No, my email is very costly at a mental dot com"])
-    assert "without it" in turn.text and turn.asks_to_book and clinic.bookings() == []
-    say(assistant, ["Yes please"])
-    (booking,) = clinic.bookings()
-    assert not booking["client"].get("email")
-
-
 def test_a_spelled_name_heard_as_an_animal_does_not_change_the_animal(
     settings: Settings, backend: BookingBackend
 ) -> None:
