@@ -69,11 +69,11 @@ def stock_grammar_cost(model, prompts: list[tuple[list, str]]) -> tuple[float, f
 class Shadow:
     """Each call of the conversation's model also put to a second model on the same prompt,
     both calls grounded in the caller's words as the dialog grounds them: `calls` keeps
-    (step, same understanding). The conversation goes on with the first model's call."""
+    (step, the same booking details, the same with the notes too). The conversation goes on with the first model's call."""
 
     def __init__(self, shadow) -> None:
         self.shadow = shadow
-        self.calls: list[tuple[str, bool]] = []
+        self.calls: list[tuple[str, bool, bool]] = []
 
     def install(self) -> None:
         from petvisor_desktop.dialog import understand as u
@@ -87,24 +87,25 @@ class Shadow:
                 theirs = propose(understander, state, text)
             finally:
                 understander.model = model
-            same = _meaning(understander, state, text, ours) == _meaning(
-                understander, state, text, theirs
-            )
+            a = _meaning(understander, state, text, ours)
+            b = _meaning(understander, state, text, theirs)
             step = "opening" if state.expecting == "none" else str(state.expecting)
-            calls.append((step, same))
+            calls.append((step, a[:3] == b[:3], a == b))
             return ours
 
         u.Understander.propose = both
 
     def report(self, name: str) -> None:
-        by_step: dict[str, list[bool]] = {}
-        for step, same in self.calls:
-            by_step.setdefault(step, []).append(same)
-        print(f"\nsame understanding from {name}, per step (model calls):")
-        for step, same in sorted(by_step.items()):
-            print(f"  {step:16} {100 * sum(same) / len(same):5.1f}% ({len(same)})")
-        total = [s for v in by_step.values() for s in v]
-        print(f"  {'all':16} {100 * sum(total) / max(1, len(total)):5.1f}% ({len(total)})")
+        by_step: dict[str, list[tuple[bool, bool]]] = {}
+        for step, details, everything in self.calls:
+            by_step.setdefault(step, []).append((details, everything))
+        print(f"\nsame understanding from {name}, per step: booking details, and with the")
+        print("reason in the caller's words (notes) too; model calls")
+        rows = [*sorted(by_step.items()), ("all", [s for v in by_step.values() for s in v])]
+        for step, same in rows:
+            details = 100 * sum(d for d, _ in same) / len(same)
+            everything = 100 * sum(e for _, e in same) / len(same)
+            print(f"  {step:16} {details:5.1f}%  {everything:5.1f}%  ({len(same)})")
 
 
 def _meaning(understander, state, text, proposal) -> tuple:
@@ -114,7 +115,8 @@ def _meaning(understander, state, text, proposal) -> tuple:
 
     found, _ = Grounding(understander, state, text).run(proposal.args)
     species = proposal.tool == "handoff" and proposal.args.get("reason") == "species"
-    return proposal.tool == "answer", species, sorted((k, str(v)) for k, v in found.items())
+    details = sorted((k, str(v)) for k, v in found.items() if k != "notes")
+    return proposal.tool == "answer", species, details, found.get("notes")
 
 
 def play(path: Path, settings, model, history) -> dict:
