@@ -69,7 +69,8 @@ def stock_grammar_cost(model, prompts: list[tuple[list, str]]) -> tuple[float, f
 class Shadow:
     """Each call of the conversation's model also put to a second model on the same prompt,
     both calls grounded in the caller's words as the dialog grounds them: `calls` keeps
-    (step, the same booking details, the same with the notes too). The conversation goes on with the first model's call."""
+    (step, the same booking details, the same with the notes too). The conversation goes on
+    with the first model's call."""
 
     def __init__(self, shadow) -> None:
         self.shadow = shadow
@@ -93,7 +94,7 @@ class Shadow:
             calls.append((step, a[:3] == b[:3], a == b))
             return ours
 
-        u.Understander.propose = both
+        u.Understander.propose = both  # type: ignore[method-assign]
 
     def report(self, name: str) -> None:
         by_step: dict[str, list[tuple[bool, bool]]] = {}
@@ -103,9 +104,9 @@ class Shadow:
         print("reason in the caller's words (notes) too; model calls")
         rows = [*sorted(by_step.items()), ("all", [s for v in by_step.values() for s in v])]
         for step, same in rows:
-            details = 100 * sum(d for d, _ in same) / len(same)
-            everything = 100 * sum(e for _, e in same) / len(same)
-            print(f"  {step:16} {details:5.1f}%  {everything:5.1f}%  ({len(same)})")
+            share = 100 * sum(d for d, _ in same) / len(same)
+            with_notes = 100 * sum(e for _, e in same) / len(same)
+            print(f"  {step:16} {share:5.1f}%  {with_notes:5.1f}%  ({len(same)})")
 
 
 def _meaning(understander, state, text, proposal) -> tuple:
