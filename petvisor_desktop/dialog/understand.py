@@ -79,6 +79,7 @@ _LAST = re.compile(r"\b(last|latest)\b", re.I)
 _NEXT = re.compile(r"\b(?:next (?:one|available|free(?: one)?)|soonest)\b", re.I)
 # Words that show a number was meant as the caller's phone number, at any step.
 _PHONE_CUE = re.compile(r"\b(phone|number|mobile|landline|call me|ring me|contact)\b", re.I)
+_TIME_CUE = re.compile(r"\b(time|o'?clock|[ap]\.?m\b|morning|afternoon|appointment)", re.I)
 # What a bare "no" to the read-back may say besides no: nothing that names a detail.
 _BARE_NO_WORDS = frozenset(
     {"no", "nope", "nah", "not", "thanks", "thank", "you", "it", "its", "isnt", "wrong",
@@ -361,6 +362,8 @@ class Grounding:
     def when(self, found: dict[str, Any], args: dict[str, Any]) -> None:
         """The day, part of day and time asked for."""
         text, st, expecting = self.text, self.st, self.st.expecting
+        if expecting == Step.CONFIRM and _PHONE_CUE.search(text) and not _TIME_CUE.search(text):
+            return  # a number put right, however it was written ("07 7.00, 09.00"): no time
         # Dates and parts of day count only where the caller asks for a time: not in past
         # events ("limping since the weekend") nor in small talk ("lovely weather today").
         when_text = g.booking_clauses(text)

@@ -982,6 +982,20 @@ def test_a_name_alone_is_read_by_the_rules_over_the_models_reading(
     assert (assistant.state.first_name, assistant.state.last_name) == ("Daniel", "Hughes")
 
 
+def test_a_phone_number_put_right_is_not_taken_for_a_time(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    """Run 9 (espeak): "The phone number is wrong, it's 07700 900789" was written "it's 07
+    7.00, 09.00, 07.00, ..." and answered "Sorry, 7am isn't free", the times offered again."""
+    script = {**BOOKING_SCRIPT, "phone number is wrong": {"tool": "update"}}
+    assistant, _ = start(settings, backend, script)
+    say(assistant, TO_READ_BACK)
+    slot = assistant.state.slot
+    turn = say(assistant, ["The phone number is wrong, it's 07 7.00, 09.00, 07.00, 08.00."])
+    assert "isn't free" not in turn.text and turn.expecting in ("confirm", "phone"), turn.text
+    assert slot is not None and assistant.state.slot == slot
+
+
 def test_two_details_heard_unclearly_are_checked_one_at_a_time(
     settings: Settings, backend: BookingBackend
 ) -> None:
