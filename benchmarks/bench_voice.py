@@ -8,6 +8,7 @@ scenarios met, bookings with a detail the caller did not give, word error rate b
 first words kept, repairs, choices fitted, hand-offs, and the response latency (end of
 caller speech -> first assistant audio) with its stages.
 
+    .venv/bin/python benchmarks/bench_voice.py --from-reports DIR   # a kept run's figures again
     .venv/bin/python benchmarks/bench_voice.py [SUITE.txt|DIR|FILE] \\
         [--caller-voice espeak,neural] [--noise-snr-db none,15] [--llm NAME] [--seed N] \\
         [--turn-taking silence,model]
@@ -74,6 +75,48 @@ def booking_misses(report: dict[str, Any]) -> tuple[list[str], list[str]]:
     return [f for f in misses if f not in left_out], left_out
 
 
+def tally(result: dict[str, Any], report: dict[str, Any]) -> bool:
+    """Add one scenario's report to a condition's figures; whether it was met."""
+    ok = report["checks"]["passed"]
+    result["passed"].append(ok)
+    if not ok:
+        result["failed"].append((report["scenario"], report["checks"]["failures"][:3]))
+    wrong, left_out = booking_misses(report)
+    result["wrong_bookings"].extend(wrong)
+    result["left_out"].extend(left_out)
+    result["handoffs"].append(report["handoff_reason"] if report["handoff"] else None)
+    result["corrections"].extend(c["field"] for c in report.get("corrections", []))
+    step = "opening"
+    for entry in report["transcript"]:
+        if entry["role"] == "caller":
+            heard = entry.get("heard", "")
+            result["wer", step].append(word_error_rate(entry["text"], heard))
+            result["first_word"].append(first_word_kept(entry["text"], heard))
+            result["pauses"].append(entry.get("pause_ms") or 0)
+            continue
+        step = entry["expecting"]
+        result["response_ms"].append(entry["latency_ms"])
+        by_model = "model_reply_ms" if entry.get("tokens_out") else "rules_reply_ms"
+        result[by_model].append(entry["latency_ms"])
+        for key in STAGES:
+            value = (entry.get("stages_ms") or {}).get(key)
+            if value is not None:
+                result[key].append(value)
+        if entry.get("lead_in_ms") is not None:
+            result["onset_kept"].append(entry["lead_in_ms"] > 0)
+        if entry.get("prepared_ahead") is not None:
+            result["prepared"].append(bool(entry["prepared_ahead"]))
+        if entry.get("fitted_choice"):
+            result["fitted"].append(entry["fitted_choice"])
+        if entry.get("repair"):
+            result["repairs"].append(entry["repair"])
+        if entry.get("confidence") is not None:
+            result["confidence"].append(entry["confidence"])
+    if report["outcome"] == "booked":  # greeting -> the booking's confirmation
+        result["time_to_book_s"].append(report["transcript"][-1].get("at_s"))
+    return bool(ok)
+
+
 def run_condition(
     files: list[Path],
     settings: Any,
@@ -96,41 +139,7 @@ def run_condition(
             noise = "clean" if snr is None else f"{snr:g}dB"
             label = f"{name}-{noise}-{settings.audio.turn_taking}"
             (reports / f"{label}-{scenario.name}.json").write_text(json.dumps(report, indent=1))
-        ok = report["checks"]["passed"]
-        result["passed"].append(ok)
-        if not ok:
-            result["failed"].append((scenario.name, report["checks"]["failures"][:3]))
-        wrong, left_out = booking_misses(report)
-        result["wrong_bookings"].extend(wrong)
-        result["left_out"].extend(left_out)
-        result["handoffs"].append(report["handoff_reason"] if report["handoff"] else None)
-        result["corrections"].extend(c["field"] for c in report.get("corrections", []))
-        step = "opening"
-        for entry in report["transcript"]:
-            if entry["role"] == "caller":
-                heard = entry.get("heard", "")
-                result["wer", step].append(word_error_rate(entry["text"], heard))
-                result["first_word"].append(first_word_kept(entry["text"], heard))
-                result["pauses"].append(entry.get("pause_ms") or 0)
-                continue
-            step = entry["expecting"]
-            result["response_ms"].append(entry["latency_ms"])
-            for key in STAGES:
-                value = (entry.get("stages_ms") or {}).get(key)
-                if value is not None:
-                    result[key].append(value)
-            if entry.get("lead_in_ms") is not None:
-                result["onset_kept"].append(entry["lead_in_ms"] > 0)
-            if entry.get("prepared_ahead") is not None:
-                result["prepared"].append(bool(entry["prepared_ahead"]))
-            if entry.get("fitted_choice"):
-                result["fitted"].append(entry["fitted_choice"])
-            if entry.get("repair"):
-                result["repairs"].append(entry["repair"])
-            if entry.get("confidence") is not None:
-                result["confidence"].append(entry["confidence"])
-        if report["outcome"] == "booked":  # greeting -> the booking's confirmation
-            result["time_to_book_s"].append(report["transcript"][-1].get("at_s"))
+        ok = tally(result, report)
         print(
             f"  {'PASS' if ok else 'FAIL'} {scenario.name}: {report['outcome']}, "
             f"{report['turns']} lines, {took:.0f} s"
@@ -178,7 +187,8 @@ def show(label: str, r: dict[str, Any]) -> None:
         + ", ".join(f"{s} {statistics.mean(r['wer', s]):.2f} (n={len(r['wer', s])})" for s in steps)
     )
     print(f"   {'figure':<22}{'p50':>8}{'p95':>8}{'mean':>8}")
-    for key in ("response_ms", *STAGES, "confidence", "time_to_book_s"):
+    keys = ("response_ms", "rules_reply_ms", "model_reply_ms", *STAGES)
+    for key in (*keys, "confidence", "time_to_book_s"):
         values = [float(v) for v in r.get(key, []) if v is not None]
         if values:
             print(
@@ -196,6 +206,19 @@ def conditions(voices: str, noises: str) -> list[tuple[str, float | None]]:
         for snr_text in [own] if own else noises.split(","):
             pairs.append((name, None if snr_text == "none" else float(snr_text)))
     return pairs
+
+
+def from_reports(folder: Path) -> dict[str, dict[str, Any]]:
+    """The figures again from the reports a run kept (`--reports`), by condition: for a run
+    stopped before its end, or printed anew."""
+    results: dict[str, dict[str, Any]] = {}
+    for path in sorted(folder.glob("*.json")):
+        report = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(report, dict) or "transcript" not in report:
+            continue  # the figures file
+        label = " ".join(path.stem.split("-")[:3])
+        tally(results.setdefault(label, collections.defaultdict(list)), report)
+    return results
 
 
 def main() -> int:
@@ -216,7 +239,14 @@ def main() -> int:
     parser.add_argument(
         "--reports", type=Path, help="write each scenario's report (transcript, heard) here"
     )
+    parser.add_argument(
+        "--from-reports", type=Path, help="print the figures from a run's kept reports only"
+    )
     args = parser.parse_args()
+    if args.from_reports:
+        for label, r in from_reports(args.from_reports).items():
+            show(label, r)
+        return 0
     settings = load_settings()
     started = time.perf_counter()
     model = load_llm(settings, args.llm)
