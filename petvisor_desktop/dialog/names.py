@@ -192,18 +192,20 @@ _PET_NAMED = re.compile(
 )
 
 
-def introduced(text: str) -> str | None:
-    """The name in "I'm Sarah Lee, ..." or "my name is Sarah Lee": the capitalised words after
-    the introduction (recognisers and people typing write names with capitals; "I'm just
+def introduced(text: str, capitalised: bool = True) -> str | None:
+    """The name in "I'm Sarah Lee, ..." or "my name is Sarah Lee and ...": the words after the
+    introduction up to a pause or a word that is no name; with `capitalised`, only words
+    written with a capital (recognisers and people typing write names so; "I'm just
     wondering" names no one). "This is ..." is left out: it may be the pet."""
     m = SELF_NAMED.search(text)
     if m is None or m.group(0).lower().startswith("this"):
         return None
     words: list[str] = []
     for word in m.group(1).split():
-        if not word[:1].isupper():
+        bare = word.strip(",.;")
+        if (capitalised and not word[:1].isupper()) or bare.lower() in _NOT_NAMES:
             break
-        words.append(word.strip(",.;"))
+        words.append(bare)
         if word[-1] in ",.;":
             break
     return bare_name(" ".join(words), allow_two=True) if words else None

@@ -497,8 +497,7 @@ class Grounding:
         if st.expecting == Step.NONE:
             guess = nm.introduced(text)
         elif st.expecting == Step.CONFIRM:
-            said = nm.SELF_NAMED.search(text)
-            guess = nm.bare_name(said.group(1), allow_two=True) if said else None
+            guess = nm.introduced(text, capitalised=False)
             if guess is None or len(guess.split()) < 2:
                 return  # one name at the read-back: which one is not said
         elif st.expecting == Step.CLIENT_NAME:

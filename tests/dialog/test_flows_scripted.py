@@ -923,6 +923,9 @@ def test_names_the_model_missed_are_heard_by_the_rules(
     assert read_back.read_back is not None
     fixed = say(assistant, ["No, my name is Jenny Barker."])
     assert fixed.read_back is not None and fixed.read_back["client_name"] == "Jenny Barker"
+    # Run 9: "No, my name is Michelle Menser and just leave the email off" kept the old name.
+    again = say(assistant, ["No, my name is jenny parker and just leave the email off"])
+    assert again.read_back is not None and again.read_back["client_name"] == "Jenny Parker"
     assert model.asked_about("Tom Baker") and model.asked_about("my name is Jenny")
 
 
