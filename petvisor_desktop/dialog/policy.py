@@ -398,18 +398,20 @@ class Turn:
     def email_still_off(self) -> Reply:
         """The reply to an address given again once it is left off, nothing else changed.
         Never the same words in a loop: the first time a yes books the rest, the second the
-        caller is asked to give it at the desk, and a third goes to reception with the card
-        filled in."""
+        caller is asked to give it at the desk, the third for just a yes or no (a caller
+        who gives up on the address still gets the booking); a fourth goes to reception
+        with the card filled in."""
         told = self.st.email_left_off
-        if told >= 3:
+        if told >= 4:
             return self.hand_off("not_understood")
         if not self.st.read_back_given:
             if told == 2:
                 self.preface += replies.EMAIL_AT_THE_DESK + " "
             return asking.advance(self, True)
-        if told == 1:
-            return self.reply(replies.BOOK_THE_REST, Step.CONFIRM, keep_read_back=True)
-        text = f"{replies.EMAIL_AT_THE_DESK} {replies.BOOK_WITHOUT_IT}"
+        text = {
+            1: replies.BOOK_THE_REST,
+            2: f"{replies.EMAIL_AT_THE_DESK} {replies.BOOK_WITHOUT_IT}",
+        }.get(told, replies.EMAIL_LAST + r.lower_first(replies.BOOK_WITHOUT_IT))
         return self.reply(text, Step.CONFIRM, keep_read_back=True)
 
     def email_not_caught(self) -> Reply:

@@ -38,6 +38,7 @@ EMAIL_AT_THE_DESK = (
     "you come in."
 )
 BOOK_WITHOUT_IT = "Shall I book the appointment without it?"
+EMAIL_LAST = "Just yes or no, please: "  # before BOOK_WITHOUT_IT, the third time
 
 
 def question(step: str) -> str:
