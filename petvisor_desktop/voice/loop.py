@@ -23,7 +23,7 @@ import math
 import queue
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,6 +34,7 @@ import numpy as np
 from petvisor_desktop.events import EngineEvent, EventType, emit_to
 from petvisor_desktop.settings import Settings
 from petvisor_desktop.status import Status
+from petvisor_desktop.voice.barge_in import BargeIn
 from petvisor_desktop.voice.base import FRAME_MS, AudioError, VoiceError
 from petvisor_desktop.voice.echo import PLAYBACK_TAIL_S
 from petvisor_desktop.voice.parts import VoiceParts, new_denoiser, new_echo_guard
@@ -44,23 +45,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# End-of-turn silence by what the caller is answering: a yes or a species is over quickly;
-# people pause between the groups of a phone number or an e-mail address.
-LEVEL_EVERY_S = 0.1
-# The canceller keeps running this long after playback, for the echo still on its way (the
-# echo path's delay is at most 0.3 s). It does not make the loop deaf: a frame counts as
-# echo only while the delayed reference is live at the microphone, and a caller who answers
-# at once keeps every word (tests/voice/test_prompt_answers.py).
-# Silero hears speech at any level, so what is left of the assistant's own voice after echo
-# cancellation still looks like speech. During playback a frame counts towards barge-in only
-# when it stands this far above the loud end (75th percentile) of the last second of cleaned
-# microphone audio (mostly that residual echo), which adapts to the room and the microphone's
-# gain. Against a real echo through PulseAudio a median floor let the assistant's own louder
-# syllables through.
-BARGE_IN_OVER_RESIDUAL_DB = 6.0
-RESIDUAL_FRAMES = 32
-UNTRAINED_BARGE_IN_MS = 450  # barge-in needs this much speech while the echo is unlearnt
-ECHO_ONSET_S = 0.15  # playback start to its echo at the microphone, with margin
+LEVEL_EVERY_S = 0.1  # how often the microphone's level is reported
 # Whisper decodes a turn whole, in ~0.4 s on two cores whatever its length. After this much
 # silence the turn so far is decoded in the background; if the caller stays silent until the
 # end of the turn, that text is used and the decode is off the critical path.
@@ -203,11 +188,9 @@ class VoiceLoop:
         self._audio_ahead: dict[str, Any] = {}
         self._cancel_speech = threading.Event()
         self._speaking = False
-        self._barge_frames = 0
-        self._barged = False
+        self.barge_in = BargeIn(self.audio.min_barge_in_ms)
         self._last_level_t = 0.0
         self._played_t = -1e9
-        self._residual_db: deque[float] = deque(maxlen=RESIDUAL_FRAMES)
         self._synth_cache: OrderedDict[str, list[tuple[np.ndarray, int]]] = OrderedDict()
         self.turn_figures: list[dict[str, Any]] = []  # every spoken reply's figures
         self._capture = threading.Thread(
@@ -394,7 +377,7 @@ class VoiceLoop:
         p = 0.0 if echo_only else self.vad.probability(clean)
         if playing and self.audio.barge_in:
             self._check_barge_in(p, clean, t)
-        if playing and not self._barged and not self.segmenter.in_speech:
+        if playing and not self.barge_in.barged and not self.segmenter.in_speech:
             # While the assistant speaks, no turn opens on what the microphone hears (it is
             # mostly the assistant); the frames still fill the pre-roll, so a caller who
             # barges in keeps the words that made them a barge-in.
@@ -444,28 +427,13 @@ class VoiceLoop:
         self._speculation_gen += 1
 
     def _check_barge_in(self, p: float, frame: np.ndarray, t: float) -> None:
-        """The caller is speaking over the assistant: stop after `min_barge_in_ms` of speech
-        (a cough, a bark or a door is shorter and does not cut the assistant off) that is
-        clearly louder than the echo left in the microphone."""
+        """The caller is speaking over the assistant (`barge_in.py`): stop the speaker."""
+        learnt = self.echo is None or self.echo.converged()
         started = self.sink.started_at
-        if started is None or t < started + ECHO_ONSET_S:
-            return  # not audible yet: the floor is learnt from frames the echo can reach
-        level_db = 10 * math.log10(float(np.mean(np.square(frame, dtype=np.float64))) + 1e-12)
-        residual = sorted(self._residual_db)
-        self._residual_db.append(level_db)
-        if len(residual) < RESIDUAL_FRAMES // 4:
-            return  # the first frames of a reply: nothing to compare with yet
-        floor_db = residual[(len(residual) * 3) // 4]  # the loud end of the residual echo
-        if p >= self.segmenter.threshold and level_db >= floor_db + BARGE_IN_OVER_RESIDUAL_DB:
-            self._barge_frames += 1
-        else:
-            self._barge_frames = max(0, self._barge_frames - 1)
-        needed_ms = self.audio.min_barge_in_ms
-        if self.echo is not None and not self.echo.converged():
-            # Until the canceller has learnt the room, more of our own voice gets through.
-            needed_ms = max(needed_ms, UNTRAINED_BARGE_IN_MS)
-        if self._barge_frames * FRAME_MS >= needed_ms and not self._barged:
-            self._barged = True
+        threshold = self.segmenter.threshold
+        if self.barge_in.frame(
+            p, frame, t, started_at=started, threshold=threshold, echo_learnt=learnt
+        ):
             self._cancel_speech.set()
             heard_s = self.sink.interrupt()
             self._emit(EventType.BARGE_IN, heard_s=round(heard_s, 2))
@@ -686,9 +654,7 @@ class VoiceLoop:
         stt_ms: float | None = None,
     ) -> None:
         self._cancel_speech.clear()
-        self._barged = False
-        self._barge_frames = 0
-        self._residual_db.clear()
+        self.barge_in.reset()
         self._speaking = True
         self.status.set("speaking")
         spoken = Spoken()
