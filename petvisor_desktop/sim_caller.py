@@ -98,6 +98,14 @@ def _lower_first(text: str) -> str:
 
 
 LEAVE_EMAIL_OFF = "No, just leave the email off, please."
+# Repairs that ask for a name: (the booking field it is, whether it is to be spelled).
+_NAME_ASKED = {
+    "pet_name:spell": ("pet_name", True),
+    "client_name:spell-first": ("client_first_name", True),
+    "client_name:spell-last": ("client_last_name", True),
+    "client_name:again-first": ("client_first_name", False),
+    "client_name:again-last": ("client_last_name", False),
+}
 
 
 @dataclass
@@ -135,9 +143,7 @@ class Caller:
         right one."""
         if checking:
             return self._check_heard(checking)
-        spelled = (
-            self._spelled(repair) or self._name_alone(repair) or self._phone_part(expecting, repair)
-        )
+        spelled = self._name_asked(repair) or self._phone_part(expecting, repair)
         if spelled:
             return spelled
         scripted = self._scripted(expecting)
@@ -173,26 +179,14 @@ class Caller:
             return str(value[min(self.used.get(expecting, 0), len(value) - 1)])
         return str(value)
 
-    def _spelled(self, repair: str | None) -> str:
-        """The name asked for, letter by letter with a short pause after each, as people
-        spell ("B, E, L, L, A"), or "" when none is asked. (Run together, espeak's letters
-        merge: tiny.en heard "B E L L A" as "B-D-L-A" and "B, E, L, L, A" right.)"""
-        field = {
-            "pet_name:spell": "pet_name",
-            "client_name:spell-first": "client_first_name",
-            "client_name:spell-last": "client_last_name",
-        }.get(repair or "")
-        name = str((self.scenario.expect.get("booking") or {}).get(field or "") or "")
-        return ", ".join(c.upper() for c in name if c.isalpha())
-
-    def _name_alone(self, repair: str | None) -> str:
-        """Asked for just the first or the last name, the caller says that name alone, as a
-        person would; "" when not asked."""
-        field = {
-            "client_name:again-first": "client_first_name",
-            "client_name:again-last": "client_last_name",
-        }.get(repair or "")
-        return str((self.scenario.expect.get("booking") or {}).get(field or "") or "")
+    def _name_asked(self, repair: str | None) -> str:
+        """The name a repair asks for (`_NAME_ASKED`), or "" when none is: spelled letter by
+        letter with a short pause after each, as people spell ("B, E, L, L, A"; run
+        together, espeak's letters merge: tiny.en heard "B E L L A" as "B-D-L-A" and "B, E,
+        L, L, A" right), or, asked for just the first or the last name, that name alone."""
+        field, spell = _NAME_ASKED.get(repair or "", ("", False))
+        name = str((self.scenario.expect.get("booking") or {}).get(field) or "") if field else ""
+        return ", ".join(c.upper() for c in name if c.isalpha()) if spell else name
 
     def _phone_part(self, expecting: str, repair: str | None) -> str:
         """Asked for the number in parts, the caller says the first five digits, then the
