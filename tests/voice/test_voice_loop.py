@@ -417,9 +417,9 @@ def test_a_whole_phone_number_ends_the_turn_without_the_long_silence(
 ) -> None:
     """Phone numbers come in groups, so the phone step waits out a long silence (990 ms)
     before the turn ends; when the words decoded during the pause already make a whole
-    number, the turn ends then. (The silence is made longer here, 1.8 s at the phone step, so
+    number, the turn ends then. (The silence is made longer here, 2.7 s at the phone step, so
     that the decode's own time on a busy machine cannot blur the difference.)"""
-    audio_settings = dataclasses.replace(settings.audio, end_silence_ms=1000)
+    audio_settings = dataclasses.replace(settings.audio, end_silence_ms=1500)
     slow = dataclasses.replace(settings, audio=audio_settings)
     with greeting_playing(slow, require_model) as playing:
         events, talk = playing.events, playing.talk
@@ -440,9 +440,12 @@ def test_a_whole_phone_number_ends_the_turn_without_the_long_silence(
                 break
             turn = talk.say(answers[turn.expecting]).result(120)
         assert turn.expecting == "phone", turn.text
-        time.sleep(0.5)
-        while playing.sink.busy:
-            time.sleep(0.05)
+        # Wait until the phone question has been spoken out: on a busy machine its audio may
+        # not have reached the speaker yet when the reply is returned, and the number would
+        # then be said over the assistant.
+        spoken = events.until(EventType.ASSISTANT_SPOKEN, 60)
+        while spoken.data["reply"] != turn.text:
+            spoken = events.until(EventType.ASSISTANT_SPOKEN, 60)
         while not events.q.empty():
             events.q.get_nowait()  # the typed turns' events
         # The neural caller: Whisper drops espeak's first digits now and then.
@@ -454,4 +457,4 @@ def test_a_whole_phone_number_ends_the_turn_without_the_long_silence(
         while "end_of_turn_ms" not in figures.data:
             figures = events.until(EventType.TURN_METRICS, 60)
         assert talk.last_reply().expecting == "email", (heard, talk.last_reply().text)
-        assert figures.data["end_of_turn_ms"] < 1500, (heard, figures.data)
+        assert figures.data["end_of_turn_ms"] < 2200, (heard, figures.data)
