@@ -123,6 +123,7 @@ class Caller:
     _left_off: set[str] = field(default_factory=set, repr=False)  # details given up on
     _unsettled: str = field(default="", repr=False)  # the last correction, until read back right
     _unsettled_fields: set[str] = field(default_factory=set, repr=False)  # what it corrects
+    _read_back_heard: bool = field(default=False, repr=False)
 
     def answer(
         self,
@@ -143,6 +144,7 @@ class Caller:
         right one."""
         if checking:
             return self._check_heard(checking)
+        self._read_back_heard = self._read_back_heard or read_back is not None
         spelled = self._name_asked(repair) or self._phone_part(expecting, repair)
         if spelled:
             return spelled
@@ -201,9 +203,10 @@ class Caller:
             # "Thank you. And the rest of the number?" (after a part that was taken)
             self._phone_part_given = False
             return digit_words(phone[FIRST_PART_DIGITS:])
-        if self._times_corrected.get("phone"):
-            # Asked for the number again after putting it right: the right one, not the
-            # scripted first answer that was wrong.
+        if self._times_corrected.get("phone") or self._read_back_heard:
+            # Asked for the number again after the read-back (the caller's own correction,
+            # or a scripted one not made out): the right one, not the scripted first answer
+            # that was wrong.
             return _number_said(phone)
         return ""
 

@@ -256,6 +256,10 @@ def detect_any_clinician(utterance: str) -> bool:
 _PAST = re.compile(
     r"\b(been|was|were|had|since|ago|yesterday|last (?:week|night|time|month)|earlier)\b", re.I
 )
+# Words that name the phone number or the e-mail address (at the read-back: which detail is
+# being put right, even when its new value was not made out).
+PHONE_CUE = re.compile(r"\b(phone|number|mobile|landline|call me|ring me|contact)\b", re.I)
+EMAIL_CUE = re.compile(r"\be-?mail\b", re.I)
 # Words that show a date or part of day is asked for ("can I come in on Friday"), not told.
 BOOKING_CUE = re.compile(
     r"\b(book|booking|appointment|come in|bring|seen|see (?:him|her|them|someone|a vet|the vet)|"

@@ -38,7 +38,6 @@ _ABANDON = re.compile(
     re.I,
 )
 # An e-mail address mentioned at the read-back ("No, my email is ...").
-_EMAIL_CUE = re.compile(r"\be-?mail\b", re.I)
 MAX_EMAIL_TRIES = 3  # addresses tried at the read-back before it is left off
 # What an answer may set when it also carries an off-task instruction.
 _FIELDS_FOR = {
@@ -359,8 +358,10 @@ class Turn:
                 if self.st.read_back_given:
                     return self.reply(replies.NO_EMAIL_THEN, Step.CONFIRM, keep_read_back=True)
                 return asking.advance(self, True)
-            if self.st.asked_email_again or _EMAIL_CUE.search(text):
+            if self.st.asked_email_again or g.EMAIL_CUE.search(text):
                 return self.email_not_caught()
+            if g.PHONE_CUE.search(text) and (n.is_no(text) or self.st.asked_what_to_change):
+                return self.number_not_caught(text)
             if (n.is_no(text) or tool == "answer") and not self.st.asked_what_to_change:
                 reply = self.reply(
                     "Sorry about that. What would you like to change?", Step.CONFIRM, choices=()
@@ -378,7 +379,7 @@ class Turn:
         """Counts an e-mail address given or tried at the read-back; at the third the address
         is left off (reception can add it), whatever was heard: two wrong ones in a row say
         the recogniser cannot get it, and each try costs the caller a whole read-back."""
-        tried = found.get("email") or self.st.asked_email_again or _EMAIL_CUE.search(text)
+        tried = found.get("email") or self.st.asked_email_again or g.EMAIL_CUE.search(text)
         if not tried or found.get("email_dropped"):
             return False
         self.set(email_tries=self.st.email_tries + 1)
@@ -424,6 +425,15 @@ class Turn:
             return reply
         self.leave_email_off()
         return self.email_still_off()
+
+    def number_not_caught(self, text: str) -> Reply:
+        """The phone number named as wrong at the read-back, the right one not made out
+        ("No, the number's wrong, it's 0770 or 0970"): asked for at the phone step, with
+        that step's repairs, rather than "what would you like to change?" or the same
+        read-back again."""
+        tried = any(ch.isdigit() for ch in n.words_to_digits(text))
+        self.set(phone=None)
+        return self.reply(replies.NEW_NUMBER_NOT_CAUGHT if tried else replies.NEW_NUMBER, Step.PHONE)
 
     def apply(self, found: dict[str, Any]) -> bool:
         """Update the state; a change to what the slot depends on clears the offered times."""

@@ -30,6 +30,9 @@ EMAIL_LEFT_OFF = (
     "reception can add it later."
 )
 EMAIL_ONCE_MORE = "Sorry, I didn't catch the email address. Could you say it once more?"
+# The phone number named as wrong at the read-back, the right one not (or not yet) made out.
+NEW_NUMBER_NOT_CAUGHT = "Sorry, I didn't catch the new number. Could you say it again?"
+NEW_NUMBER = "Sorry about that. What's the right phone number?"
 NO_EMAIL_THEN = "That's fine, no email. Shall I go ahead and book it?"
 BOOK_THE_REST = "Shall I go ahead and book the rest?"  # after EMAIL_LEFT_OFF
 # The address given again after it was left off: once, in other words, then a person.

@@ -22,7 +22,7 @@ from petvisor_desktop.dialog import normalize as n
 from petvisor_desktop.dialog import repair as r
 from petvisor_desktop.dialog.availability import ToolCallRecord
 from petvisor_desktop.dialog.cues import normalise_words
-from petvisor_desktop.dialog.state import BookingState, Step
+from petvisor_desktop.dialog.state import FORGETS, BookingState, Step
 from petvisor_desktop.dialog.tools import (
     ANYONE,
     Catalogue,
@@ -78,7 +78,6 @@ _LAST = re.compile(r"\b(last|latest)\b", re.I)
 # "The next one you have", "the soonest": the first of the times on offer.
 _NEXT = re.compile(r"\b(?:next (?:one|available|free(?: one)?)|soonest)\b", re.I)
 # Words that show a number was meant as the caller's phone number, at any step.
-_PHONE_CUE = re.compile(r"\b(phone|number|mobile|landline|call me|ring me|contact)\b", re.I)
 _TIME_CUE = re.compile(r"\b(time|o'?clock|[ap]\.?m\b|morning|afternoon|appointment)", re.I)
 # What a bare "no" to the read-back may say besides no: nothing that names a detail.
 _BARE_NO_WORDS = frozenset(
@@ -152,11 +151,35 @@ class Understander:
     ) -> Understood:
         """The rules, or the model's call; then grounded in the words. `choices`: the open
         question's closed answers (`asking.choices`)."""
-        if self.rules_suffice(state, text, handoff) or is_a_choice(state.expecting, text, choices):
+        plain = self.rules_suffice(state, text, handoff) or is_a_choice(
+            state.expecting, text, choices
+        )
+        if not plain:
+            by_rules = None if handoff else self.short_answer(state, text)
+            if by_rules is not None:
+                return by_rules
+        if plain:
             proposal = Proposal("rules", {}, (ToolCallRecord("understand", {}, "rules", 0.0),))
         else:
             proposal = self.propose(state, text)
         found, rejections = Grounding(self, state, text).run(proposal.args)
+        return Understood(proposal, found, tuple(rejections))
+
+    def short_answer(self, state: BookingState, text: str) -> Understood | None:
+        """A short answer in which the rules alone find what was asked ("Wednesday morning",
+        "Milo", "My name is Owen Price", "The first one"): understood without the model,
+        whose reading the rules would overrule anyway (the detectors and the parsers win
+        over it where they find a value). Saves the model's call, half a second or more, on
+        most turns of a booking. None when the model is needed."""
+        asked = FORGETS.get(state.expecting.value)
+        if not asked or len(normalise_words(text)) > _SHORT_ANSWER_WORDS:
+            return None
+        if intents.detect_off_task(text):
+            return None
+        found, rejections = Grounding(self, state, text).run({})
+        if not any(found.get(key) for key in asked):
+            return None
+        proposal = Proposal("rules", {}, (ToolCallRecord("understand", {}, "rules", 0.0),))
         return Understood(proposal, found, tuple(rejections))
 
     def offered_times(self, state: BookingState) -> list[str]:
@@ -230,6 +253,11 @@ class Understander:
             "grammar_ms": result.grammar_ms,
         }
         return Proposal(name, args, (ToolCallRecord(name, dict(args), "ok", result.total_ms),), llm)
+
+
+# A short answer (at most this many words) in which the rules alone find what was asked (the
+# state the question's step holds, `FORGETS`) is understood without the model.
+_SHORT_ANSWER_WORDS = 6
 
 
 # Closed steps whose every choice the detectors read without the model (the species, the
@@ -333,7 +361,7 @@ class Grounding:
             found["phone"] = phone.guess
             found["phone_guessed"] = True  # its first 0 put back: asked, never just taken
         elif phone is not None and (
-            expecting in (Step.PHONE, Step.CONFIRM) or _PHONE_CUE.search(text)
+            expecting in (Step.PHONE, Step.CONFIRM) or g.PHONE_CUE.search(text)
         ):
             found["phone_problem"] = phone.problem  # "That sounded like 13 digits; ..."
         email = nm.surname_spelt_as_given(
@@ -362,7 +390,7 @@ class Grounding:
     def when(self, found: dict[str, Any], args: dict[str, Any]) -> None:
         """The day, part of day and time asked for."""
         text, st, expecting = self.text, self.st, self.st.expecting
-        if expecting == Step.CONFIRM and _PHONE_CUE.search(text) and not _TIME_CUE.search(text):
+        if expecting == Step.CONFIRM and g.PHONE_CUE.search(text) and not _TIME_CUE.search(text):
             return  # a number put right, however it was written ("07 7.00, 09.00"): no time
         # Dates and parts of day count only where the caller asks for a time: not in past
         # events ("limping since the weekend") nor in small talk ("lovely weather today").

@@ -226,6 +226,18 @@ def test_a_scripted_correction_is_said_again_when_asked_what_to_change() -> None
     assert caller.answer("confirm", read_back(pet="Bella")) == "Yes that's right"
 
 
+def test_asked_for_the_number_after_a_scripted_correction_the_caller_says_the_right_one() -> None:
+    # Run 9 (espeak): the scripted "it's 07700 900789" was not made out, the assistant asked
+    # for the number again, and a caller who gave the scripted first answer would put the
+    # wrong number back.
+    fix = "No, the phone number is wrong, it's 07700 900789"
+    answers = {"phone": "07700 900114", "confirm": [fix, "Yes that's right"]}
+    caller = Caller(scenario(answers, phone="07700900789"))
+    assert caller.answer("phone") == "07700 900114"  # before the read-back: as scripted
+    assert caller.answer("confirm", read_back(phone="07700900114")) == fix
+    assert n.parse_phone(caller.answer("phone")) == "07700900789"
+
+
 def test_asked_only_to_book_after_the_email_was_left_off_the_caller_says_yes() -> None:
     caller = Caller(scenario())
     wrong = read_back(email="verylovely@mampl.com")
