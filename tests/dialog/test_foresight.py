@@ -15,6 +15,9 @@ from petvisor_desktop.settings import Settings
 
 pytestmark = [pytest.mark.llm]
 QUICK_LLM = "qwen2.5-coder-0.5b-instruct-q4_k_m"
+# An answer longer than a short one, so that the model is asked (a short "Doctor Norman" is
+# read by the rules alone, and there is no model call to save).
+VET = "Doctor Norman please, she always sees him"
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +42,14 @@ def test_a_reply_prepared_ahead_is_committed_without_a_second_model_call(
     ahead = _at_clinician_step(settings, backend, model)
     plain = _at_clinician_step(settings, backend, model)
     rows_before = len(ahead.turns)
-    foreseen = ahead.foresee("Doctor Norman please", 0.8)
+    foreseen = ahead.foresee(VET, 0.8)
     assert foreseen is not None and foreseen.text
     assert ahead.expecting == "clinician" and len(ahead.turns) == rows_before  # no trace
     before = model.calls
-    with_foreseen = ahead.respond("Doctor Norman please", foreseen, confidence=0.8)
+    with_foreseen = ahead.respond(VET, foreseen, confidence=0.8)
     assert model.calls == before  # no model call: the reply was ready
     assert with_foreseen.prepared_ahead and with_foreseen.text == foreseen.text
-    without = plain.respond("Doctor Norman please", confidence=0.8)
+    without = plain.respond(VET, confidence=0.8)
     assert not without.prepared_ahead
     assert (with_foreseen.text, with_foreseen.expecting) == (without.text, without.expecting)
     assert with_foreseen.llm_ms > 0  # the model's time is still reported
@@ -58,17 +61,17 @@ def test_other_words_another_confidence_or_another_state_do_not_use_it(
     require_model("llm", QUICK_LLM)
     model = CountingModel(load_llm(settings, QUICK_LLM))
     assistant = _at_clinician_step(settings, backend, model)
-    foreseen = assistant.foresee("Doctor Norman")
+    foreseen = assistant.foresee(VET)
     before = model.calls
-    turn = assistant.respond("Doctor Norman, on Thursday afternoon", foreseen)
+    turn = assistant.respond(f"{VET}, on Thursday afternoon", foreseen)
     assert model.calls == before + 1  # the caller went on speaking: asked afresh
     assert turn.expecting == "time" and not turn.prepared_ahead
     # Prepared before that turn: the conversation has moved on, so it is not used.
-    stale = assistant.respond("Doctor Norman", foreseen)
+    stale = assistant.respond(VET, foreseen)
     assert not stale.prepared_ahead
     # Heard less surely at the end than when prepared: prepared afresh (the confidence
     # decides whether a heard value is checked with the caller).
     again = _at_clinician_step(settings, backend, model)
-    unsure = again.respond("Doctor Norman", again.foresee("Doctor Norman", 0.9), confidence=0.3)
+    unsure = again.respond(VET, again.foresee(VET, 0.9), confidence=0.3)
     assert not unsure.prepared_ahead
     assert assistant.foresee("") is None
