@@ -433,7 +433,8 @@ class Turn:
         read-back again."""
         tried = any(ch.isdigit() for ch in n.words_to_digits(text))
         self.set(phone=None)
-        return self.reply(replies.NEW_NUMBER_NOT_CAUGHT if tried else replies.NEW_NUMBER, Step.PHONE)
+        asked = replies.NEW_NUMBER_NOT_CAUGHT if tried else replies.NEW_NUMBER
+        return self.reply(asked, Step.PHONE)
 
     def apply(self, found: dict[str, Any]) -> bool:
         """Update the state; a change to what the slot depends on clears the offered times."""
