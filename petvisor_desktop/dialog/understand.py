@@ -367,12 +367,15 @@ class Grounding:
         email = nm.surname_spelt_as_given(
             n.parse_email(text, names=(self.st.first_name, self.st.last_name)), self.st.last_name
         )
-        guess = (
-            n.guess_email(text, self.st.first_name, self.st.last_name)
-            if not email and expecting in (Step.EMAIL, Step.CONFIRM)
-            else None
-        )
-        if email:
+        first, last = self.st.first_name, self.st.last_name
+        guess = None
+        if expecting in (Step.EMAIL, Step.CONFIRM):
+            # Heard run together past reading, or read with the surname misheard: the
+            # caller's names as the address, asked about.
+            guess = n.own_address_misheard(email, first, last) or (
+                None if email else n.guess_email(text, first, last)
+            )
+        if email and not guess:
             found["email"] = email
         elif guess:
             found["email"] = guess

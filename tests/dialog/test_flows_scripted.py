@@ -506,6 +506,19 @@ def test_a_number_named_wrong_at_the_read_back_is_asked_for_when_not_made_out(
     assert booking["client"]["phone"] == "07700900789"
 
 
+def test_the_callers_own_address_with_the_surname_misheard_is_asked_about_not_taken(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    # Run 10: "dan dot hughes at example dot com" was heard "Dan.useatexample.com" and read
+    # back as dan.use@example.com, then given three more times and left off.
+    assistant, _model = start(settings, backend, BOOKING_SCRIPT)
+    asked = say(assistant, [*TO_READ_BACK[:-1], "James.okaferatexample.com"])
+    assert asked.read_back is None and "okafor" in asked.text.lower(), asked.text
+    read_back = say(assistant, ["Yes"])
+    assert read_back.read_back is not None
+    assert read_back.read_back["email"] == "james.okafor@example.com"
+
+
 def test_an_address_given_again_and_again_once_left_off_never_gets_the_same_words(
     settings: Settings, backend: BookingBackend, clinic: SandboxClinic
 ) -> None:

@@ -13,6 +13,7 @@ from petvisor_desktop.dialog.normalize import (
     format_email_for_speech,
     format_phone_for_speech,
     guess_email,
+    own_address_misheard,
     is_no,
     is_yes,
     parse_date,
@@ -753,3 +754,37 @@ def test_no_address_is_guessed_unlike_the_callers_names(
     heard: str, first: str | None, last: str | None
 ) -> None:
     assert guess_email(heard, first, last) is None
+
+
+@pytest.mark.parametrize(
+    ("heard", "guessed"),
+    [
+        # Run 10 (neural caller at 15 dB), "dan dot hughes at example dot com" for Daniel
+        # Hughes: the short first name, the "at" glued on, the surname heard as "use".
+        ("Dan.useatexample.com", "dan.hughes@example.com"),
+        ("Dan.useitexample.com", "dan.hughes@example.com"),
+        ("my email is dan dot use at example dot com", "dan.hughes@example.com"),
+        ("daniel dot hughs at example dot com", "daniel.hughes@example.com"),
+    ],
+)
+def test_the_callers_own_address_with_the_surname_misheard_is_guessed(
+    heard: str, guessed: str
+) -> None:
+    email = parse_email(heard, names=("Daniel", "Hughes"))
+    assert (
+        own_address_misheard(email, "Daniel", "Hughes") or guess_email(heard, "Daniel", "Hughes")
+    ) == guessed
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "dan.ross@example.com",  # another surname: not a mishearing of Hughes
+        "daniel.hughes@example.com",  # right already
+        "sam.use@example.com",  # not the caller's first name
+        "d.use@example.com",  # one letter is no short form
+        "danhughes@example.com",  # no dot: nothing to tell the names apart
+    ],
+)
+def test_an_address_unlike_the_callers_names_is_taken_as_read(email: str) -> None:
+    assert own_address_misheard(email, "Daniel", "Hughes") is None

@@ -9,7 +9,7 @@ network, no clock ("today" is always passed in).
 from __future__ import annotations
 
 from petvisor_desktop.dialog.normalize.dates import DateAsk, parse_date
-from petvisor_desktop.dialog.normalize.email import guess_email, parse_email
+from petvisor_desktop.dialog.normalize.email import guess_email, own_address_misheard, parse_email
 from petvisor_desktop.dialog.normalize.numbers import words_to_digits
 from petvisor_desktop.dialog.normalize.phone import (
     DEFAULT_PHONE_COUNTRY,
@@ -44,6 +44,7 @@ __all__ = [
     "is_no",
     "is_yes",
     "parse_date",
+    "own_address_misheard",
     "parse_email",
     "parse_part_of_day",
     "parse_phone",

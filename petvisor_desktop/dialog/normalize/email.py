@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from petvisor_desktop.dialog.cues import edit_distance
+from petvisor_desktop.dialog.cues import edit_distance, sound_key
 from petvisor_desktop.dialog.normalize.numbers import _OH, _REPEAT, _is_number_word, _read_pieces
 
 # --------------------------------------------------------------------------------------------
@@ -148,6 +148,7 @@ def parse_email(text: str, names: Sequence[str | None] = ()) -> str | None:
 
 
 # A domain as Whisper writes it: two or three labels, the last a top-level domain.
+_SHORT_FIRST = 3  # letters of a first name's short form at least ("dan", "sam", "liz")
 _GLUED_DOMAIN = re.compile(r"[a-z0-9-]{2,}(?:\.[a-z0-9-]{2,}){1,2}")
 
 
@@ -163,6 +164,14 @@ def guess_email(text: str, first: str | None, last: str | None) -> str | None:
     lowered = text.lower().replace("’", "'")
     words = re.split(r"[\s,;:!?()\"]+", lowered)
     at = next((i for i, w in enumerate(words) if _letters(w).startswith(first_key)), None)
+    if at is None and len(first_key) > _SHORT_FIRST:
+        # The short form the caller said for it ("Dan.useatexample.com" from Daniel):
+        # the first name's beginning, then a dot.
+        for i, w in enumerate(words):
+            short = w.split(".")[0]
+            if len(short) >= _SHORT_FIRST and "." in w and first_key.startswith(short):
+                at, first_key = i, short
+                break
     if at is None or not first_key:
         return None
     heard = "".join(words[at:]).strip(".")
@@ -179,6 +188,28 @@ def guess_email(text: str, first: str | None, last: str | None) -> str | None:
         return None
     address = f"{first_key}.{last_key}@{best[1]}"
     return address if _EMAIL_RE.match(address) else None
+
+
+def own_address_misheard(email: str | None, first: str | None, last: str | None) -> str | None:
+    """The caller's names as the address, when the one read is theirs with the surname
+    misheard: "dan.use@example.com" from Daniel Hughes ("dan dot hughes ..." as Whisper
+    wrote it) gives "dan.hughes@example.com", to be put to the caller for a yes or no. The
+    local part must be the first name (or its short form, said before the dot) and a word
+    that sounds like the surname (`sound_key`) but is not it. None otherwise."""
+    if not email or not first or not last:
+        return None
+    local, _, domain = email.partition("@")
+    said_first, dot, said_last = local.partition(".")
+    first_key, last_key = _letters(first), _letters(last)
+    if not dot or not said_last or said_last == last_key:
+        return None
+    if said_first != first_key and not (
+        len(said_first) >= _SHORT_FIRST and first_key.startswith(said_first)
+    ):
+        return None
+    if not sound_key(last_key) or sound_key(said_last) != sound_key(last_key):
+        return None
+    return f"{said_first}.{last_key}@{domain}"
 
 
 # The e-mail providers most addresses in the UK are at (and example.com, the documented
