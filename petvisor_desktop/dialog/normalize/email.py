@@ -201,7 +201,7 @@ def own_address_misheard(email: str | None, first: str | None, last: str | None)
     local, _, domain = email.partition("@")
     said_first, dot, said_last = local.partition(".")
     first_key, last_key = _letters(first), _letters(last)
-    if not dot or not said_last or said_last == last_key:
+    if not dot or not said_last or _letters(said_last) == last_key:  # "shah-patel" is right
         return None
     if said_first != first_key and not (
         len(said_first) >= _SHORT_FIRST and first_key.startswith(said_first)
