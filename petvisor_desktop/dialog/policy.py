@@ -48,9 +48,10 @@ _FIELDS_FOR = {
     "time": ("slot", "wanted_time"),
     "pet_name": ("pet_name",),
     "client_name": ("first_name", "last_name"),
-    "phone": ("phone", "phone_problem"),
-    "email": ("email", "email_declined"),
+    "phone": ("phone", "phone_problem", "phone_guessed"),
+    "email": ("email", "email_declined", "email_guessed"),
 }
+_NUMBER_SAID_DIGITS = 5  # digits that make an answer at the phone step a number being said
 # Set by the caller's answer, in this order; a change to the first five clears the slot.
 _DETAILS = (
     "species",
@@ -285,6 +286,12 @@ class Turn:
             # An utterance carrying instructions gives only the answer that was asked for.
             allowed = _FIELDS_FOR.get(expecting, ())
             found = {k: v for k, v in found.items() if k in allowed}
+        if expecting == Step.PHONE and (
+            sum(ch.isdigit() for ch in n.words_to_digits(text)) >= _NUMBER_SAID_DIGITS
+        ):
+            # A number being said: its words are read as nothing else (run 10: "one few
+            # teeth" for "one two two" made the visit a dental, "one two two" a new time).
+            found = {k: v for k, v in found.items() if k in _FIELDS_FOR["phone"]}
         found, reply = self.read_repair(text, found)
         if reply is not None:
             return reply

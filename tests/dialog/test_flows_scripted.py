@@ -519,6 +519,31 @@ def test_the_callers_own_address_with_the_surname_misheard_is_asked_about_not_ta
     assert read_back.read_back["email"] == "james.okafor@example.com"
 
 
+def test_a_number_being_said_at_the_phone_step_is_read_as_nothing_else(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    # Run 10 (neural caller): "07700 900122" heard "All seven seven oh oh nine oh oh, one few
+    # teeth." made the consultation a dental, and "Oh seven seven no, oh nine no, oh, one two
+    # two." offered the times again.
+    script = {
+        **BOOKING_SCRIPT,
+        "teeth": {"tool": "update", "type": "Dental"},
+        "one two two": {"tool": "update", "time": "12:00"},
+    }
+    assistant, _model = start(settings, backend, script)
+    asked = say(assistant, TO_READ_BACK[:4])
+    assert asked.expecting == "phone"
+    slot = assistant.state.slot
+    for heard in (
+        "All seven seven oh oh nine oh oh, one few teeth.",
+        "Oh seven seven no, oh nine no, oh, one two two.",
+    ):
+        again = say(assistant, [heard])
+        assert again.expecting == "phone", again.text
+        assert assistant.state.appointment_type == "Consultation"
+        assert assistant.state.slot == slot
+
+
 def test_an_address_given_again_and_again_once_left_off_never_gets_the_same_words(
     settings: Settings, backend: BookingBackend, clinic: SandboxClinic
 ) -> None:
