@@ -299,6 +299,12 @@ class Turn:
             # (Asked what to change, the caller names the detail: a correction as well.)
             misheard = asking.corrected_to_the_same(self, found)
             if misheard:
+                # What else the caller put right in the same breath is kept (run 10: "No, my
+                # name is Karen Boyle and my email is karen.doyle at example.com" lost the
+                # address to the surname's spelling); a guessed address is still asked.
+                said_too = {k: v for k, v in found.items() if k not in FORGETS[misheard]}
+                if not said_too.get("email_guessed"):
+                    self.apply(said_too)
                 return asking.misheard_again(self, misheard, found)
             asking.remember_refused(self, found)
         email_was_off = self.st.email is None

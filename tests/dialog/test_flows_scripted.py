@@ -1132,6 +1132,23 @@ def test_a_name_corrected_at_the_read_back_but_heard_the_same_is_spelled(
     model.assert_all_used()
 
 
+def test_what_else_is_put_right_with_a_name_heard_the_same_is_kept(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    # Run 10: the address given with the surname heard the same was lost to the spelling.
+    script = {**BOOKING_SCRIPT, "no, her name is mittens": {"tool": "update", "pet": "Mittens"}}
+    assistant, _model = start(settings, backend, script)
+    first = say(assistant, TO_READ_BACK)
+    spell = say(assistant, ["No, her name is Mittens and my email is jo dot ok at example dot com"])
+    assert spell.repair == "pet_name:spell"
+    again = say(assistant, ["B E L L A"])
+    assert again.read_back == {
+        **(first.read_back or {}),
+        "pet_name": "Bella",
+        "email": "jo.ok@example.com",
+    }
+
+
 def test_a_client_name_corrected_but_heard_the_same_has_the_surname_spelled_first(
     settings: Settings, backend: BookingBackend, clinic: SandboxClinic
 ) -> None:
