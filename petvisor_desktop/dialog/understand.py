@@ -332,12 +332,19 @@ class Grounding:
             proposed,
             animals.species_grounded,
         )
-        self.choose(
-            found,
-            "appointment_type",
+        kind, proposed_kind = (
             animals.detect_appointment_type(text, self.u.catalogue.appointment_types),
             args.get("type"),
-            animals.appointment_type_grounded,
+        )
+        if expecting in (Step.PET_NAME, Step.CLIENT_NAME) and self.st.appointment_type:
+            # Asked a name, a known appointment type is kept (the read-back can change it): a
+            # surname spelled as the recogniser heard it, "Dental, Blood, L, E" for "D, O, Y,
+            # L, E", once made a consultation a dental.
+            if proposed_kind not in (None, self.st.appointment_type):
+                self.reject("appointment_type", proposed_kind)
+            kind = proposed_kind = None
+        self.choose(
+            found, "appointment_type", kind, proposed_kind, animals.appointment_type_grounded
         )
 
         vet = args.get("vet")

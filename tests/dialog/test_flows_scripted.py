@@ -544,6 +544,20 @@ def test_a_number_being_said_at_the_phone_step_is_read_as_nothing_else(
         assert assistant.state.slot == slot
 
 
+def test_a_name_spelled_as_heard_does_not_change_the_appointment_type(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    # Run 10b: "D, O, Y, L, E" heard "Dental, Blood, L, E" made the consultation a dental.
+    script = {**BOOKING_SCRIPT, "dental, blood": {"tool": "update", "type": "Dental"}}
+    assistant, _model = start(settings, backend, script)
+    asked = say(assistant, TO_READ_BACK[:3])
+    assert asked.expecting == "client_name"
+    slot = assistant.state.slot
+    say(assistant, ["Dental, Blood, L, E"])
+    assert assistant.state.appointment_type == "Consultation"
+    assert assistant.state.slot == slot
+
+
 def test_an_address_given_again_and_again_once_left_off_never_gets_the_same_words(
     settings: Settings, backend: BookingBackend, clinic: SandboxClinic
 ) -> None:
