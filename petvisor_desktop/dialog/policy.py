@@ -52,6 +52,13 @@ _FIELDS_FOR = {
     "email": ("email", "email_declined", "email_guessed"),
 }
 _NUMBER_SAID_DIGITS = 5  # digits that make an answer at the phone step a number being said
+
+
+def _digits_said(text: str) -> int:
+    """How many digits the words carry, said or written ("oh seven seven" is 3)."""
+    return sum(ch.isdigit() for ch in n.words_to_digits(text))
+
+
 # Set by the caller's answer, in this order; a change to the first five clears the slot.
 _DETAILS = (
     "species",
@@ -286,9 +293,7 @@ class Turn:
             # An utterance carrying instructions gives only the answer that was asked for.
             allowed = _FIELDS_FOR.get(expecting, ())
             found = {k: v for k, v in found.items() if k in allowed}
-        if expecting == Step.PHONE and (
-            sum(ch.isdigit() for ch in n.words_to_digits(text)) >= _NUMBER_SAID_DIGITS
-        ):
+        if expecting == Step.PHONE and _digits_said(text) >= _NUMBER_SAID_DIGITS:
             # A number being said: its words are read as nothing else (run 10: "one few
             # teeth" for "one two two" made the visit a dental, "one two two" a new time).
             found = {k: v for k, v in found.items() if k in _FIELDS_FOR["phone"]}
@@ -444,9 +449,8 @@ class Turn:
         ("No, the number's wrong, it's 0770 or 0970"): asked for at the phone step, with
         that step's repairs, rather than "what would you like to change?" or the same
         read-back again."""
-        tried = any(ch.isdigit() for ch in n.words_to_digits(text))
         self.set(phone=None)
-        asked = replies.NEW_NUMBER_NOT_CAUGHT if tried else replies.NEW_NUMBER
+        asked = replies.NEW_NUMBER_NOT_CAUGHT if _digits_said(text) else replies.NEW_NUMBER
         return self.reply(asked, Step.PHONE)
 
     def apply(self, found: dict[str, Any]) -> bool:

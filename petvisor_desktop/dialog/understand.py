@@ -77,7 +77,7 @@ _ORDINALS = {
 _LAST = re.compile(r"\b(last|latest)\b", re.I)
 # "The next one you have", "the soonest": the first of the times on offer.
 _NEXT = re.compile(r"\b(?:next (?:one|available|free(?: one)?)|soonest)\b", re.I)
-# Words that show a number was meant as the caller's phone number, at any step.
+# Words that show a time is meant, beside a phone number put right at the read-back.
 _TIME_CUE = re.compile(r"\b(time|o'?clock|[ap]\.?m\b|morning|afternoon|appointment)", re.I)
 # What a bare "no" to the read-back may say besides no: nothing that names a detail.
 _BARE_NO_WORDS = frozenset(
@@ -151,16 +151,12 @@ class Understander:
     ) -> Understood:
         """The rules, or the model's call; then grounded in the words. `choices`: the open
         question's closed answers (`asking.choices`)."""
-        plain = self.rules_suffice(state, text, handoff) or is_a_choice(
-            state.expecting, text, choices
-        )
-        if not plain:
-            by_rules = None if handoff else self.short_answer(state, text)
-            if by_rules is not None:
-                return by_rules
-        if plain:
-            proposal = Proposal("rules", {}, (ToolCallRecord("understand", {}, "rules", 0.0),))
+        if self.rules_suffice(state, text, handoff) or is_a_choice(state.expecting, text, choices):
+            proposal = _by_rules()
         else:
+            short = None if handoff else self.short_answer(state, text)
+            if short is not None:
+                return short
             proposal = self.propose(state, text)
         found, rejections = Grounding(self, state, text).run(proposal.args)
         return Understood(proposal, found, tuple(rejections))
@@ -179,8 +175,7 @@ class Understander:
         found, rejections = Grounding(self, state, text).run({})
         if not any(found.get(key) for key in asked):
             return None
-        proposal = Proposal("rules", {}, (ToolCallRecord("understand", {}, "rules", 0.0),))
-        return Understood(proposal, found, tuple(rejections))
+        return Understood(_by_rules(), found, tuple(rejections))
 
     def offered_times(self, state: BookingState) -> list[str]:
         return [s.start.astimezone(self.tz).strftime("%H:%M") for s in state.offered]
@@ -253,6 +248,11 @@ class Understander:
             "grammar_ms": result.grammar_ms,
         }
         return Proposal(name, args, (ToolCallRecord(name, dict(args), "ok", result.total_ms),), llm)
+
+
+def _by_rules() -> Proposal:
+    """The proposal of words the rules read alone: no model call."""
+    return Proposal("rules", {}, (ToolCallRecord("understand", {}, "rules", 0.0),))
 
 
 # A short answer (at most this many words) in which the rules alone find what was asked (the

@@ -169,7 +169,7 @@ def guess_email(text: str, first: str | None, last: str | None) -> str | None:
         # the first name's beginning, then a dot.
         for i, w in enumerate(words):
             short = w.split(".")[0]
-            if len(short) >= _SHORT_FIRST and "." in w and first_key.startswith(short):
+            if "." in w and _first_said(short, first_key):
                 at, first_key = i, short
                 break
     if at is None or not first_key:
@@ -203,13 +203,16 @@ def own_address_misheard(email: str | None, first: str | None, last: str | None)
     first_key, last_key = _letters(first), _letters(last)
     if not dot or not said_last or _letters(said_last) == last_key:  # "shah-patel" is right
         return None
-    if said_first != first_key and not (
-        len(said_first) >= _SHORT_FIRST and first_key.startswith(said_first)
-    ):
+    if not _first_said(said_first, first_key):
         return None
     if not sound_key(last_key) or sound_key(said_last) != sound_key(last_key):
         return None
     return f"{said_first}.{last_key}@{domain}"
+
+
+def _first_said(said: str, first_key: str) -> bool:
+    """`said` is the first name or a short form of it ("dan" for Daniel)."""
+    return said == first_key or (len(said) >= _SHORT_FIRST and first_key.startswith(said))
 
 
 # The e-mail providers most addresses in the UK are at (and example.com, the documented
