@@ -24,7 +24,7 @@ from petvisor_desktop.dialog import grounding as g
 from petvisor_desktop.dialog import normalize as n
 from petvisor_desktop.dialog import repair as r
 from petvisor_desktop.dialog.availability import Availability, ToolCallRecord
-from petvisor_desktop.dialog.state import FORGETS, BookingState, Step
+from petvisor_desktop.dialog.state import ANSWERS, FORGETS, BookingState, Step
 from petvisor_desktop.dialog.tools import ANYONE, Catalogue
 from petvisor_desktop.dialog.understand import Understood
 from petvisor_desktop.hours import OpeningHours
@@ -39,26 +39,6 @@ _ABANDON = re.compile(
 )
 # An e-mail address mentioned at the read-back ("No, my email is ...").
 MAX_EMAIL_TRIES = 3  # addresses tried at the read-back before it is left off
-# What an answer may set when it also carries an off-task instruction.
-_FIELDS_FOR = {
-    "species": ("species",),
-    "appointment_type": ("appointment_type",),
-    "clinician": ("clinician",),
-    "date": ("day", "part_of_day", "weekend", "asap"),
-    "time": ("slot", "wanted_time"),
-    "pet_name": ("pet_name",),
-    "client_name": ("first_name", "last_name"),
-    "phone": ("phone", "phone_problem", "phone_guessed"),
-    "email": ("email", "email_declined", "email_guessed"),
-}
-_NUMBER_SAID_DIGITS = 5  # digits that make an answer at the phone step a number being said
-
-
-def _digits_said(text: str) -> int:
-    """How many digits the words carry, said or written ("oh seven seven" is 3)."""
-    return sum(ch.isdigit() for ch in n.words_to_digits(text))
-
-
 # Set by the caller's answer, in this order; a change to the first five clears the slot.
 _DETAILS = (
     "species",
@@ -291,12 +271,12 @@ class Turn:
         self.rejections.extend(understood.rejections)
         if steering:
             # An utterance carrying instructions gives only the answer that was asked for.
-            allowed = _FIELDS_FOR.get(expecting, ())
+            allowed = ANSWERS.get(expecting, ())
             found = {k: v for k, v in found.items() if k in allowed}
-        if expecting == Step.PHONE and _digits_said(text) >= _NUMBER_SAID_DIGITS:
+        if expecting == Step.PHONE and n.digits_said(text) >= n.NUMBER_SAID_DIGITS:
             # A number being said: its words are read as nothing else (run 10: "one few
             # teeth" for "one two two" made the visit a dental, "one two two" a new time).
-            found = {k: v for k, v in found.items() if k in _FIELDS_FOR["phone"]}
+            found = {k: v for k, v in found.items() if k in ANSWERS["phone"]}
         found, reply = self.read_repair(text, found)
         if reply is not None:
             return reply
@@ -450,7 +430,7 @@ class Turn:
         that step's repairs, rather than "what would you like to change?" or the same
         read-back again."""
         self.set(phone=None)
-        asked = replies.NEW_NUMBER_NOT_CAUGHT if _digits_said(text) else replies.NEW_NUMBER
+        asked = replies.NEW_NUMBER_NOT_CAUGHT if n.digits_said(text) else replies.NEW_NUMBER
         return self.reply(asked, Step.PHONE)
 
     def apply(self, found: dict[str, Any]) -> bool:

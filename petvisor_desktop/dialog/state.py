@@ -50,6 +50,20 @@ FORGETS: dict[str, tuple[str, ...]] = {
     "email": ("email",),
 }
 CHANGEABLE = tuple(FORGETS)
+# What the understanding of an answer may find that answers each step's question: what an
+# answer carrying an off-task instruction may set, and what makes a short answer whole
+# without the model.
+ANSWERS: dict[str, tuple[str, ...]] = {
+    "species": ("species",),
+    "appointment_type": ("appointment_type",),
+    "clinician": ("clinician",),
+    "date": ("day", "part_of_day", "weekend", "asap"),
+    "time": ("slot", "wanted_time"),
+    "pet_name": ("pet_name",),
+    "client_name": ("first_name", "last_name"),
+    "phone": ("phone", "phone_problem", "phone_guessed"),
+    "email": ("email", "email_declined", "email_guessed"),
+}
 EXPECTING = tuple(s.value for s in Step)
 
 

@@ -22,7 +22,7 @@ from petvisor_desktop.dialog import normalize as n
 from petvisor_desktop.dialog import repair as r
 from petvisor_desktop.dialog.availability import ToolCallRecord
 from petvisor_desktop.dialog.cues import normalise_words
-from petvisor_desktop.dialog.state import FORGETS, BookingState, Step
+from petvisor_desktop.dialog.state import ANSWERS, BookingState, Step
 from petvisor_desktop.dialog.tools import (
     ANYONE,
     Catalogue,
@@ -167,7 +167,7 @@ class Understander:
         whose reading the rules would overrule anyway (the detectors and the parsers win
         over it where they find a value). Saves the model's call, half a second or more, on
         most turns of a booking. None when the model is needed."""
-        asked = FORGETS.get(state.expecting.value)
+        asked = ANSWERS.get(state.expecting.value)
         if not asked or len(normalise_words(text)) > _SHORT_ANSWER_WORDS:
             return None
         if intents.detect_off_task(text):
@@ -195,8 +195,12 @@ class Understander:
             w for w in normalise_words(text) if w not in _PLAIN_ANSWER_WORDS and not w.isdigit()
         ]
         if expecting == Step.PHONE:
-            # A number that cannot be right is questioned without the model, too.
-            return n.check_phone(text, self.phone_country) is not None and not extra
+            # A number that cannot be right is questioned without the model, too. A number
+            # being said is read as nothing else (policy), so whatever the recogniser made
+            # of its other words ("seven seven oh well"), the model's reading would go unused.
+            return n.check_phone(text, self.phone_country) is not None and (
+                not extra or (n.digits_said(text) >= n.NUMBER_SAID_DIGITS and "?" not in text)
+            )
         if expecting == Step.EMAIL:
             return (
                 n.parse_email(text) is not None
@@ -255,8 +259,9 @@ def _by_rules() -> Proposal:
     return Proposal("rules", {}, (ToolCallRecord("understand", {}, "rules", 0.0),))
 
 
-# A short answer (at most this many words) in which the rules alone find what was asked (the
-# state the question's step holds, `FORGETS`) is understood without the model.
+# A short answer (at most this many words) in which the rules alone find what was asked (an
+# answer to the question's step, `state.ANSWERS`: "Skip" at the e-mail step as well as an
+# address) is understood without the model.
 _SHORT_ANSWER_WORDS = 6
 
 

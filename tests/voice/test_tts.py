@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from petvisor_desktop.dialog import normalize as n
+from petvisor_desktop.dialog import replies
 from petvisor_desktop.modelstore import InstalledModel
 from petvisor_desktop.settings import Settings
 from petvisor_desktop.voice.base import SynthChunk, TtsError
@@ -233,11 +234,25 @@ def test_speakable_on_the_assistants_other_lines() -> None:
     )
     plain = "Lovely. What's your cat's name?"
     assert speakable(plain) == plain
-    booked = "You're booked: Mittens will see Dr Amy Roberts tomorrow at 12pm."
+    booked = "You're booked. Mittens will see Dr Amy Roberts tomorrow at 12pm."
     assert (
         speakable(booked)
-        == "You're booked: Mittens will see Doctor Amy Roberts tomorrow at 12 noon."
+        == "You're booked. Mittens will see Doctor Amy Roberts tomorrow at 12 noon."
     )
+
+
+def test_every_booking_confirmation_starts_with_the_same_short_piece() -> None:
+    # The booking is never prepared ahead: its first piece is made while the caller waits,
+    # unless it is the same for every booking, made once and then played from the cache.
+    firsts = {
+        split_sentences(replies.booked(pet, vet, when))[0]
+        for pet, vet, when in (
+            ("Bella", "Dr Amy Roberts", "on Thursday the 26th of November at 12:15pm"),
+            ("Rex", "Dr Michael Norman", "tomorrow at 9am"),
+        )
+    }
+    (first,) = firsts
+    assert len(first.split()) <= 3 and "booked" in first
 
 
 def test_speakable_leaves_small_numbers_and_dates_alone() -> None:

@@ -13,10 +13,12 @@ from petvisor_desktop.dialog.normalize.email import guess_email, own_address_mis
 from petvisor_desktop.dialog.normalize.numbers import words_to_digits
 from petvisor_desktop.dialog.normalize.phone import (
     DEFAULT_PHONE_COUNTRY,
+    NUMBER_SAID_DIGITS,
     PHONE_PLANS,
     PhoneCheck,
     PhonePlan,
     check_phone,
+    digits_said,
     parse_phone,
     spoken_digits,
     spoken_number,
@@ -32,12 +34,14 @@ from petvisor_desktop.spoken import (
 
 __all__ = [
     "DEFAULT_PHONE_COUNTRY",
+    "NUMBER_SAID_DIGITS",
     "PHONE_PLANS",
     "DateAsk",
     "PartOfDay",
     "PhoneCheck",
     "PhonePlan",
     "check_phone",
+    "digits_said",
     "format_email_for_speech",
     "format_phone_for_speech",
     "guess_email",

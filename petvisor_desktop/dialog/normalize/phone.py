@@ -19,6 +19,13 @@ _PHONE_MAX_RUN_DIGITS = 20
 _ISO_DATE_RE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
 # "Oh oh" in a number as Whisper hears it in noise ("seven seven oh well, nine oh well").
 _OH_WELL = re.compile(r"\boh,?\s+well\b", re.I)
+# Digits that make an answer at the phone step a number being said, whatever else was heard.
+NUMBER_SAID_DIGITS = 5
+
+
+def digits_said(text: str) -> int:
+    """How many digits the words carry, said or written ("oh seven seven" is 3)."""
+    return sum(ch.isdigit() for ch in words_to_digits(text))
 
 
 @dataclass(frozen=True)
