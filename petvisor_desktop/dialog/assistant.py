@@ -133,9 +133,14 @@ class Prepared:
 
     @property
     def answers_the_question(self) -> bool:
-        """The words answer the open question: the reply moves on to another step (not a
-        repair of it, not a check of what was heard)."""
-        return self.turn is not None and self.turn.expecting != self.before.expecting
+        """The words answer the open question: the reply moves on to another step, or puts
+        a whole answer heard for this step to the caller for a yes or no ("I heard 0 7 7 0 0,
+        9 0 0, 1 1 2 as your phone number. Is that right?": said in full, the leading "oh"
+        not heard). Not a repair that asks again, nor "And the rest of the number?"."""
+        if self.turn is None:
+            return False
+        step = self.before.expecting
+        return self.turn.expecting != step or step.value in (self.turn.checking or {})
 
     @property
     def state(self) -> BookingState:

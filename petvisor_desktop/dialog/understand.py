@@ -198,9 +198,9 @@ class Understander:
             # A number that cannot be right is questioned without the model, too. A number
             # being said is read as nothing else (policy), so whatever the recogniser made
             # of its other words ("seven seven oh well"), the model's reading would go unused.
-            return n.check_phone(text, self.phone_country) is not None and (
-                not extra or (n.digits_said(text) >= n.NUMBER_SAID_DIGITS and "?" not in text)
-            )
+            if n.check_phone(text, self.phone_country) is not None and not extra:
+                return True
+            return n.digits_said(text) >= n.NUMBER_SAID_DIGITS and "?" not in text
         if expecting == Step.EMAIL:
             return (
                 n.parse_email(text) is not None

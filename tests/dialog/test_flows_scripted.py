@@ -310,6 +310,25 @@ def test_a_number_being_said_at_the_phone_step_is_read_without_the_model(
     model.assert_all_used()
 
 
+def test_a_whole_number_heard_answers_the_phone_question_a_group_of_it_does_not(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    # The voice loop ends the turn at once when the words so far answer the question; the
+    # phone step otherwise waits out its long silence (numbers come in groups). Run 10: a
+    # whole number heard without its leading "oh" is checked with the caller, and it waited.
+    assistant, _model = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, TO_READ_BACK[:4])
+    assert assistant.expecting == "phone"
+    whole = assistant.foresee("seven seven oh oh, nine oh oh, one one two", 0.9)
+    assert whole is not None and whole.turn is not None
+    assert whole.turn.expecting == "phone" and whole.turn.checking  # heard, to be confirmed
+    assert whole.answers_the_question
+    plain = assistant.foresee("oh seven seven oh oh, nine oh oh, one one two", 0.9)
+    assert plain is not None and plain.answers_the_question
+    group = assistant.foresee("zero seven seven zero zero", 0.9)
+    assert group is not None and not group.answers_the_question
+
+
 def test_a_detail_corrected_at_the_read_back_is_read_back_again_and_booked_corrected(
     settings: Settings, backend: BookingBackend, clinic: SandboxClinic
 ) -> None:
