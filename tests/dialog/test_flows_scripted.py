@@ -276,20 +276,37 @@ def test_short_answers_the_rules_read_whole_skip_the_model_and_longer_ones_do_no
     settings: Settings, backend: BookingBackend
 ) -> None:
     script = {
-        "a consultation for my cat": {"tool": "update", "species": "Cat", "type": "Consultation"},
         "limping": lambda p: {"tool": "update", "time": p.offered[0], "reason": "limping"},
     }
     assistant, model = start(settings, backend, script)
-    say(assistant, ["Hello, I'd like a consultation for my cat"])
+    # A short opening that names the animal and the visit, the vet's "whoever", the day and
+    # part of day: read by the rules alone.
+    opened = say(assistant, ["Hello, I'd like to book a consultation for my cat, please"])
+    assert opened.expecting == "clinician"
+    assert (assistant.state.species, assistant.state.appointment_type) == ("Cat", "Consultation")
     assert say(assistant, ["Whoever is free first"]).expecting == "date"
     offer = say(assistant, ["Thursday afternoon please"])
     assert offer.expecting == "time" and assistant.state.day == THURSDAY
-    assert len(model.calls) == 1  # the day and part of day, read by the rules alone
+    assert model.calls == []
     # More than a short answer: the model hears it (here, a note for the staff).
     taken = say(assistant, ["The first one, and could you note that she has been limping"])
-    assert taken.expecting == "pet_name" and len(model.calls) == 2
+    assert taken.expecting == "pet_name" and len(model.calls) == 1
     assert assistant.state.notes == "limping"
     model.assert_all_used()
+
+
+def test_an_opening_with_more_than_the_animal_and_the_visit_goes_to_the_model(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    why = "he keeps shaking his head"
+    script = {why: {"tool": "update", "species": "Dog", "type": "Consultation", "reason": why}}
+    assistant, model = start(settings, backend, script)
+    say(assistant, [f"Hi, I'd like a consultation for my dog please, {why}"])
+    assert len(model.calls) == 1 and assistant.state.notes == why
+    # Short, but the rules find no kind of visit in it: the model reads it.
+    assistant, model = start(settings, backend, {"about": {"tool": "update", "species": "Cat"}})
+    say(assistant, ["Hi, it's about my cat"])
+    assert len(model.calls) == 1 and assistant.state.species == "Cat"
 
 
 def test_a_number_being_said_at_the_phone_step_is_read_without_the_model(
