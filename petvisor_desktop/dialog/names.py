@@ -19,7 +19,9 @@ PET_CUE = re.compile(
     r"|(?i:\bmy (?:dog|cat|puppy|kitten|pup),? )[A-Z]"  # Whisper writes "my dog, Rex,"
 )
 SELF_NAMED = re.compile(
-    r"\b(?:i'?m|i am|my name is|my name's|this is)\s+((?:[A-Za-z'-]+\s*){1,3})", re.I
+    r"\b(?:i'?m|i am|my name is|my name's|this is)\s+(?:(?:actually|really)\s+)?"
+    r"((?:[A-Za-z'-]+\s*){1,3})",
+    re.I,
 )
 _PARTICLES = {
     "van",
@@ -92,6 +94,8 @@ _NOT_NAMES = {
     "hoping",
     "trying",
     "just",
+    "actually",
+    "really",
     "here",
     "erm",
     "um",
@@ -187,7 +191,8 @@ def bare_name(text: str, allow_two: bool = False) -> str | None:
 _PET_NAMED = re.compile(
     r"\b(?:(?:my|his|her|its|the|our)\s+(?:pet|dog|cat|puppy|kitten)'?s\s+name\s+is|"
     r"(?:his|her|its)\s+name(?:\s+is|'s)|"
-    r"(?:she|he|it)(?:\s+is|'s)\s+(?:called|named))\s+([A-Za-z'-]+)",
+    r"(?:she|he|it)(?:\s+is|'s)\s+(?:called|named))\s+(?:(?:actually|really|just)\s+)?"
+    r"([A-Za-z'-]+)",
     re.I,
 )
 

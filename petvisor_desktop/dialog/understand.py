@@ -168,6 +168,8 @@ class Understander:
         whose reading the rules would overrule anyway (the detectors and the parsers win
         over it where they find a value). Saves the model's call, half a second or more, on
         most turns of a booking. None when the model is needed."""
+        if state.expecting == Step.CONFIRM:
+            return self._correction_read(state, text)
         opening = state.expecting == Step.NONE
         asked = _OPENING_ANSWER if opening else ANSWERS.get(state.expecting.value)
         most = _SHORT_OPENING_WORDS if opening else _SHORT_ANSWER_WORDS
@@ -178,6 +180,23 @@ class Understander:
         found, rejections = Grounding(self, state, text).run({})
         # The opening must say both the animal and the visit; an answer, what was asked.
         if not (all if opening else any)(found.get(key) for key in asked):
+            return None
+        return Understood(_by_rules(), found, tuple(rejections))
+
+    def _correction_read(self, state: BookingState, text: str) -> Understood | None:
+        """At the read-back, a no that puts details right in words the rules read ("No, his
+        name is Milo", "No, my email is karen dot doyle at example dot com", "No, it's
+        Thursday, not Wednesday"): the rules' values win over the model's there, and the
+        policy compares them with the read-back. Run 10: 30 of the 87 model calls were
+        such corrections, 0.9 to 2.3 s each. None when it is longer, says no detail, or
+        says something else (a question, instructions)."""
+        words = normalise_words(text)
+        if len(words) > _SHORT_CORRECTION_WORDS or intents.detect_off_task(text):
+            return None
+        if not (n.is_no(text) or state.asked_what_to_change) or "?" in text:
+            return None
+        found, rejections = Grounding(self, state, text).run({})
+        if not any(found.get(key) for key in _CORRECTIONS):
             return None
         return Understood(_by_rules(), found, tuple(rejections))
 
@@ -272,6 +291,11 @@ _SHORT_ANSWER_WORDS = 6
 # in the caller's words worth a note for the staff (longer openings carry those: "he keeps
 # shaking his head"). Run 12: 1.3 s of the model on such openings.
 _SHORT_OPENING_WORDS = 12
+# A correction at the read-back this short, in which the rules find a detail, is theirs.
+_SHORT_CORRECTION_WORDS = 14
+_CORRECTIONS = frozenset(
+    {key for keys in ANSWERS.values() for key in keys} | {"email_dropped", "proposed_type"}
+)
 _OPENING_ANSWER = ("species", "appointment_type")
 
 
