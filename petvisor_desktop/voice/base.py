@@ -5,6 +5,7 @@ otherwise. Each stage has a typed error with a short code and a message a person
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -149,9 +150,46 @@ class SynthChunk:
     last_of_sentence: bool
 
 
+class SentenceCache:
+    """Sentences already spoken, as (samples, rate) chunks, least recently used first. It
+    belongs to the loaded voice, not to one conversation: the same questions are asked of
+    every caller ("What's the best phone number to reach you?"), so each is made once for
+    the life of the voice and plays at once after that (the benchmarks, which start an
+    engine per scenario on the same loaded voice, see what a kiosk that has been running
+    sees). Thread-safe."""
+
+    def __init__(self, limit: int = 256) -> None:
+        self.limit = limit
+        self._items: OrderedDict[str, list[tuple[np.ndarray, int]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, sentence: str) -> list[tuple[np.ndarray, int]] | None:
+        with self._lock:
+            chunks = self._items.get(sentence)
+            if chunks is not None:
+                self._items.move_to_end(sentence)
+            return chunks
+
+    def put(self, sentence: str, chunks: list[tuple[np.ndarray, int]]) -> None:
+        with self._lock:
+            self._items[sentence] = chunks
+            self._items.move_to_end(sentence)
+            while len(self._items) > self.limit:
+                self._items.popitem(last=False)
+
+    def __contains__(self, sentence: object) -> bool:
+        with self._lock:
+            return sentence in self._items
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+
 class Synthesizer(Protocol):
     sample_rate_hz: int
     voice: str
+    made: SentenceCache  # sentences already made with this voice
 
     def synthesize(
         self, sentence: str, cancel: threading.Event | None = None

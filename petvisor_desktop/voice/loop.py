@@ -23,7 +23,6 @@ import math
 import queue
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -50,7 +49,6 @@ LEVEL_EVERY_S = 0.1  # how often the microphone's level is reported
 # silence the turn so far is decoded in the background; if the caller stays silent until the
 # end of the turn, that text is used and the decode is off the critical path.
 SPECULATE_AFTER_MS = 160
-SYNTH_CACHE_SENTENCES = 256
 
 
 @dataclass(frozen=True)
@@ -191,7 +189,7 @@ class VoiceLoop:
         self.barge_in = BargeIn(self.audio.min_barge_in_ms)
         self._last_level_t = 0.0
         self._played_t = -1e9
-        self._synth_cache: OrderedDict[str, list[tuple[np.ndarray, int]]] = OrderedDict()
+        self._synth_cache = self.tts.made  # the voice's: kept across conversations
         self.turn_figures: list[dict[str, Any]] = []  # every spoken reply's figures
         self._capture = threading.Thread(
             target=self._capture_loop, name="petvisor-capture", daemon=True
@@ -631,9 +629,8 @@ class VoiceLoop:
             if cached is None and ahead is not None and not ahead.cancelled():
                 cached = ahead.result()  # made during the pause (or nearly: waited for)
                 if cached:
-                    self._synth_cache[sentence] = cached
+                    self._synth_cache.put(sentence, cached)
             if cached is not None:
-                self._synth_cache.move_to_end(sentence)
                 for samples, rate in cached:
                     yield sentence, samples, rate
                 continue
@@ -642,9 +639,7 @@ class VoiceLoop:
                 made.append((chunk.samples, chunk.sample_rate_hz))
                 yield sentence, chunk.samples, chunk.sample_rate_hz
             if not self._cancel_speech.is_set():
-                self._synth_cache[sentence] = made
-                while len(self._synth_cache) > SYNTH_CACHE_SENTENCES:
-                    self._synth_cache.popitem(last=False)
+                self._synth_cache.put(sentence, made)
 
     def _speak(
         self,

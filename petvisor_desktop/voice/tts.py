@@ -30,7 +30,7 @@ from petvisor_desktop.spoken import (
     format_email_for_speech,
     format_phone_for_speech,
 )
-from petvisor_desktop.voice.base import SynthChunk, TtsError
+from petvisor_desktop.voice.base import SentenceCache, SynthChunk, TtsError
 
 if TYPE_CHECKING:
     from piper import PiperVoice
@@ -52,6 +52,7 @@ OUTPUT_GAIN = 1.6
 # part (and so the first audio of a reply) is ready sooner. Words are counted as they will be
 # said ("8:45am" is three), since times and phone numbers take long to say.
 MAX_WORDS = 14
+MADE_SENTENCES = 256  # sentences kept made per loaded voice (a few seconds of audio each)
 MIN_PIECE_WORDS = 4
 
 _FIX = "run `petvisor-desktop models pull {name}` (or `petvisor-desktop models install-dev`)"
@@ -410,6 +411,7 @@ class PiperSynthesizer:
         )
         self._stats_lock = threading.Lock()
         self.last_stats: SynthStats | None = None
+        self.made = SentenceCache(MADE_SENTENCES)
 
     @classmethod
     def load(

@@ -18,7 +18,7 @@ from petvisor_desktop.dialog import normalize as n
 from petvisor_desktop.dialog import replies
 from petvisor_desktop.modelstore import InstalledModel
 from petvisor_desktop.settings import Settings
-from petvisor_desktop.voice.base import SynthChunk, TtsError
+from petvisor_desktop.voice.base import SentenceCache, SynthChunk, TtsError
 from petvisor_desktop.voice.tts import (
     PiperSynthesizer,
     load_synthesizer,
@@ -253,6 +253,17 @@ def test_every_booking_confirmation_starts_with_the_same_short_piece() -> None:
     }
     (first,) = firsts
     assert len(first.split()) <= 3 and "booked" in first
+
+
+def test_the_voices_made_sentences_keep_the_most_recently_used() -> None:
+    made = SentenceCache(limit=2)
+    audio = [(np.zeros(160, np.int16), 16000)]
+    made.put("What's the best phone number to reach you?", audio)
+    made.put("And your first and last name, please?", audio)
+    assert made.get("What's the best phone number to reach you?") is audio  # used again
+    made.put("You're booked.", audio)
+    assert "And your first and last name, please?" not in made  # the least recently used
+    assert "What's the best phone number to reach you?" in made and len(made) == 2
 
 
 def test_speakable_leaves_small_numbers_and_dates_alone() -> None:
