@@ -96,13 +96,13 @@ def _same(heard: str, cue_word: str) -> bool:
 
 def sound_key(word: str) -> str:
     """A word's consonants as heard: silent and soft letters dropped ("gh", "h", "w" after
-    a vowel), alike sounds made one (z and s, c/ck/q and k, ph and f, th and t), doubles
+    a vowel), alike sounds made one (z and s, c/ck/q and k, ph, v and f, th and t), doubles
     merged, vowels left out. "Hughes" and "use" are both "s"; "Hayes" and "haze" both "s";
     "Ross" is "rs". For a recogniser's mishearing of a name, not for spelling."""
     w = re.sub(r"[^a-z]", "", word.lower())
     for sound, same in (("gh", ""), ("ph", "f"), ("th", "t"), ("ck", "k"), ("qu", "k")):
         w = w.replace(sound, same)
-    w = w.replace("h", "").translate(str.maketrans("zcq", "skk"))
+    w = w.replace("h", "").translate(str.maketrans("zcqv", "skkf"))
     w = re.sub(r"(?<=[aeiouy])w", "", w)
     consonants = re.sub(r"[aeiouy]", "", w)
     return re.sub(r"(.)\1+", r"\1", consonants)

@@ -777,6 +777,25 @@ def test_the_callers_own_address_with_the_surname_misheard_is_guessed(
 
 
 @pytest.mark.parametrize(
+    ("email", "guessed"),
+    [
+        # Run 12 (neural caller at 15 dB), "olivia grant at example dot com, all one word"
+        # for Olivia Grant, heard "all of you grant at example.com".
+        ("allofyougrant@example.com", "oliviagrant@example.com"),
+        ("olivya.grant@example.com", "olivia.grant@example.com"),
+        ("oliviagrent@example.com", "oliviagrant@example.com"),
+        ("holidaygrant@example.com", None),  # not like Olivia to the ear
+        ("oliviagrant@example.com", None),  # right already
+        ("grant@example.com", None),  # one name only
+    ],
+)
+def test_the_callers_own_address_with_the_first_name_misheard_is_guessed(
+    email: str, guessed: str | None
+) -> None:
+    assert own_address_misheard(email, "Olivia", "Grant") == guessed
+
+
+@pytest.mark.parametrize(
     "email",
     [
         "dan.ross@example.com",  # another surname: not a mishearing of Hughes

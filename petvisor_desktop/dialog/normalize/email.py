@@ -191,23 +191,42 @@ def guess_email(text: str, first: str | None, last: str | None) -> str | None:
 
 
 def own_address_misheard(email: str | None, first: str | None, last: str | None) -> str | None:
-    """The caller's names as the address, when the one read is theirs with the surname
-    misheard: "dan.use@example.com" from Daniel Hughes ("dan dot hughes ..." as Whisper
-    wrote it) gives "dan.hughes@example.com", to be put to the caller for a yes or no. The
-    local part must be the first name (or its short form, said before the dot) and a word
-    that sounds like the surname (`sound_key`) but is not it. None otherwise."""
+    """The caller's names as the address, when the one read is theirs with one name
+    misheard: "dan.use@example.com" from Daniel Hughes ("dan dot hughes ..." as Whisper wrote
+    it) gives "dan.hughes@example.com"; "allofyougrant@example.com" from Olivia Grant
+    ("olivia grant ..., all one word") gives "oliviagrant@example.com". To be put to the
+    caller for a yes or no. One name must be as said (the first name may be its short form,
+    said before the dot), the other a word that sounds like it (`sound_key`) but is not it.
+    None otherwise."""
     if not email or not first or not last:
         return None
     local, _, domain = email.partition("@")
-    said_first, dot, said_last = local.partition(".")
     first_key, last_key = _letters(first), _letters(last)
-    if not dot or not said_last or _letters(said_last) == last_key:  # "shah-patel" is right
+    said_first, dot, said_last = local.partition(".")
+    if not dot:  # all one word: the names are told apart by the one heard right
+        if local.endswith(last_key):
+            said_first, said_last = local[: -len(last_key)], last_key
+        elif local.startswith(first_key):
+            said_first, said_last = first_key, local[len(first_key) :]
+        else:
+            return None
+    if not said_first or not said_last:
         return None
-    if not _first_said(said_first, first_key):
+    first_right = _first_said(said_first, first_key)
+    last_right = _letters(said_last) == last_key  # "shah-patel" is right for Shah-Patel
+    if first_right and last_right:
         return None
-    if not sound_key(last_key) or sound_key(said_last) != sound_key(last_key):
-        return None
-    return f"{said_first}.{last_key}@{domain}"
+    if first_right and _sounds_like(said_last, last_key):
+        return f"{said_first}{dot}{last_key}@{domain}"
+    if last_right and _sounds_like(said_first, first_key):
+        return f"{first_key}{dot}{last_key}@{domain}"
+    return None
+
+
+def _sounds_like(said: str, name_key: str) -> bool:
+    """A word heard in place of the name: not it, but the same to the ear (`sound_key`)."""
+    key = sound_key(name_key)
+    return bool(key) and _letters(said) != name_key and sound_key(said) == key
 
 
 def _first_said(said: str, first_key: str) -> bool:
