@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from petvisor_desktop.dialog import animals, asking, intents, offers, replies
 from petvisor_desktop.dialog import grounding as g
+from petvisor_desktop.dialog import names as nm
 from petvisor_desktop.dialog import normalize as n
 from petvisor_desktop.dialog import repair as r
 from petvisor_desktop.dialog.availability import Availability, ToolCallRecord
@@ -450,6 +451,11 @@ class Turn:
                 if key == "part_of_day":
                     preferences.append(f"prefers {found[key]}s")
         self.set(preferences=tuple(preferences))
+        if found.get("last_name") and self.st.email and "email" not in found:
+            # A surname put right, spelt another way (Clarke for Clark): an address heard
+            # with the old spelling follows it (run 12: "naomiclark@" was read back after the
+            # caller had confirmed "Clarke", and corrected until it was left off).
+            self.set(email=nm.surname_spelt_as_given(self.st.email, self.st.last_name))
         if (
             "day" in found
             and found["day"] is not None

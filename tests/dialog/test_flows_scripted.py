@@ -346,6 +346,23 @@ def test_a_whole_number_heard_answers_the_phone_question_a_group_of_it_does_not(
     assert group is not None and not group.answers_the_question
 
 
+def test_an_address_heard_with_the_surname_follows_the_surname_put_right(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    # Run 12 (neural caller): "naomiclark@" stayed in the read-back after the caller had
+    # put her surname right as Clarke.
+    assistant, _model = start(settings, backend, BOOKING_SCRIPT)
+    lines = [*TO_READ_BACK[:3], "Naomi Clark", PHONE, "naomi clark at example dot com"]
+    first = say(assistant, lines)
+    assert first.read_back is not None and first.read_back["email"] == "naomiclark@example.com"
+    fixed = say(assistant, ["No, my name is Naomi Clarke"])
+    assert fixed.read_back is not None and fixed.read_back["client_name"] == "Naomi Clarke"
+    assert fixed.read_back["email"] == "naomiclarke@example.com"
+    say(assistant, ["Yes"])
+    (booking,) = clinic.bookings()
+    assert booking["client"]["email"] == "naomiclarke@example.com"
+
+
 def test_a_detail_corrected_at_the_read_back_is_read_back_again_and_booked_corrected(
     settings: Settings, backend: BookingBackend, clinic: SandboxClinic
 ) -> None:
