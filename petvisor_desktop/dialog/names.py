@@ -9,6 +9,7 @@ import re
 
 from petvisor_desktop.dialog import animals
 from petvisor_desktop.dialog.cues import normalise_words
+from petvisor_desktop.spoken import DATE_WORDS
 
 # The caller speaks of themselves ("I'm ...", "put it under ...") or of the pet by name.
 SELF_CUE = re.compile(
@@ -223,11 +224,25 @@ def pet_named(text: str) -> str | None:
 
 
 def named_instead(text: str, held: str | None) -> str | None:
-    """The name said in place of the one `held`: "Bella, not Poppy" while Poppy is held."""
+    """The name said in place of the one `held`: "Bella, not Poppy" while Poppy is held. When
+    the pet's name is what the words are about ("the wrong dog's name ... this one is Bella,
+    not Poppy"), the name taken back need not be the one held: it was misheard too (run 12:
+    Poppy held as "Happy", "not Poppy" heard "not coffee")."""
     if not held:
         return None
     m = re.search(rf"\b([A-Za-z'-]+),?\s+not\s+{re.escape(held)}\b", text, re.I)
+    if m is None and _PET_NAME_TALK.search(text):
+        m = re.search(r"\b([A-Z][A-Za-z'-]+),?\s+(?i:not|no)\s+[A-Za-z'-]+", text)
+        if m and m.group(1).lower() in DATE_WORDS:  # "this one is Thursday, not Friday"
+            return None
     return _one_name(m.group(1)) if m else None
+
+
+# Words that say the pet's name is what is being put right.
+_PET_NAME_TALK = re.compile(
+    r"\b(?:(?:dog|cat|pet|puppy|kitten)'?s\s+name|this\s+one\s+is|(?:she|he)'?s\s+called)\b",
+    re.I,
+)
 
 
 def _one_name(word: str) -> str | None:

@@ -1051,6 +1051,20 @@ def test_a_pet_name_said_outright_at_the_read_back_is_taken_whatever_the_model_m
     assert (correction in asked) == (not correction.startswith("No"))
 
 
+def test_a_pet_name_put_right_with_the_wrong_one_misheard_too_is_taken(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    # Run 12 (neural caller): Poppy was held as "Happy", and "This one is Bella, not Poppy"
+    # came as "... not coffee": nothing matched the name held, and the old one was read back.
+    said = "Oh, I gave you the wrong cat's name, sorry! This one is Bella, not coffee."
+    script = {**BOOKING_SCRIPT, "wrong cat's name": {"tool": "update"}}
+    assistant, _model = start(settings, backend, script)
+    first = say(assistant, [*TO_READ_BACK[:2], "Happy", *TO_READ_BACK[3:]])
+    assert first.read_back is not None and first.read_back["pet_name"] == "Happy"
+    fixed = say(assistant, [said])
+    assert fixed.read_back is not None and fixed.read_back["pet_name"] == "Bella"
+
+
 def test_names_the_model_missed_are_heard_by_the_rules(
     settings: Settings, backend: BookingBackend, clinic: SandboxClinic
 ) -> None:
