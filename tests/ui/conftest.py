@@ -183,6 +183,27 @@ def live(running_engine: tuple[Engine, Relay, Settings], qtbot: Any) -> Iterator
         conversation.end("abandoned").result(60)
 
 
+def start_with_line(
+    qtbot: Any, bridge: EngineBridge, edit: Any, text: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Type the line that starts a conversation; returns the greeting and the answer to the
+    line. The answer may come straight after the greeting (a line the rules read whole
+    needs no model call), so both are collected from the moment Enter is pressed."""
+    replies: list[dict[str, Any]] = []
+
+    def keep(data: dict[str, Any]) -> None:
+        replies.append(data)
+
+    bridge.assistant_reply.connect(keep)
+    try:
+        qtbot.keyClicks(edit, text)
+        qtbot.keyClick(edit, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: len(replies) >= 2, timeout=REPLY_MS)
+    finally:
+        bridge.assistant_reply.disconnect(keep)
+    return replies[0], replies[1]
+
+
 def type_line(qtbot: Any, bridge: EngineBridge, edit: Any, text: str) -> dict[str, Any]:
     """Type a line and press Enter, as a caller would; returns the assistant's reply."""
     qtbot.keyClicks(edit, text)
