@@ -280,6 +280,18 @@ def spelling_variant(name: str) -> str | None:
     return None
 
 
+def address_with_surname(email: str, held: str | None, surname: str | None) -> str:
+    """An address heard with the surname `held` (from the same mishearing), with the
+    surname put right instead: "fatamad.image@example.com" held for "That Image" is
+    "fatamad.khan@example.com" once the name is Fatima Khan. Any other address is left."""
+    old = re.sub(r"[^a-z]", "", (held or "").lower())
+    new = re.sub(r"[^a-z]", "", (surname or "").lower())
+    local, at, domain = email.partition("@")
+    if len(old) < 2 or not new or old == new or old not in local:
+        return email
+    return f"{local.replace(old, new)}{at}{domain}"
+
+
 def surname_spelt_as_given(email: str | None, surname: str | None) -> str | None:
     """An address with the caller's surname in it spelt as the caller gave it: heard
     "naomiclark@example.com" from Naomi Clarke is "naomiclarke@example.com" (the two sound

@@ -438,6 +438,7 @@ class Turn:
         """Update the state; a change to what the slot depends on clears the offered times."""
         changed = False
         preferences = list(self.st.preferences)
+        held_last = self.st.last_name
         for key in _DETAILS:
             if key in found and found[key] is not None and getattr(self.st, key) != found[key]:
                 self.set(**{key: found[key]})
@@ -452,10 +453,12 @@ class Turn:
                     preferences.append(f"prefers {found[key]}s")
         self.set(preferences=tuple(preferences))
         if found.get("last_name") and self.st.email and "email" not in found:
-            # A surname put right, spelt another way (Clarke for Clark): an address heard
-            # with the old spelling follows it (run 12: "naomiclark@" was read back after the
-            # caller had confirmed "Clarke", and corrected until it was left off).
-            self.set(email=nm.surname_spelt_as_given(self.st.email, self.st.last_name))
+            # A surname put right: an address heard with the old one follows it, whether it
+            # was spelt another way (run 12: "naomiclark@" was read back after the caller
+            # had confirmed "Clarke") or misheard ("fatamad.image@" for Fatima Khan, heard
+            # "That Image"); corrected again and again, both were left off.
+            email = nm.address_with_surname(self.st.email, held_last, self.st.last_name)
+            self.set(email=nm.surname_spelt_as_given(email, self.st.last_name))
         if (
             "day" in found
             and found["day"] is not None

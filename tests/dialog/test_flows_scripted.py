@@ -362,6 +362,15 @@ def test_an_address_heard_with_the_surname_follows_the_surname_put_right(
     (booking,) = clinic.bookings()
     assert booking["client"]["email"] == "naomiclarke@example.com"
 
+    # A surname misheard outright (A/B run: Fatima Khan heard "That Image"), and the address
+    # heard with it: both put right by one correction.
+    other, _model = start(settings, backend, BOOKING_SCRIPT)
+    lines = [*TO_READ_BACK[:3], "Fatima Image", PHONE, "fatima dot image at example dot com"]
+    heard = say(other, lines)
+    assert heard.read_back is not None and heard.read_back["email"] == "fatima.image@example.com"
+    fixed = say(other, ["No, my name is Fatima Khan"])
+    assert fixed.read_back is not None and fixed.read_back["email"] == "fatima.khan@example.com"
+
 
 def test_a_detail_corrected_at_the_read_back_is_read_back_again_and_booked_corrected(
     settings: Settings, backend: BookingBackend, clinic: SandboxClinic
