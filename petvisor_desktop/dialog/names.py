@@ -283,11 +283,12 @@ def spelling_variant(name: str) -> str | None:
 def address_with_surname(email: str, held: str | None, surname: str | None) -> str:
     """An address heard with the surname `held` (from the same mishearing), with the
     surname put right instead: "fatamad.image@example.com" held for "That Image" is
-    "fatamad.khan@example.com" once the name is Fatima Khan. Any other address is left."""
+    "fatamad.khan@example.com" once the name is Fatima Khan. Any other address, or one that
+    has the surname already ("naomiclarke@" for Clark put right as Clarke), is left."""
     old = re.sub(r"[^a-z]", "", (held or "").lower())
     new = re.sub(r"[^a-z]", "", (surname or "").lower())
     local, at, domain = email.partition("@")
-    if len(old) < 2 or not new or old == new or old not in local:
+    if len(old) < 2 or not new or new in local or old not in local:
         return email
     return f"{local.replace(old, new)}{at}{domain}"
 
@@ -299,9 +300,5 @@ def surname_spelt_as_given(email: str | None, surname: str | None) -> str | None
     with "sara" for a Sarah is common enough."""
     if not email or "@" not in email or not surname:
         return email
-    local, domain = email.split("@", 1)
     given = re.sub(r"[^a-z]", "", surname.lower())
-    heard = spelling_variant(given)
-    if heard and heard in local and given not in local:
-        local = local.replace(heard, given)
-    return f"{local}@{domain}"
+    return address_with_surname(email, spelling_variant(given), surname)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
@@ -164,39 +164,28 @@ class Understander:
     def short_answer(self, state: BookingState, text: str) -> Understood | None:
         """A short answer in which the rules alone find what was asked ("Wednesday morning",
         "Milo", "My name is Owen Price", "The first one"; an opening that names the animal
-        and the visit and little more): understood without the model,
-        whose reading the rules would overrule anyway (the detectors and the parsers win
-        over it where they find a value). Saves the model's call, half a second or more, on
-        most turns of a booking. None when the model is needed."""
-        if state.expecting == Step.CONFIRM:
-            return self._correction_read(state, text)
-        opening = state.expecting == Step.NONE
-        asked = _OPENING_ANSWER if opening else ANSWERS.get(state.expecting.value)
-        most = _SHORT_OPENING_WORDS if opening else _SHORT_ANSWER_WORDS
-        if not asked or len(normalise_words(text)) > most:
-            return None
-        if intents.detect_off_task(text):
-            return None
-        found, rejections = Grounding(self, state, text).run({})
-        # The opening must say both the animal and the visit; an answer, what was asked.
-        if not (all if opening else any)(found.get(key) for key in asked):
-            return None
-        return Understood(_by_rules(), found, tuple(rejections))
-
-    def _correction_read(self, state: BookingState, text: str) -> Understood | None:
-        """At the read-back, a no that puts details right in words the rules read ("No, his
-        name is Milo", "No, my email is karen dot doyle at example dot com", "No, it's
-        Thursday, not Wednesday"): the rules' values win over the model's there, and the
-        policy compares them with the read-back. Run 10: 30 of the 87 model calls were
-        such corrections, 0.9 to 2.3 s each. None when it is longer, says no detail, or
-        says something else (a question, instructions)."""
-        words = normalise_words(text)
-        if len(words) > _SHORT_CORRECTION_WORDS or intents.detect_off_task(text):
-            return None
-        if not (n.is_no(text) or state.asked_what_to_change) or "?" in text:
+        and the visit and little more; a correction at the read-back): understood without
+        the model, whose reading the rules would overrule anyway (the detectors and the
+        parsers win over it where they find a value). Saves the model's call, half a second
+        or more, on most turns of a booking. None when the model is needed."""
+        step = state.expecting
+        asked: Collection[str]
+        if step == Step.CONFIRM:
+            # At the read-back, a no that puts details right in words the rules read ("No,
+            # his name is Milo", "No, my email is ..."): the rules' values win over the
+            # model's there, and the policy compares them with the read-back. Run 10: 30 of
+            # the 87 model calls were such corrections, 0.9 to 2.3 s each.
+            if not (n.is_no(text) or state.asked_what_to_change) or "?" in text:
+                return None
+            most, asked, need = _SHORT_CORRECTION_WORDS, _CORRECTIONS, any
+        elif step == Step.NONE:  # the opening must say both the animal and the visit
+            most, asked, need = _SHORT_OPENING_WORDS, _OPENING_ANSWER, all
+        else:
+            most, asked, need = _SHORT_ANSWER_WORDS, ANSWERS.get(step.value, ()), any
+        if not asked or len(normalise_words(text)) > most or intents.detect_off_task(text):
             return None
         found, rejections = Grounding(self, state, text).run({})
-        if not any(found.get(key) for key in _CORRECTIONS):
+        if not need(found.get(key) for key in asked):
             return None
         return Understood(_by_rules(), found, tuple(rejections))
 

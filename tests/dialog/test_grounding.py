@@ -22,7 +22,7 @@ from petvisor_desktop.dialog.grounding import (
     name_grounded,
 )
 from petvisor_desktop.dialog.intents import detect_handoff, detect_off_task
-from petvisor_desktop.dialog.names import surname_spelt_as_given
+from petvisor_desktop.dialog.names import address_with_surname, surname_spelt_as_given
 
 TYPES = ["Vaccinations", "Consultation", "Nurse appointment", "Dental"]
 VETS = ["Dr Amy Roberts", "Dr Michael Norman"]
@@ -476,3 +476,10 @@ def test_an_address_has_the_surname_spelt_as_the_caller_gave_it(
     heard: str, surname: str | None, address: str
 ) -> None:
     assert surname_spelt_as_given(heard, surname) == address
+
+
+def test_an_address_follows_a_surname_put_right_once_only() -> None:
+    assert address_with_surname("fatima.image@x.com", "Image", "Khan") == "fatima.khan@x.com"
+    # Heard right already while the surname was held wrong: not changed again ("clarkee").
+    assert address_with_surname("naomiclarke@x.com", "Clark", "Clarke") == "naomiclarke@x.com"
+    assert address_with_surname("jo.smith@x.com", "Image", "Khan") == "jo.smith@x.com"
