@@ -280,6 +280,24 @@ def spelling_variant(name: str) -> str | None:
     return None
 
 
+def unlikely_spelling(name: str) -> bool:
+    """Letters heard wrong rather than a name anyone has: a part of the name with the same
+    letter three times running, with no vowel, made of two letters over and over ("Axaxa"
+    for A-I-S-H-A), or with two doubled vowels ("Aasaa"). Such a spelling is put to the
+    caller, letter by letter, before it is used."""
+    for part in re.split(r"[\s'-]+", name.lower()):
+        letters = re.sub(r"[^a-z]", "", part)
+        if len(letters) < 2:
+            continue
+        if re.search(r"(.)\1\1", letters) or not re.search(r"[aeiouy]", letters):
+            return True
+        if len(letters) >= 5 and letters[2:] == letters[:-2]:
+            return True
+        if len(re.findall(r"([aeiou])\1", letters)) >= 2:
+            return True
+    return False
+
+
 def address_with_surname(email: str, held: str | None, surname: str | None) -> str:
     """An address heard with the surname `held` (from the same mishearing), with the
     surname put right instead: "fatamad.image@example.com" held for "That Image" is

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from petvisor_desktop.dialog import names as nm
 from petvisor_desktop.dialog import normalize as n
 from petvisor_desktop.dialog.tools import ANYONE
 from petvisor_desktop.spoken import ANYONE_CHOICE, number_words
@@ -271,7 +272,7 @@ class RepairState:
     digits: str = ""  # phone digits gathered so far, part by part
     unsure: bool = False  # a part of the phone number was heard with low confidence
     pending: dict[str, str] = field(default_factory=dict)  # low-confidence values to confirm
-    spelt: bool = False  # the pending name is another spelling: the question spells it
+    spelt: bool = False  # the pending name was spelled, or is another spelling: asked spelt
     refused: bool = False  # the caller said no to the value read back to them
     restart: bool = False  # the phone number's parts added up to no number: start again
     question: str = ""  # the repair question last asked, to ask again after an aside
@@ -380,6 +381,7 @@ class Repair:
         found = dict(found)
         confirmed: set[str] = set()
         forget: tuple[str, ...] = ()
+        spelled: tuple[str, ...] = ()
         self._drop_stale_proposal(step, options)
         if self.state.pending:
             found, confirmed, forget = self._settle(text, found)
@@ -394,7 +396,7 @@ class Repair:
             if reply:
                 return Taken(found, forget, reply)
         elif s.step == step and s.mode in ("spell", "again"):
-            self._add_spelled(step, text, found, current)  # spelled unasked, too
+            spelled = self._add_spelled(step, text, found, current)  # spelled unasked, too
         elif s.step == step and s.mode == "parts" and "phone" not in found:
             reply = self._add_part(text, found, low_confidence, self.phone_country)
             if reply:
@@ -415,11 +417,17 @@ class Repair:
         for key in ("phone", "email"):  # put back together from what was heard: asked
             if found.pop(f"{key}_guessed", False) and found.get(key):
                 s.pending[key] = found.pop(key)
+        for key in spelled:
+            # Letters heard wrong ("A-X-A-X-A" for Aisha, run 12) are no name to book.
+            if key in found and (low_confidence or nm.unlikely_spelling(str(found[key]))):
+                s.pending[key] = found.pop(key)
         if low_confidence:
             for key in FREE_TEXT:
                 value = found.get(key)
                 if value and key not in confirmed and value != current.get(key):
                     s.pending[key] = found.pop(key)
+        if spelled and any(key in s.pending for key in spelled):
+            s.spelt = True  # put to the caller letter by letter, as it was given
         return Taken(found, forget)
 
     def _settle(
@@ -488,20 +496,26 @@ class Repair:
 
     def _add_spelled(
         self, step: str, text: str, found: dict[str, Any], current: Mapping[str, Any]
-    ) -> None:
+    ) -> tuple[str, ...]:
+        """The names spelled in `text` into `found`; returns the keys they went to."""
         names = spelled_names(text)
         if not names:
-            return
+            return ()
         if step == "pet_name":
             found["pet_name"] = " ".join(names)
-        elif step == "client_name" and not current.get("first_name"):
+            return ("pet_name",)
+        if step == "client_name" and not current.get("first_name"):
             found.pop("last_name", None)
             found["first_name"] = names[0]
             if len(names) > 1:
                 found["last_name"] = " ".join(names[1:])
-        elif step == "client_name":
+                return ("first_name", "last_name")
+            return ("first_name",)
+        if step == "client_name":
             found.pop("first_name", None)
             found["last_name"] = " ".join(names)
+            return ("last_name",)
+        return ()
 
     def _add_part(
         self, text: str, found: dict[str, Any], low_confidence: bool, country: str
@@ -642,10 +656,14 @@ class Repair:
         """ "I heard 0 7 7 0 0 ... as your phone number. Is that right?" """
         p = self.asked()
         if self.state.spelt:
-            key, spelt = next(iter(p.items()))
             whose = {"pet_name": f"{pet_word}'s name", "first_name": "first name"}
-            letters = ", ".join(spelt.upper())
-            self.state.question = f"Is your {whose.get(key, 'last name')} spelt {letters}, {spelt}?"
+            spelt = [
+                f"{whose.get(key, 'last name')} spelt "
+                + ", ".join(c.upper() for c in name if c.isalpha())
+                + f", {name}"
+                for key, name in p.items()
+            ]
+            self.state.question = f"Is your {' and your '.join(spelt)}?"
             return self.state.question
         if p.get("pet_name"):
             heard = f"{p['pet_name']} as your {pet_word}'s name"

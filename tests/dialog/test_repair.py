@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from petvisor_desktop.dialog import names as nm
 from petvisor_desktop.dialog import normalize as n
 from petvisor_desktop.dialog.assistant import Assistant, AssistantTurn
 from petvisor_desktop.dialog.repair import (
@@ -102,6 +103,25 @@ def last(assistant: Assistant) -> AssistantTurn:
 )
 def test_spelled_letters_give_the_name(said: str, names: list[str]) -> None:
     assert spelled_names(said) == names
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Bruno", "Mittens", "Aisha", "Mensah", "Lulu", "Coco", "Aaron", "Shah-Patel", "O'Brien",
+     "Lynn", "Okafor", "Doyle", "Nguyen", "Llewellyn", "Bella", "Smudge", "Schmidt", "Mary Jane",
+     "Bomnie"],
+)  # fmt: skip
+def test_a_spelling_of_a_name_people_have_is_likely(name: str) -> None:
+    assert not nm.unlikely_spelling(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    # Spellings heard by voice (run 12: A-I-S-H-A as "A-X-A-X-A" and "A-A-S-A-A").
+    ["Axaxa", "Aasaa", "Brrr", "Mnbv", "James Xlx"],
+)
+def test_letters_heard_wrong_are_an_unlikely_spelling(name: str) -> None:
+    assert nm.unlikely_spelling(name)
 
 
 @pytest.mark.parametrize(
