@@ -1019,18 +1019,25 @@ def test_a_no_to_a_name_heard_unclearly_and_heard_the_same_again_asks_to_spell_i
     assert assistant.state.pet_name == "Bruno" and named.expecting == "client_name"
 
 
-def test_a_spelling_no_one_has_is_put_to_the_caller_letter_by_letter(
-    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
-) -> None:
-    """Run 12: "Aisha" spelled by voice came back as "A-X-A-X-A", and the assistant said
-    "Thanks, Axaxa". Letters that make no name anyone has are put to the caller, spelt: a
-    no forgets them and asks for the spelling again, a yes takes them."""
+def _asked_to_spell_the_pet(settings: Settings, backend: BookingBackend) -> Assistant:
+    """At the pet's name, "Drew" heard unclearly and said again after a no: spelling asked."""
     script = {**BOOKING_SCRIPT, "her name is drew": {"tool": "update", "pet": "Drew"},
               "no, it's drew": {"tool": "update", "pet": "Drew"}}  # fmt: skip
     assistant, _ = start(settings, backend, script)
     say(assistant, TO_READ_BACK[:2])
     assistant.respond("Her name is Drew", confidence=LOW)
-    assert assistant.respond("No, it's Drew", confidence=LOW).repair == "pet_name:spell"
+    spell = assistant.respond("No, it's Drew", confidence=LOW)
+    assert spell.repair == "pet_name:spell"
+    return assistant
+
+
+def test_a_spelling_no_one_has_is_put_to_the_caller_letter_by_letter(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    """Run 12: "Aisha" spelled by voice came back as "A-X-A-X-A", and the assistant said
+    "Thanks, Axaxa". Letters that make no name anyone has are put to the caller, spelt: a
+    no forgets them and asks for the spelling again, a yes takes them."""
+    assistant = _asked_to_spell_the_pet(settings, backend)
     check = say(assistant, ["A, X, A, X, A"])
     assert check.text.endswith("name spelt A, X, A, X, A, Axaxa?")
     assert check.checking == {"pet_name": "Axaxa"} and assistant.state.pet_name is None
@@ -1047,12 +1054,7 @@ def test_a_spelling_heard_unclearly_is_read_back_spelt(
 ) -> None:
     """A name's letters heard with low confidence are checked as letters, not as the word
     they make ("I heard Bruno ..." asks nothing a caller who spelled it can check)."""
-    script = {**BOOKING_SCRIPT, "her name is drew": {"tool": "update", "pet": "Drew"},
-              "no, it's drew": {"tool": "update", "pet": "Drew"}}  # fmt: skip
-    assistant, _ = start(settings, backend, script)
-    say(assistant, TO_READ_BACK[:2])
-    assistant.respond("Her name is Drew", confidence=LOW)
-    assistant.respond("No, it's Drew", confidence=LOW)
+    assistant = _asked_to_spell_the_pet(settings, backend)
     check = assistant.respond("B R U N O", confidence=LOW)
     assert check.text.endswith("name spelt B, R, U, N, O, Bruno?")
     assert check.checking == {"pet_name": "Bruno"}
