@@ -6,9 +6,11 @@ half: grounding.py says whether a proposed name was said; this reads names from 
 from __future__ import annotations
 
 import re
+from functools import cache
+from pathlib import Path
 
 from petvisor_desktop.dialog import animals
-from petvisor_desktop.dialog.cues import normalise_words
+from petvisor_desktop.dialog.cues import edit_distance, normalise_words
 from petvisor_desktop.spoken import DATE_WORDS
 
 # The caller speaks of themselves ("I'm ...", "put it under ...") or of the pet by name.
@@ -296,6 +298,42 @@ def unlikely_spelling(name: str) -> bool:
         if len(re.findall(r"([aeiou])\1", letters)) >= 2:
             return True
     return False
+
+
+COMMON_NAMES = Path(__file__).resolve().parent.parent / "data" / "common-names.txt"
+# Which list a name's booking field is checked against.
+_NAME_KINDS = {"pet_name": "pet", "first_name": "first", "last_name": "last"}
+_NEAR_FROM = 4  # letters a spelling has at least before a near name is looked for
+
+
+@cache
+def common_names(kind: str) -> frozenset[str]:
+    """The names of `kind` ("pet", "first", "last") in data/common-names.txt, lower case."""
+    names: dict[str, set[str]] = {}
+    section: set[str] | None = None
+    for line in COMMON_NAMES.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = names.setdefault(line[1:-1], set())
+        elif line and section is not None:
+            section.update(word.lower() for word in line.split())
+    return frozenset(names.get(kind, ()))
+
+
+def common_name_near(spelled: str, key: str) -> str | None:
+    """The one common name (data/common-names.txt) a letter away from a spelling that is no
+    common name itself: "Bomnie" -> "Bonnie" (B-O-N-N-I-E heard as B-O-M-N-I-E by voice).
+    None when the spelling is a common name, is short, or has no such name or several."""
+    kind = _NAME_KINDS.get(key)
+    word = spelled.lower()
+    if kind is None or len(word) < _NEAR_FROM or " " in word:
+        return None
+    names = common_names(kind)
+    if word in names:
+        return None
+    near = [name for name in names if abs(len(name) - len(word)) <= 1]
+    near = [name for name in near if edit_distance(name, word) == 1]
+    return title(near[0]) if len(near) == 1 else None
 
 
 def address_with_surname(email: str, held: str | None, surname: str | None) -> str:

@@ -506,6 +506,7 @@ class Turn:
             low_confidence=self.confidence is not None and self.confidence < r.LOW_CONFIDENCE,
             current={key: getattr(self.st, key) for key in r.FREE_TEXT},
             options=asking.options(self),
+            refused=self.st.refused,
         )
         if taken.forget:
             self.set(**{key: None for key in taken.forget})  # said to be misheard: asked again

@@ -15,7 +15,7 @@ biased towards. The assistant only calls it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -273,6 +273,7 @@ class RepairState:
     unsure: bool = False  # a part of the phone number was heard with low confidence
     pending: dict[str, str] = field(default_factory=dict)  # low-confidence values to confirm
     spelt: bool = False  # the pending name was spelled, or is another spelling: asked spelt
+    offered: list[str] = field(default_factory=list)  # common names put for a spelling, once
     refused: bool = False  # the caller said no to the value read back to them
     restart: bool = False  # the phone number's parts added up to no number: start again
     question: str = ""  # the repair question last asked, to ask again after an aside
@@ -374,10 +375,12 @@ class Repair:
         low_confidence: bool,
         current: Mapping[str, Any],
         options: StepOptions,
+        refused: Collection[tuple[str, str]] = (),
     ) -> Taken:
         """Read the caller's answer to a repair question (and to a read-back of a value heard
         with low confidence) on top of what the assistant found in it. `current` holds the
-        booking's free-text values as they stand."""
+        booking's free-text values as they stand; `refused`, the (key, lower-case value)
+        pairs the caller said were wrong."""
         found = dict(found)
         confirmed: set[str] = set()
         forget: tuple[str, ...] = ()
@@ -418,9 +421,7 @@ class Repair:
             if found.pop(f"{key}_guessed", False) and found.get(key):
                 s.pending[key] = found.pop(key)
         for key in spelled:
-            # Letters heard wrong ("A-X-A-X-A" for Aisha, run 12) are no name to book.
-            if key in found and (low_confidence or nm.unlikely_spelling(str(found[key]))):
-                s.pending[key] = found.pop(key)
+            self._check_spelled(key, found, low_confidence, refused)
         if low_confidence:
             for key in FREE_TEXT:
                 value = found.get(key)
@@ -516,6 +517,29 @@ class Repair:
             found["last_name"] = " ".join(names)
             return ("last_name",)
         return ()
+
+    def _check_spelled(
+        self,
+        key: str,
+        found: dict[str, Any],
+        low_confidence: bool,
+        refused: Collection[tuple[str, str]],
+    ) -> None:
+        """A spelled name that is likely heard wrong waits for the caller's yes, spelt out
+        (`confirm_question`): put as the one common name a letter away ("B-O-M-N-I-E" for
+        Bonnie, run 13), once; or as heard, when its letters make no name anyone has
+        ("A-X-A-X-A" for Aisha, run 12) or were heard with low confidence."""
+        s = self.state
+        heard = str(found.get(key) or "")
+        if not heard:
+            return
+        near = nm.common_name_near(heard, key)
+        if near is not None and near not in s.offered and (key, near.lower()) not in refused:
+            s.offered.append(near)
+            found.pop(key)
+            s.pending[key] = near
+        elif low_confidence or nm.unlikely_spelling(heard):
+            s.pending[key] = found.pop(key)
 
     def _add_part(
         self, text: str, found: dict[str, Any], low_confidence: bool, country: str

@@ -1049,6 +1049,22 @@ def test_a_spelling_no_one_has_is_put_to_the_caller_letter_by_letter(
     assert assistant.state.pet_name == "Axaxa" and taken.expecting == "client_name"
 
 
+def test_a_spelling_a_letter_from_a_common_name_is_put_as_that_name_once(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    """Run 13: "Bonnie" spelled by espeak came back "B-O-M-N-I-E" twice and "Bomnie" was
+    read back twice before a hand-off. The one common name a letter away is put to the
+    caller, spelt; a no to it is not asked again, and the letters as heard are taken."""
+    assistant = _asked_to_spell_the_pet(settings, backend)
+    check = say(assistant, ["B, O, M, N, I, E"])
+    assert check.text.endswith("name spelt B, O, N, N, I, E, Bonnie?")
+    assert check.checking == {"pet_name": "Bonnie"}
+    again = say(assistant, ["No"])
+    assert again.repair == "pet_name:spell" and assistant.state.pet_name is None
+    taken = say(assistant, ["B, O, M, N, I, E"])
+    assert assistant.state.pet_name == "Bomnie" and taken.expecting == "client_name"
+
+
 def test_a_spelling_heard_unclearly_is_read_back_spelt(
     settings: Settings, backend: BookingBackend
 ) -> None:

@@ -125,6 +125,26 @@ def test_letters_heard_wrong_are_an_unlikely_spelling(name: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("spelled", "key", "near"),
+    [
+        ("Bomnie", "pet_name", "Bonnie"),  # run 13, B-O-N-N-I-E by espeak
+        ("Smdge", "pet_name", "Smudge"),  # run 6, the neural caller's S-M-U-D-G-E
+        ("Fatimah", "first_name", "Fatima"),
+        ("Mensa", "last_name", "Mensah"),
+        ("Bonnie", "pet_name", None),  # a common name is itself
+        ("Axaxa", "pet_name", None),  # nothing a letter away
+        ("Mio", "pet_name", None),  # too short to tell
+        ("Jame", "first_name", None),  # Jane, James and Jake: no one name
+        ("Bomnie", "last_name", None),  # surnames are another list
+    ],
+)
+def test_a_spelling_a_letter_from_one_common_name_is_near_it(
+    spelled: str, key: str, near: str | None
+) -> None:
+    assert nm.common_name_near(spelled, key) == near
+
+
+@pytest.mark.parametrize(
     ("said", "plain"),
     [("yes", True), ("Yes please", True), ("that's right", True), ("no", False),
      ("No, that's wrong", False), ("no, a dog", None), ("sorry what", None), ("not sure", None)],
