@@ -108,4 +108,5 @@ def new_assistant(
         min_lead_minutes=settings.clinic.booking_lead_min,
         hours=settings.clinic.hours,
         emergency_phone=settings.clinic.emergency_phone,
+        email_domains=settings.clinic.domains,
     )

@@ -505,6 +505,7 @@ class Conversation:
             assistant.expecting,
             tuple(assistant.vocabulary()),
             tuple(getattr(last, "choices", ()) or ()),
+            assistant.likely_answers(),
         )
 
     def last_reply(self) -> AssistantTurn | None:

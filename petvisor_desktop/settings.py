@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import logging
 import os
+import re
 import tomllib
 import types
 import typing
@@ -33,6 +34,9 @@ class SettingsError(ValueError):
     def __init__(self, setting: str, message: str) -> None:
         super().__init__(f"{setting}: {message}")
         self.setting = setting
+
+
+_DOMAIN = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+")
 
 
 def _require(ok: bool, setting: str, message: str) -> None:
@@ -171,6 +175,11 @@ class ClinicSettings:
     opening_hours: str = "mon-fri 08:30-18:00; sat 09:00-12:00"
     # Given for emergencies while the clinic is closed; "" gives the clinic's own number.
     out_of_hours_phone: str = ""
+    # The e-mail domains the clinic's clients mostly use, most used first (spaces or commas
+    # between them). An address not heard clearly is tried against the caller's names at the
+    # domain heard and the first two of these (`normalize.likely_addresses`). The demo
+    # clinic's callers use example.com; a real clinic lists its clients' providers.
+    email_domains: str = "example.com gmail.com hotmail.co.uk outlook.com"
 
     def __post_init__(self) -> None:
         _require(bool(self.name.strip()), "clinic.name", "must not be empty")
@@ -187,6 +196,11 @@ class ClinicSettings:
             ) from None
         _require(10 <= self.idle_timeout_s <= 3600, "clinic.idle_timeout_s", "must be 10 to 3600 s")
         _require(
+            all(_DOMAIN.fullmatch(d) for d in self.domains),
+            "clinic.email_domains",
+            "must be domains such as gmail.com, separated by spaces or commas",
+        )
+        _require(
             0 <= self.booking_lead_min <= 1440,
             "clinic.booking_lead_min",
             "must be 0 to 1440 minutes",
@@ -195,6 +209,11 @@ class ClinicSettings:
     @functools.cached_property
     def hours(self) -> OpeningHours:
         return OpeningHours.parse(self.opening_hours)
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        """`email_domains` as a tuple, lower case."""
+        return tuple(d.lower() for d in re.split(r"[\s,]+", self.email_domains) if d)
 
     @property
     def emergency_phone(self) -> str:

@@ -253,7 +253,7 @@ def _other_spelling(
 def remember_refused(t: Turn, found: dict[str, Any]) -> None:
     """A value the caller put right at the read-back is never read back to them again."""
     refused = set(t.st.refused)
-    for key in ("pet_name", "first_name", "last_name", "phone"):
+    for key in ("pet_name", "first_name", "last_name", "phone", "email"):
         held, said = getattr(t.st, key), found.get(key)
         if held and said and str(said).lower() != str(held).lower():
             refused.add((key, str(held).lower()))

@@ -22,6 +22,7 @@ simply dropped when other words come.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -167,10 +168,12 @@ class Assistant:
         hours: OpeningHours | None = None,
         emergency_phone: str | None = None,
         phone_country: str = n.DEFAULT_PHONE_COUNTRY,
+        email_domains: tuple[str, ...] = (),
     ) -> None:
         # Whose numbering plan a caller's phone number must fit (no clinic setting names a
         # country yet, so the UK unless told otherwise).
         self.phone_country = phone_country
+        self.email_domains = email_domains  # the clinic's clients' usual ones, most used first
         self.min_lead_minutes = min_lead_minutes  # no time offered that the caller cannot reach
         self.hours = hours or OpeningHours()  # none kept: reception is taken to be staffed
         self.emergency_phone = emergency_phone or clinic_phone
@@ -274,6 +277,23 @@ class Assistant:
             return [caller]
         names = (*self.species_ids, *self.type_ids, *self.schedule_ids)
         return [str(name) for name in names]
+
+    def likely_answers(self) -> Callable[[str], tuple[str, ...]] | None:
+        """What the caller may have said at the open question, given the words heard, for
+        the recogniser to fit against the audio (`voice.fit.fit_to_likely`): where an
+        e-mail address is asked for or put right, the caller's own names as one
+        (`normalize.likely_addresses`). None when there is nothing to guess."""
+        st = self._state
+        if st.expecting not in (Step.EMAIL, Step.CONFIRM) or not (st.first_name and st.last_name):
+            return None
+        refused = frozenset(st.refused_values("email"))
+        return functools.partial(
+            n.likely_addresses,
+            first=st.first_name,
+            last=st.last_name,
+            usual=self.email_domains,
+            refused=refused,
+        )
 
     def greet(self) -> AssistantTurn:
         return self.commit(self._prepare(None, lambda t: t.greet(self.clinic_name)))

@@ -499,6 +499,7 @@ class Turn:
         """The repair's reading of an answer (repair.py): a yes to the option put to the
         caller, spelled letters, a part of the phone number, a value heard with low confidence
         held back until confirmed. A reply when the repair goes on with nothing to apply."""
+        asked = self.repair.asked()  # what a "no" in this answer would be about
         taken = self.repair.take(
             self.st.expecting,
             text,
@@ -510,6 +511,9 @@ class Turn:
         )
         if taken.forget:
             self.set(**{key: None for key in taken.forget})  # said to be misheard: asked again
+            if asked.get("email") and "email" in taken.forget:
+                # Never put to the caller again (`Assistant.likely_answers`).
+                self.set(refused=self.st.refused | {("email", asked["email"].lower())})
         found = taken.found
         spoken = found.pop("time", None)
         times = asking.spoken_times(self)

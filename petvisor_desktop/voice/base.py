@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -127,6 +127,11 @@ class TranscriptionStream(Protocol):
     def finish(self) -> Transcript: ...
 
 
+# What the caller may have said, given the words heard (the dialog's guess at an open step,
+# e.g. their own names as an e-mail address): phrases to fit against the audio.
+Likely = Callable[[str], Sequence[str]]
+
+
 class Transcriber(Protocol):
     """A loaded speech recogniser, shared across utterances."""
 
@@ -134,11 +139,16 @@ class Transcriber(Protocol):
     model_name: str
 
     def stream(
-        self, vocabulary: Sequence[str] = (), expecting: str = "none", choices: Sequence[str] = ()
+        self,
+        vocabulary: Sequence[str] = (),
+        expecting: str = "none",
+        choices: Sequence[str] = (),
+        likely: Likely | None = None,
     ) -> TranscriptionStream:
         """Open a stream biased towards `vocabulary` (clinic names, types, species and
         the words of the current step, `expecting` as in the scenario format) and fitted
-        to `choices`, the answers of a closed question (see `voice.fit`)."""
+        to `choices`, the answers of a closed question, or to what `likely` says the caller
+        may have said given the free text (see `voice.fit`)."""
         ...
 
 

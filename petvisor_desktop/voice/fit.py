@@ -3,7 +3,10 @@ vet, the offered times) the answer is one of a few phrases. Whisper decodes free
 what it wrote names none of the choices, each choice is scored against the audio itself
 (forced decoding: the probability Whisper gives that phrase as the transcript) next to the
 free text, and a choice that explains the audio about as well as the free text wins.
-"She's a cap" becomes "She's a cat"; "Wait, I said Thursday" stays as it was.
+"She's a cap" becomes "She's a cat"; "Wait, I said Thursday" stays as it was. At an open
+step the dialog may know what the caller is likely to say, given what was heard (the
+caller's own names as an e-mail address): those phrases are fitted the same way
+(`fit_to_likely`).
 
 Vosk gets the same advantage from its grammar (`biasing.build_grammar`)."""
 
@@ -28,6 +31,9 @@ log = logging.getLogger(__name__)
 # probability per token) than the free one, and this much more likely than any other choice.
 WITHIN_FREE = 1.0
 OVER_OTHERS = 0.7
+# Phrases the dialog expects (`fit_to_likely`) scoring this close to the best one count as
+# tied, and the dialog's order decides between them.
+LIKELY_TIE = 0.5
 _FILLERS = {"am", "pm", "please", "the", "a", "an"}
 
 
@@ -158,6 +164,34 @@ def fit_to_choices(
     if top >= free_score - WITHIN_FREE and top - runner_up >= OVER_OTHERS:
         return Fitted(text, math.exp(top), choices[best])
     return Fitted(free, confidence, None)
+
+
+def fit_to_likely(
+    scorer: ChoiceScorer,
+    audio: np.ndarray,
+    free: str,
+    confidence: float | None,
+    likely: Sequence[str],
+) -> Fitted:
+    """The transcript to act on at an open step where the dialog knows what the caller is
+    likely to have said (their own names as an e-mail address: `Listening.likely`, the
+    likeliest first): a phrase that explains the audio about as well as the free text
+    (within WITHIN_FREE), else the free text. Unlike a closed question's choices they need
+    not beat each other by a margin: of the phrases within LIKELY_TIE of the best-scoring
+    one, the first in the dialog's order is taken ("... at example dot com" scored close to
+    "... at emple dot com", which is what Whisper wrote for espeak's "example"). The dialog
+    puts what it reads from a fitted text to the caller anyway (its confidence is the
+    phrase's own, low when the audio was unclear)."""
+    if not likely or not free.strip() or names_a_choice(free, likely):
+        return Fitted(free, confidence, None)
+    texts = [_substituted(free, phrase) for phrase in likely]
+    scores = scorer.score(audio, [free, *texts])
+    top = max(scores[1:])
+    log.debug("likely fit: free %.2f, best %.2f", scores[0], top)
+    if top < scores[0] - WITHIN_FREE:
+        return Fitted(free, confidence, None)
+    chosen = next(i for i in range(len(texts)) if scores[i + 1] >= top - LIKELY_TIE)
+    return Fitted(texts[chosen], math.exp(scores[chosen + 1]), likely[chosen])
 
 
 def _said_forms(choice: str) -> list[str]:

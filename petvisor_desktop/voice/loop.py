@@ -34,7 +34,7 @@ from petvisor_desktop.events import EngineEvent, EventType, emit_to
 from petvisor_desktop.settings import Settings
 from petvisor_desktop.status import Status
 from petvisor_desktop.voice.barge_in import BargeIn
-from petvisor_desktop.voice.base import FRAME_MS, AudioError, VoiceError
+from petvisor_desktop.voice.base import FRAME_MS, AudioError, Likely, VoiceError
 from petvisor_desktop.voice.echo import PLAYBACK_TAIL_S
 from petvisor_desktop.voice.parts import VoiceParts, new_denoiser, new_echo_guard
 from petvisor_desktop.voice.turn_taking import GROUPED_STEPS, TurnTaking, TurnTakingSettings
@@ -58,6 +58,7 @@ class Listening:
     expecting: str = "none"  # the open question's step, as in the scenario format
     vocabulary: tuple[str, ...] = ()  # the clinic's names and the step's words
     choices: tuple[str, ...] = ()  # a closed question's answers (empty at an open one)
+    likely: Likely | None = None  # at an open step, what the caller may have said (`fit`)
 
 
 class Talker(Protocol):
@@ -772,4 +773,6 @@ def lead_in_ms(frames: list[np.ndarray], below_peak_db: float = 35.0) -> float:
 
 
 def _open(stt: Any, hints: Listening) -> Any:
-    return stt.stream(hints.vocabulary, expecting=hints.expecting, choices=hints.choices)
+    return stt.stream(
+        hints.vocabulary, expecting=hints.expecting, choices=hints.choices, likely=hints.likely
+    )

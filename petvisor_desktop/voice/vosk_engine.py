@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from petvisor_desktop.voice.base import SAMPLE_RATE_HZ, SttError, Transcript
+from petvisor_desktop.voice.base import SAMPLE_RATE_HZ, Likely, SttError, Transcript
 from petvisor_desktop.voice.biasing import build_grammar
 from petvisor_desktop.voice.stt_common import check_model_folder, model_corrupt, to_float, to_pcm16
 
@@ -132,7 +132,11 @@ class VoskTranscriber:
         return [*phrases, "[unk]"] if self.has_unk else phrases
 
     def stream(
-        self, vocabulary: Sequence[str] = (), expecting: str = "none", choices: Sequence[str] = ()
+        self,
+        vocabulary: Sequence[str] = (),
+        expecting: str = "none",
+        choices: Sequence[str] = (),
+        likely: Likely | None = None,  # not used: a grammar cannot follow what was heard
     ) -> VoskStream:
         import vosk
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from petvisor_desktop.voice.base import SAMPLE_RATE_HZ, SttError, Transcript
+from petvisor_desktop.voice.base import SAMPLE_RATE_HZ, Likely, SttError, Transcript
 from petvisor_desktop.voice.biasing import STEP_PROMPTS, whisper_prompt
 from petvisor_desktop.voice.stt_common import check_model_folder, model_corrupt, to_float
 
@@ -105,14 +105,22 @@ class WhisperTranscriber:
         return cls(model, name, model_dir, language=language, **options)
 
     def stream(
-        self, vocabulary: Sequence[str] = (), expecting: str = "none", choices: Sequence[str] = ()
+        self,
+        vocabulary: Sequence[str] = (),
+        expecting: str = "none",
+        choices: Sequence[str] = (),
+        likely: Likely | None = None,
     ) -> WhisperStream:
         # The choices stay out of the prompt: a prompt that starts with "12pm, 12:15pm, Yes,
         # No" made tiny.en drop the words before them ("The second one, please" -> "please.").
         # They are fitted after the free decode instead (`fit`).
         prompt = STEP_PROMPTS.get(expecting) or whisper_prompt(vocabulary, expecting)
         return WhisperStream(
-            self, prompt if self.bias != "none" else "", tuple(choices), expecting=expecting
+            self,
+            prompt if self.bias != "none" else "",
+            tuple(choices),
+            expecting=expecting,
+            likely=likely,
         )
 
     def choice_scorer(self) -> Any:
@@ -207,11 +215,13 @@ class WhisperStream:
         choices: tuple[str, ...] = (),
         *,
         expecting: str = "none",
+        likely: Likely | None = None,
     ) -> None:
         self._owner = owner
         self.prompt = prompt
         self.choices = choices  # the closed question's answers: see `fit`
         self.expecting = expecting
+        self.likely = likely  # the dialog's guesses at an open step: see `fit`
         self._chunks: list[np.ndarray] = []
         self._samples = 0
         self._since_partial = 0
@@ -274,12 +284,16 @@ class WhisperStream:
         text, conf = self._owner.decode(audio, self.prompt)
         choice = None
         if text:
-            from petvisor_desktop.voice.fit import fit_to_choices, open_step_choices
+            from petvisor_desktop.voice.fit import fit_to_choices, fit_to_likely, open_step_choices
 
             choices = self.choices or open_step_choices(self.expecting, text)
-            if choices:
+            likely = () if choices or self.likely is None else tuple(self.likely(text))
+            if choices or likely:
                 scorer = self._owner.choice_scorer()
-                fitted = fit_to_choices(scorer, audio, text, conf, choices)
+                if choices:
+                    fitted = fit_to_choices(scorer, audio, text, conf, choices)
+                else:
+                    fitted = fit_to_likely(scorer, audio, text, conf, likely)
                 text, conf, choice = fitted.text, fitted.confidence, fitted.choice
         finalize_s = time.perf_counter() - started
         with self._lock:

@@ -1499,3 +1499,23 @@ def test_a_pet_named_between_commas_in_the_opening_is_taken(
     assistant, _model = start(settings, backend, script)
     say(assistant, [opening])
     assert assistant.state.pet_name == "Mittens"
+
+
+def test_the_callers_names_are_listened_for_as_their_address_until_refused(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    """At the e-mail step the recogniser is given the caller's names as the likely address
+    (`Assistant.likely_answers`, fitted against the audio); an address the caller said no
+    to is not given again."""
+    assistant, _ = start(settings, backend, BOOKING_SCRIPT)
+    assert assistant.likely_answers() is None  # no names yet
+    say(assistant, TO_READ_BACK[:5])
+    heard = "james okafor at mampl.com"  # espeak's "example", as Whisper wrote it
+    likely = assistant.likely_answers()
+    assert likely is not None and likely(heard)[0] == EMAIL
+    check = assistant.respond(EMAIL, confidence=LOW)
+    assert check.checking == {"email": "james.okafor@example.com"}
+    say(assistant, ["No"])
+    again = assistant.likely_answers()
+    assert again is not None and EMAIL not in again(heard)
+    assert again(heard)[0] == "jamesokafor at example dot com"

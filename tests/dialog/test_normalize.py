@@ -15,6 +15,7 @@ from petvisor_desktop.dialog.normalize import (
     guess_email,
     is_no,
     is_yes,
+    likely_addresses,
     own_address_misheard,
     parse_date,
     parse_email,
@@ -809,3 +810,44 @@ def test_the_callers_own_address_with_the_first_name_misheard_is_guessed(
 def test_an_address_unlike_the_callers_names_is_taken_as_read(email: str) -> None:
     last = "Hughes-Smith" if "smith" in email else "Hughes"
     assert own_address_misheard(email, "Daniel", last) is None
+
+
+USUAL = ("example.com", "gmail.com", "hotmail.co.uk")
+
+
+@pytest.mark.parametrize(
+    ("heard", "likely"),
+    [
+        # Run 13, espeak's "sarah dot lee at example dot com": the domain heard is nobody's,
+        # so the clinic's first two usual ones are tried before it.
+        (
+            "No, my email is very lovely at mampl.com",
+            ("sarah dot lee at example dot com", "sarahlee at example dot com",
+             "sarah dot lee at gmail dot com", "sarahlee at gmail dot com",
+             "sarah dot lee at mampl dot com", "sarahlee at mampl dot com"),
+        ),
+        # A provider heard: only its domain.
+        ("sarah lee at hotmail.co.uk", ("sarah dot lee at hotmail dot co dot uk",
+                                        "sarahlee at hotmail dot co dot uk")),
+        # No address in the words: nothing to guess.
+        ("Yes, that's all correct", ()),
+        ("Dr Norman at 3pm please", ()),
+        ("my email is sarah", ()),
+    ],
+)  # fmt: skip
+def test_the_callers_names_are_the_likely_address(heard: str, likely: tuple[str, ...]) -> None:
+    assert likely_addresses(heard, "Sarah", "Lee", USUAL) == likely
+
+
+def test_a_short_first_name_heard_is_tried_first_and_a_refused_address_never() -> None:
+    heard = "dan dot use at gmail dot com"
+    assert likely_addresses(heard, "Daniel", "Hughes", USUAL) == (
+        "dan dot hughes at gmail dot com",
+        "daniel dot hughes at gmail dot com",
+        "danielhughes at gmail dot com",
+    )
+    refused = {"dan.hughes@gmail.com"}
+    assert likely_addresses(heard, "Daniel", "Hughes", USUAL, refused)[0] == (
+        "daniel dot hughes at gmail dot com"
+    )
+    assert likely_addresses(heard, "Daniel", None, USUAL) == ()

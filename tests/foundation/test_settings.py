@@ -61,6 +61,11 @@ def test_file_then_environment_precedence(tmp_path: Path) -> None:
             "not a Vetstoria setting",
         ),
         ({"PETVISOR_CONFIG": "/nonexistent/settings.toml"}, "PETVISOR_CONFIG", "does not exist"),
+        (
+            {"PETVISOR_CLINIC_EMAIL_DOMAINS": "gmail, hotmail"},
+            "clinic.email_domains",
+            "domains such as gmail.com",
+        ),
     ],
 )
 def test_wrong_values_name_the_setting(env: dict[str, str], setting: str, fragment: str) -> None:
@@ -166,3 +171,8 @@ def test_the_secret_comes_from_the_keychain_when_the_file_has_none(tmp_path: Pat
     # With nothing in the keychain the missing secret is named, as before.
     with pytest.raises(SettingsError, match="missing SECRET"):
         load_settings(env={"PETVISOR_CONFIG": str(path)})
+
+
+def test_the_clinics_usual_email_domains_are_read_in_order() -> None:
+    settings = load_settings(env={"PETVISOR_CLINIC_EMAIL_DOMAINS": "Gmail.com, hotmail.co.uk"})
+    assert settings.clinic.domains == ("gmail.com", "hotmail.co.uk")

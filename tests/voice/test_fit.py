@@ -7,10 +7,13 @@ import numpy as np
 import pytest
 import speech_util as su
 
+from petvisor_desktop.dialog import normalize as n
 from petvisor_desktop.spoken import SAID_DAYS
+from petvisor_desktop.voice.caller_voice import speak_with_espeak
 from petvisor_desktop.voice.fit import (
     _substituted,
     fit_to_choices,
+    fit_to_likely,
     names_a_choice,
     open_step_choices,
 )
@@ -110,3 +113,32 @@ def test_a_misheard_day_is_fitted_to_the_day_the_audio_says(whisper: WhisperTran
     choices = open_step_choices("date", "to stay afternoon")
     fitted = fit_to_choices(scorer, audio, "to stay afternoon", 0.4, choices)
     assert fitted.choice == "Tuesday" and fitted.text == "Tuesday afternoon", fitted
+
+
+@pytest.mark.models
+@pytest.mark.skipif(not su.have_espeak(), reason="espeak-ng is not installed")
+def test_an_address_heard_wrong_is_fitted_to_the_callers_names_only_when_the_audio_says_so(
+    whisper: WhisperTranscriber,
+) -> None:
+    """Run 13: espeak's "claire dot robinson at example dot com" came out "...at blampl.com"
+    and the address was left off. The caller's names as the address explain the audio
+    about as well as the free text, so they are what is read; an address that is not
+    made of the names ("bigdog77") stays as heard."""
+    scorer = whisper.choice_scorer()
+    usual = ("example.com", "gmail.com")
+    cases = [
+        ("claire dot robinson at example dot com", ("Claire", "Robinson"),
+         "claire.robinson@example.com"),
+        ("bigdog77 at gmail dot com", ("Claire", "Robinson"), None),
+    ]  # fmt: skip
+    for said, (first, last), want in cases:
+        samples, rate = speak_with_espeak(said)  # the simulated caller's voice
+        audio = su.resample(samples, rate)
+        text, conf = whisper.decode(audio, "")
+        likely = n.likely_addresses(text, first, last, usual)
+        fitted = fit_to_likely(scorer, audio, text, conf, likely)
+        if want is None:
+            assert fitted.choice is None and fitted.text == text, (said, fitted)
+        else:
+            assert n.parse_email(fitted.text) == want, (said, text, fitted)
+            assert fitted.confidence is not None and fitted.confidence < 0.5

@@ -9,7 +9,12 @@ network, no clock ("today" is always passed in).
 from __future__ import annotations
 
 from petvisor_desktop.dialog.normalize.dates import DateAsk, parse_date
-from petvisor_desktop.dialog.normalize.email import guess_email, own_address_misheard, parse_email
+from petvisor_desktop.dialog.normalize.email import (
+    guess_email,
+    likely_addresses,
+    own_address_misheard,
+    parse_email,
+)
 from petvisor_desktop.dialog.normalize.numbers import words_to_digits
 from petvisor_desktop.dialog.normalize.phone import (
     DEFAULT_PHONE_COUNTRY,
@@ -47,6 +52,7 @@ __all__ = [
     "guess_email",
     "is_no",
     "is_yes",
+    "likely_addresses",
     "own_address_misheard",
     "parse_date",
     "parse_email",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from petvisor_desktop.dialog.cues import edit_distance, sound_key
 from petvisor_desktop.dialog.normalize.numbers import _OH, _REPEAT, _is_number_word, _read_pieces
+from petvisor_desktop.spoken import format_email_for_speech
 
 # --------------------------------------------------------------------------------------------
 # Email addresses
@@ -234,12 +235,66 @@ def _first_said(said: str, first_key: str) -> bool:
     return said == first_key or (len(said) >= _SHORT_FIRST and first_key.startswith(said))
 
 
-# The e-mail providers most addresses in the UK are at (and example.com, the documented
-# example domain the demo clinic's callers use).
-_PROVIDERS = frozenset(
-    {"gmail", "googlemail", "hotmail", "outlook", "live", "yahoo", "icloud", "btinternet",
-     "sky", "virginmedia", "aol", "protonmail", "example"}
+# The e-mail providers most addresses in the UK are at, by their domains (and example.com,
+# the documented example domain the demo clinic's callers use).
+PROVIDER_DOMAINS = (
+    "gmail.com", "hotmail.co.uk", "hotmail.com", "outlook.com", "yahoo.co.uk", "yahoo.com",
+    "icloud.com", "btinternet.com", "live.co.uk", "sky.com", "virginmedia.com", "aol.com",
+    "googlemail.com", "protonmail.com", "example.com",
 )  # fmt: skip
+_PROVIDERS = frozenset(domain.split(".")[0] for domain in PROVIDER_DOMAINS)
+_USUAL_TRIED = 2  # the clinic's usual domains tried for a domain heard that is none of them
+_ADDRESS_SAID = re.compile(r"@|\b(?:e-?mail|address)\b|\bdot\s+(?:com|co|org|net)\b|\.\w", re.I)
+
+
+def likely_addresses(
+    heard: str,
+    first: str | None,
+    last: str | None,
+    usual: Sequence[str] = (),
+    refused: Collection[str] = (),
+) -> tuple[str, ...]:
+    """What the caller may have said, as they would say it, when the words `heard` give an
+    address: the caller's names as its local part ("sarah.lee" and "sarahlee"; "dan.hughes"
+    too when "dan" was heard for Daniel) at the domain heard, or, when that is no provider's,
+    at the first of the clinic's `usual` domains and then the one heard. The likeliest come
+    first. For the recogniser to score against the audio (`voice.fit.fit_to_likely`): "sarah
+    dot lee at example dot com" for espeak's "very lovely at mampl.com". Addresses the
+    caller said were wrong (`refused`) are left out. Empty when the names are not both known
+    or no domain was heard."""
+    if not first or not last or not _ADDRESS_SAID.search(heard):
+        return ()
+    domain = _heard_domain(heard)
+    if domain is None:
+        return ()
+    domains = [domain]
+    if domain.split(".")[0] not in _PROVIDERS and domain not in usual:
+        # The clinic's usual domains come first: what the recogniser made of an unclear
+        # domain ("emple.com") explains its audio best, but is seldom anyone's.
+        domains = [*usual[:_USUAL_TRIED], domain]
+    first_key, last_key = _letters(first), _letters(last)
+    said = re.findall(r"[a-z]+", heard.lower())
+    short = next((w for w in said if w != first_key and _first_said(w, first_key)), None)
+    locals_ = [f"{first_key}.{last_key}", f"{first_key}{last_key}"]
+    if short is not None:
+        locals_.insert(0, f"{short}.{last_key}")  # "dan" said for Daniel
+    addresses = dict.fromkeys(f"{local}@{d}" for d in domains for local in locals_)
+    return tuple(
+        format_email_for_speech(a) for a in addresses if a not in refused and _EMAIL_RE.match(a)
+    )
+
+
+def _heard_domain(heard: str) -> str | None:
+    """The domain in words heard as an address ("at mampl.com", "at enmal dot com"), lower
+    case, or None."""
+    lowered = heard.lower().replace(" dot ", ".")
+    found = _GLUED_DOMAIN.findall(re.sub(r"^.*(?:@|\bat\b)\s*", "", lowered))
+    if not found:
+        found = _GLUED_DOMAIN.findall(lowered)
+    if not found:
+        return None
+    domain = found[-1].strip(".")
+    return domain.removeprefix("www.") if domain.count(".") > 1 else domain
 
 
 def _letters(text: str) -> str:
