@@ -829,6 +829,11 @@ USUAL = ("example.com", "gmail.com", "hotmail.co.uk")
         # A provider heard: only its domain.
         ("sarah lee at hotmail.co.uk", ("sarah dot lee at hotmail dot co dot uk",
                                         "sarahlee at hotmail dot co dot uk")),
+        # Run 13, "example dot com" heard "M.M. will not come": an "at", no domain after it.
+        ("Sarah, not Lee at M.M. will not come.", ("sarah dot lee at example dot com",
+                                                   "sarahlee at example dot com",
+                                                   "sarah dot lee at gmail dot com",
+                                                   "sarahlee at gmail dot com")),
         # No address in the words: nothing to guess.
         ("Yes, that's all correct", ()),
         ("Dr Norman at 3pm please", ()),

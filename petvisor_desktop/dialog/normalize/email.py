@@ -260,15 +260,19 @@ def likely_addresses(
     at the first of the clinic's `usual` domains and then the one heard. The likeliest come
     first. For the recogniser to score against the audio (`voice.fit.fit_to_likely`): "sarah
     dot lee at example dot com" for espeak's "very lovely at mampl.com". Addresses the
-    caller said were wrong (`refused`) are left out. Empty when the names are not both known
-    or no domain was heard."""
+    caller said were wrong (`refused`) are left out. Only the usual domains when an "at" was
+    heard but no domain after it. Empty when the names are not both known or no address was
+    heard."""
     if not first or not last or not _ADDRESS_SAID.search(heard):
         return ()
     domain = _heard_domain(heard)
-    if domain is None:
+    if domain is None and re.search(r"\bat\b", heard, re.I):
+        domains = list(usual[:_USUAL_TRIED])  # "owen not price at M.M. will not come"
+    elif domain is None:
         return ()
-    domains = [domain]
-    if domain.split(".")[0] not in _PROVIDERS and domain not in usual:
+    else:
+        domains = [domain]
+    if domain is not None and domain.split(".")[0] not in _PROVIDERS and domain not in usual:
         # The clinic's usual domains come first: what the recogniser made of an unclear
         # domain ("emple.com") explains its audio best, but is seldom anyone's.
         domains = [*usual[:_USUAL_TRIED], domain]
