@@ -216,3 +216,22 @@ def test_saved_hours_reach_the_engine_through_the_bridge_even_before_it_attaches
         assert engine.settings.clinic.name == ui_settings.clinic.name
     finally:
         engine.shutdown()
+
+
+def test_the_clients_email_domains_are_saved_and_a_wrong_one_is_refused(
+    page: SettingsPage, qtbot: Any
+) -> None:
+    assert page.email_domains.text() == "example.com gmail.com hotmail.co.uk outlook.com"
+    page.email_domains.setText("gmail.com, hotmail.co.uk")
+    saved = save(page, qtbot)
+    assert saved["clinic"]["email_domains"] == "gmail.com hotmail.co.uk"
+    assert page.settings.config_path is not None
+    clinic = load_settings(page.settings.config_path, env={}).clinic
+    assert clinic.domains == ("gmail.com", "hotmail.co.uk")
+    before = page.settings.config_path.read_text()
+
+    page.email_domains.setText("gmail hotmail")  # no domains: the settings check refuses it
+    with pytest.raises(SettingsError) as refused:
+        settings_io.save(page.settings.config_path, page.changes())
+    assert refused.value.setting == "clinic.email_domains"
+    assert page.settings.config_path.read_text() == before

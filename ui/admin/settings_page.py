@@ -313,6 +313,19 @@ class SettingsPage(QScrollArea):
         form.addRow("Time zone", self.timezone)
         form.addRow("Clear the kiosk after", self.idle_timeout)
         form.addRow("Earliest appointment", self.lead)
+        self.email_domains = QLineEdit(c.email_domains)
+        self.email_domains.setObjectName("emailDomains")
+        self.email_domains.setAccessibleName("Clients' usual e-mail domains, most used first")
+        self.email_domains.setPlaceholderText("gmail.com hotmail.co.uk outlook.com")
+        form.addRow("Clients' e-mail domains", self.email_domains)
+        form.addRow(
+            "",
+            label(
+                "Most used first. An address the kiosk does not hear clearly is tried at the "
+                "first two, with the caller's own names, and put to them for a yes or no.",
+                "muted",
+            ),
+        )
         self._hours(form, c)
 
     def _hours(self, form: QFormLayout, c: ClinicSettings) -> None:
@@ -660,6 +673,7 @@ class SettingsPage(QScrollArea):
                 "booking_lead_min": self.lead.value(),
                 "opening_hours": self.opening_hours(),
                 "out_of_hours_phone": self.out_of_hours_phone.text().strip(),
+                "email_domains": " ".join(self.email_domains.text().replace(",", " ").split()),
             },
             "storage": {
                 "retention_days": self.retention.value(),
