@@ -6,6 +6,7 @@ summarised in `grounding`'s docstring."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from petvisor_desktop.dialog.cues import (
@@ -183,6 +184,33 @@ def names_both_species(utterance: str) -> bool:
     return all(
         any(find_cue(words, phrase, negation=False) for phrase in cues)
         for cues in SPECIES_WORDS.values()
+    )
+
+
+# The animal named only to say whose name follows ("my cat's name is Maela", "the dog is
+# called Rex"): a way of speaking of the pet, not a statement of which animal it is.
+_ANIMAL_FOR_THE_NAME = re.compile(
+    r"\b(?:my|the|our|her|his)\s+(?:dog|cat|puppy|kitten|pup)(?:'?s)?\s+name\b"
+    r"|\b(?:dog|cat|puppy|kitten|pup)\s+is\s+(?:called|named)\b",
+    re.I,
+)
+
+
+def animal_only_names_the_pet(utterance: str) -> bool:
+    """The animal words in `utterance` only say whose name is given ("My cat's name is
+    Maela", run 13: espeak's "my pet's name" heard as "my cat's" turned a dog into a cat).
+    False when the animal is named outside such a phrase too ("it's a cat, and her name...")."""
+    rest = _ANIMAL_FOR_THE_NAME.sub(" ", utterance)
+    return rest != utterance and animal_words_absent(rest)
+
+
+def animal_words_absent(utterance: str) -> bool:
+    """No cat or dog is named in `utterance`."""
+    words = normalise_words(utterance)
+    return not any(
+        find_cue(words, phrase, negation=False)
+        for cues in SPECIES_WORDS.values()
+        for phrase in cues
     )
 
 

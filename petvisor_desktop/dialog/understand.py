@@ -342,13 +342,17 @@ class Grounding:
         # where they find a value it wins; the model's value is used only when grounded.
         detected, proposed = animals.detect_species(text), args.get("species")
         if (
-            expecting in (Step.PET_NAME, Step.CLIENT_NAME)
+            (
+                expecting in (Step.PET_NAME, Step.CLIENT_NAME)
+                or animals.animal_only_names_the_pet(text)
+            )
             and self.st.species is not None
             and not animals.names_both_species(text)
         ):
             # Asked a name, a known animal is changed only by a correction that names both:
             # a name spelled as the recogniser heard it ("Oh, no, Cat, D, Cat, D" for
-            # "O, L, I, V, I, A") once turned a dog into a cat.
+            # "O, L, I, V, I, A") once turned a dog into a cat. Nor is it changed by the
+            # animal said only to say whose name follows ("My cat's name is Maela").
             detected = None
             if proposed not in (None, self.st.species):
                 self.reject("species", proposed)

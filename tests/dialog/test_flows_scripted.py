@@ -1519,3 +1519,17 @@ def test_the_callers_names_are_listened_for_as_their_address_until_refused(
     again = assistant.likely_answers()
     assert again is not None and EMAIL not in again(heard)
     assert again(heard)[0] == "jamesokafor at example dot com"
+
+
+def test_the_animal_said_only_to_say_whose_name_follows_keeps_the_animal(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    """Run 13: espeak's "my pet's name is Bella" heard "My cat's name is Maela" at the
+    read-back turned a dog into a cat, and the times were offered again. The animal named
+    only to say whose name it is changes the name, not the animal."""
+    assistant, _ = start(settings, backend, BOOKING_SCRIPT)
+    first = say(assistant, TO_READ_BACK)
+    assert first.read_back is not None and first.read_back["species"] == "Cat"
+    fixed = say(assistant, ["No, my dog's name is Bella"])
+    assert fixed.read_back == {**first.read_back, "pet_name": "Bella"}
+    assert assistant.state.species == "Cat"
