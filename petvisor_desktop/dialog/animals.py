@@ -180,11 +180,17 @@ def _species_positions(words: Sequence[str]) -> dict[str, list[int]]:
 def names_both_species(utterance: str) -> bool:
     """Both a cat and a dog are named, one of them maybe negated ("it's the cat, not the
     dog"): a correction."""
+    return len(_species_named(utterance)) == len(SPECIES_WORDS)
+
+
+def _species_named(utterance: str) -> set[str]:
+    """The species whose words are in `utterance`, negated or not."""
     words = normalise_words(utterance)
-    return all(
-        any(find_cue(words, phrase, negation=False) for phrase in cues)
-        for cues in SPECIES_WORDS.values()
-    )
+    return {
+        species
+        for species, cues in SPECIES_WORDS.items()
+        if any(find_cue(words, phrase, negation=False) for phrase in cues)
+    }
 
 
 # The animal named only to say whose name follows ("my cat's name is Maela", "the dog is
@@ -201,17 +207,7 @@ def animal_only_names_the_pet(utterance: str) -> bool:
     Maela", run 13: espeak's "my pet's name" heard as "my cat's" turned a dog into a cat).
     False when the animal is named outside such a phrase too ("it's a cat, and her name...")."""
     rest = _ANIMAL_FOR_THE_NAME.sub(" ", utterance)
-    return rest != utterance and animal_words_absent(rest)
-
-
-def animal_words_absent(utterance: str) -> bool:
-    """No cat or dog is named in `utterance`."""
-    words = normalise_words(utterance)
-    return not any(
-        find_cue(words, phrase, negation=False)
-        for cues in SPECIES_WORDS.values()
-        for phrase in cues
-    )
+    return rest != utterance and not _species_named(rest)
 
 
 def species_grounded(species_name: str, utterance: str) -> bool:
