@@ -414,6 +414,11 @@ class Grounding:
             guess = n.own_address_misheard(email, first, last) or (
                 None if email else n.guess_email(text, first, last)
             )
+        refused = self.st.refused_values("email")
+        # An address the caller said no to, heard again, is the same mishearing (run 13:
+        # "victoria dot hayes at demple dot com" was put to the caller twice).
+        email = None if email in refused else email
+        guess = None if guess in refused else guess
         if email and not guess:
             found["email"] = email
         elif guess:

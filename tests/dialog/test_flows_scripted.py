@@ -1533,3 +1533,19 @@ def test_the_animal_said_only_to_say_whose_name_follows_keeps_the_animal(
     fixed = say(assistant, ["No, my dog's name is Bella"])
     assert fixed.read_back == {**first.read_back, "pet_name": "Bella"}
     assert assistant.state.species == "Cat"
+
+
+def test_an_address_the_caller_said_no_to_is_not_put_to_them_again(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    """Run 13: "Victoria.hameademple.com" was put to the caller as victoria.hayes at demple
+    dot com, refused, heard the same again and put again. Heard again, it is a miss (here
+    the second, so the address is left off and said so)."""
+    assistant, _ = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, TO_READ_BACK[:5])
+    check = assistant.respond("james dot okafor at demple dot com", confidence=LOW)
+    assert check.checking == {"email": "james.okafor@demple.com"}
+    say(assistant, ["No"])
+    again = assistant.respond("james dot okafor at demple dot com", confidence=LOW)
+    assert again.checking is None and "leave it off" in again.text
+    assert assistant.state.email is None
