@@ -403,10 +403,12 @@ class Grounding:
             expecting in (Step.PHONE, Step.CONFIRM) or g.PHONE_CUE.search(text)
         ):
             found["phone_problem"] = phone.problem  # "That sounded like 13 digits; ..."
-        email = nm.surname_spelt_as_given(
-            n.parse_email(text, names=(self.st.first_name, self.st.last_name)), self.st.last_name
-        )
-        first, last = self.st.first_name, self.st.last_name
+        # The caller's names as this turn leaves them: an address given with a name put
+        # right ("No, my name is Fatima Khan, and my email is fatima.com at example.com")
+        # is read with the new one (run 13 read back "fatima.caught@").
+        first = found.get("first_name") or self.st.first_name
+        last = found.get("last_name") or self.st.last_name
+        email = nm.surname_spelt_as_given(n.parse_email(text, names=(first, last)), last)
         guess = None
         if expecting in (Step.EMAIL, Step.CONFIRM):
             # Heard run together past reading, or read with the surname misheard: the

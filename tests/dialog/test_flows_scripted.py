@@ -1549,3 +1549,22 @@ def test_an_address_the_caller_said_no_to_is_not_put_to_them_again(
     again = assistant.respond("james dot okafor at demple dot com", confidence=LOW)
     assert again.checking is None and "leave it off" in again.text
     assert assistant.state.email is None
+
+
+def test_an_address_given_with_a_name_put_right_is_read_with_the_new_name(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    """Run 13: "No, my name is Fatima Khan and my email is Fatima.com at example.com" (the
+    name held as "Fatima Caught") read back the address as fatima.caught@example.com."""
+    lines = [line if line != "James Okafor" else "James Okafo" for line in TO_READ_BACK]
+    named = {"tool": "update", "first": "James", "last": "Okafor"}
+    script = {**BOOKING_SCRIPT, "my name is james okafor": named}
+    assistant, _ = start(settings, backend, script)
+    first = say(assistant, lines)
+    assert first.read_back is not None and first.read_back["client_name"] == "James Okafo"
+    fixed = say(
+        assistant, ["No, my name is James Okafor, and my email is James.com at example.com"]
+    )
+    assert fixed.read_back is not None
+    assert fixed.read_back["client_name"] == "James Okafor"
+    assert fixed.read_back["email"] == "james.okafor@example.com"
