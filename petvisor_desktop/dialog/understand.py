@@ -380,12 +380,13 @@ class Grounding:
         )
 
         vet = args.get("vet")
-        named = g.detect_clinician(text, self.u.catalogue.clinicians)
+        said = nm.without_email(text)  # "my email is ... Roberts at ..." names no vet
+        named = g.detect_clinician(said, self.u.catalogue.clinicians)
         if named:
             found["clinician"] = named
-        elif vet and vet != ANYONE and g.clinician_grounded(vet, text):
+        elif vet and vet != ANYONE and g.clinician_grounded(vet, said):
             found["clinician"] = vet
-        elif g.detect_any_clinician(text) and (vet == ANYONE or expecting == Step.CLINICIAN):
+        elif g.detect_any_clinician(said) and (vet == ANYONE or expecting == Step.CLINICIAN):
             found["clinician"] = ANYONE
         if vet and found.get("clinician") != vet:
             self.reject("vet", vet)

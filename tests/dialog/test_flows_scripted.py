@@ -1568,3 +1568,18 @@ def test_an_address_given_with_a_name_put_right_is_read_with_the_new_name(
     assert fixed.read_back is not None
     assert fixed.read_back["client_name"] == "James Okafor"
     assert fixed.read_back["email"] == "james.okafor@example.com"
+
+
+def test_a_vets_name_heard_inside_an_email_address_does_not_change_the_vet(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    """Run 13 (neural): "No, my email is claire dot robinson at example dot com" heard "No,
+    my email is cleared. God Roberts and at example.com" made Dr Roberts the vet, and the
+    times were offered again. The words of an address name no vet, across the full stops
+    the recogniser writes into it."""
+    assistant, _ = start(settings, backend, BOOKING_SCRIPT)
+    first = say(assistant, TO_READ_BACK)
+    assert first.read_back is not None and first.read_back["clinician"] == NORMAN
+    again = say(assistant, ["No, my email is cleared. God Roberts and at example.com"])
+    assert assistant.state.clinician == NORMAN and assistant.state.slot is not None
+    assert again.expecting != "time"
