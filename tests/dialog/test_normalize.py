@@ -300,6 +300,10 @@ def test_phone_read_back_parses_to_the_same_number(spoken: str) -> None:
         ("Olivia Grant and at example.com, all one word.", "oliviagrant@example.com"),
         # ... and sometimes runs the whole address together, "at" and all.
         ("No, my email is Dan.useatexample.com", "dan.use@example.com"),
+        # Run 13: the "at" heard as one more dot, before a provider's domain.
+        ("No, my email is claire.robinson.example.com", "claire.robinson@example.com"),
+        ("sarah.lee.gmail.com", "sarah.lee@gmail.com"),
+        ("Dan.huesy.example.com.", "dan.huesy@example.com"),
         ("matt.smithatgmail.co.uk, thanks", "matt.smith@gmail.co.uk"),
         # The "at" heard as "of" (neural caller at 15 dB), apart or run together.
         ("fatima dot khan of example dot com", "fatima.khan@example.com"),
@@ -344,7 +348,7 @@ def test_a_not_between_the_callers_names_is_the_dot_it_was() -> None:
         "my email is at example dot com",  # no local part
         "james at example dot c",  # a one-letter top-level domain
         "james@@example.com",
-        "Dan.huesy.example.com.",  # no "at" anywhere in it
+        "Dan.huesy.exampled.com.",  # no "at" anywhere in it, and no provider's domain
         "whatever.com",  # an "at" with too little before it
         "",
     ],

@@ -308,13 +308,18 @@ def _letters(text: str) -> str:
 def _glued_at(tokens: Sequence[str]) -> tuple[int, str, str] | None:
     """The last word with an "at" written into it ("dan.useatexample.com", as Whisper
     writes "dan dot use at example dot com" run together; "khanofexample.com", the "at"
-    heard as "of"): its index, the local part before the "at" and the domain after it;
-    None when no split leaves a domain after the "at"."""
+    heard as "of"; "claire.robinson.example.com", heard as a dot before a provider's
+    domain): its index, the local part before the "at" and the domain after it; None when
+    no split leaves a domain after the "at"."""
     for index in range(len(tokens) - 1, -1, -1):
         word = tokens[index]
         for cut in range(len(word) - 2, 2, -1):  # a local part of three letters at least
             if word[cut : cut + 2] in ("at", "of") and _GLUED_DOMAIN.fullmatch(word[cut + 2 :]):
                 return index, word[:cut], word[cut + 2 :]
+        labels = word.split(".")
+        # "claire.robinson.example.com": the "at" heard as one more dot, before a provider.
+        if len(labels) >= 3 and labels[-2] in _PROVIDERS and all(labels) and labels[0] != "www":
+            return index, ".".join(labels[:-2]), ".".join(labels[-2:])
     return None
 
 
