@@ -392,6 +392,8 @@ class Turn:
         """The address that could not be made out is left off (reception can add it); the
         caller is told so the first time."""
         self.set(email=None, email_declined=True, email_left_off=self.st.email_left_off + 1)
+        # Not also "I heard ... as your email address. Is that right?" (run 13).
+        self.repair.forget_pending("email")
         if self.st.email_left_off == 1:
             self.preface += replies.EMAIL_LEFT_OFF + " "
 

@@ -315,6 +315,11 @@ class Repair:
         """The step was answered (or left): its repair is over."""
         self.state = RepairState()
 
+    def forget_pending(self, key: str) -> None:
+        """A value waiting for the caller's yes is no longer asked about (the e-mail address
+        left off)."""
+        self.state.pending.pop(key, None)
+
     def refuse(self, step: str) -> None:
         """The caller said the value held for `step` is wrong, and saying it again gave the
         same value: the next miss at `step` starts its repair (spelling, the number in

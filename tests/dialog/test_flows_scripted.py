@@ -1583,3 +1583,18 @@ def test_a_vets_name_heard_inside_an_email_address_does_not_change_the_vet(
     again = say(assistant, ["No, my email is cleared. God Roberts and at example.com"])
     assert assistant.state.clinician == NORMAN and assistant.state.slot is not None
     assert again.expecting != "time"
+
+
+def test_an_address_left_off_is_not_also_put_to_the_caller(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    """Run 13 (neural): the third address tried at the read-back, heard unclearly, got
+    "... so I'll leave it off; ... I heard mikeymillersowen dot price at example dot com as
+    your email address. Is that right?" Left off, it is not asked about."""
+    assistant, _ = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, TO_READ_BACK)
+    say(assistant, ["No, my email is jim at example dot com"])
+    say(assistant, ["No, my email is jimmy at example dot com"])
+    off = assistant.respond("No, my email is jimbo at example dot com", confidence=LOW)
+    assert "leave it off" in off.text and "Is that right" not in off.text
+    assert off.checking is None and assistant.state.email is None
