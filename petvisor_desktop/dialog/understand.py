@@ -78,6 +78,7 @@ _LAST = re.compile(r"\b(last|latest)\b", re.I)
 # "The next one you have", "the soonest": the first of the times on offer.
 _NEXT = re.compile(r"\b(?:next (?:one|available|free(?: one)?)|soonest)\b", re.I)
 # Words that show a time is meant, beside a phone number put right at the read-back.
+_NUMBER_START = re.compile(r"(?<![\d:.])0\d")  # a phone number's start: no time is said so
 _TIME_CUE = re.compile(r"\b(time|o'?clock|[ap]\.?m\b|morning|afternoon|appointment)", re.I)
 # What a bare "no" to the read-back may say besides no: nothing that names a detail.
 _BARE_NO_WORDS = frozenset(
@@ -440,8 +441,14 @@ class Grounding:
     def when(self, found: dict[str, Any], args: dict[str, Any]) -> None:
         """The day, part of day and time asked for."""
         text, st, expecting = self.text, self.st, self.st.expecting
-        if expecting == Step.CONFIRM and g.PHONE_CUE.search(text) and not _TIME_CUE.search(text):
-            return  # a number put right, however it was written ("07 7.00, 09.00"): no time
+        if (
+            expecting == Step.CONFIRM
+            and g.PHONE_CUE.search(text)
+            and (not _TIME_CUE.search(text) or _NUMBER_START.search(text))
+        ):
+            # A number put right, however it was written ("07 7.00, 09.00"; "07 7 o'clock,
+            # 9 o'clock, 7 8 9" for "oh seven seven oh oh ...", run 13): no time.
+            return
         # Dates and parts of day count only where the caller asks for a time: not in past
         # events ("limping since the weekend") nor in small talk ("lovely weather today").
         when_text = g.booking_clauses(text)

@@ -1239,16 +1239,24 @@ def test_a_name_alone_is_read_by_the_rules_over_the_models_reading(
     assert (assistant.state.first_name, assistant.state.last_name) == ("Daniel", "Hughes")
 
 
+@pytest.mark.parametrize(
+    "heard",
+    [
+        "The phone number is wrong, it's 07 7.00, 09.00, 07.00, 08.00.",
+        "No, the phone number is wrong. It's 07 7 o'clock, 9 o'clock, 7 8 9",  # run 13
+    ],
+)
 def test_a_phone_number_put_right_is_not_taken_for_a_time(
-    settings: Settings, backend: BookingBackend
+    settings: Settings, backend: BookingBackend, heard: str
 ) -> None:
     """Run 9 (espeak): "The phone number is wrong, it's 07700 900789" was written "it's 07
-    7.00, 09.00, 07.00, ..." and answered "Sorry, 7am isn't free", the times offered again."""
+    7.00, 09.00, 07.00, ..." and answered "Sorry, 7am isn't free", the times offered again.
+    Run 13 (neural): the same with "o'clock" for "oh oh"."""
     script = {**BOOKING_SCRIPT, "phone number is wrong": {"tool": "update"}}
     assistant, _ = start(settings, backend, script)
     say(assistant, TO_READ_BACK)
     slot = assistant.state.slot
-    turn = say(assistant, ["The phone number is wrong, it's 07 7.00, 09.00, 07.00, 08.00."])
+    turn = say(assistant, [heard])
     assert "isn't free" not in turn.text and turn.expecting in ("confirm", "phone"), turn.text
     assert slot is not None and assistant.state.slot == slot
 
