@@ -359,7 +359,7 @@ APPOINTMENT_TYPE_WORDS: Mapping[str, tuple[str, ...]] = {
     ),
 }
 # Cues that only say "see a vet" and lose to anything more specific ("look at his teeth").
-_GENERIC_TYPE_CUES = frozenset(
+GENERIC_TYPE_CUES = frozenset(
     {
         *_SEE_A_VET,
         "mouth",
@@ -390,7 +390,7 @@ def _type_score(name: str, words: Sequence[str]) -> int:
     for phrase in APPOINTMENT_TYPE_WORDS.get(key or "", ()):
         # A cue that begins with "not" ("not eating") carries its own negation.
         if find_cue(words, phrase, negation=not phrase.startswith("not ")):
-            score += 1 if phrase in _GENERIC_TYPE_CUES else 2
+            score += 1 if phrase in GENERIC_TYPE_CUES else 2
     return score
 
 

@@ -222,10 +222,24 @@ def introduced(text: str, capitalised: bool = True) -> str | None:
     return bare_name(" ".join(words), allow_two=True) if words else None
 
 
+# "my dog Rex", "my cat, Luna,": the name written with a capital right after the animal (as
+# people type and Whisper writes it; Vosk writes none, and "my dog in" names no one).
+_PET_BESIDE = re.compile(r"(?i:\bmy\s+(?:dog|cat|puppy|kitten|pup)),?\s+([A-Z][a-z'-]+)\b")
+
+
 def pet_named(text: str) -> str | None:
-    """The name in "my pet's name is Bella", "her name is Bella", "she's called Bella"."""
+    """The name in "my pet's name is Bella", "her name is Bella", "she's called Bella", "my
+    dog Rex"."""
     m = _PET_NAMED.search(text)
+    if m is None:
+        m = _PET_BESIDE.search(text)
+        if m and (m.group(1).lower() in _NOT_BESIDE or m.group(1).lower() in DATE_WORDS):
+            return None  # "my dog In for", "my cat Dr Roberts saw", "my dog Thursday"
     return _one_name(m.group(1)) if m else None
+
+
+_NOT_BESIDE = frozenset({"in", "dr", "doctor", "on", "for", "to", "with", "at", "who", "which",
+                         "that", "this", "has", "had", "was", "needs", "please"})  # fmt: skip
 
 
 def named_instead(text: str, held: str | None) -> str | None:

@@ -19,7 +19,7 @@ import pytest
 
 from petvisor_desktop.dialog import normalize as n
 from petvisor_desktop.dialog.assistant import Assistant, AssistantTurn
-from petvisor_desktop.dialog.tools import Catalogue, step_tools, user_message
+from petvisor_desktop.dialog.tools import ANYONE, Catalogue, step_tools, user_message
 from petvisor_desktop.engine import BookingBackend, booking_backend, new_assistant
 from petvisor_desktop.llm.chat_model import ChatMessage, LlmError
 from petvisor_desktop.llm.grammar import parse_call, tool_call_grammar
@@ -43,17 +43,18 @@ TO_READ_BACK = [
     PHONE,
     EMAIL,
 ]
-# What the model says to the lines above that reach it (the phone number, the e-mail address
-# and a bare yes or no are understood by the rules without it).
-BOOKING_SCRIPT: dict[str, Any] = {
-    "consultation for my cat with Dr Norman": {
-        "tool": "update",
-        "species": "Cat",
-        "type": "Consultation",
-        "vet": NORMAN,
-        "date": THURSDAY.isoformat(),
-        "part": "afternoon",
-    },
+# What the model says to the lines above that reach it: none do. The rules read the opening
+# (it names the animal and the visit), the time by its place, the names, the phone number,
+# the e-mail address and a bare yes or no.
+BOOKING_SCRIPT: dict[str, Any] = {}
+# The model's reading of the opening, for tests whose opening the rules do not read alone.
+OPENING_CALL = {
+    "tool": "update",
+    "species": "Cat",
+    "type": "Consultation",
+    "vet": NORMAN,
+    "date": THURSDAY.isoformat(),
+    "part": "afternoon",
 }
 BOOKED_CLAIMS = ("you're booked", "i've booked", "is booked", "booking is confirmed")
 
@@ -267,9 +268,9 @@ def test_a_typed_booking_from_greeting_to_booked_is_what_the_clinic_records(
     assert bye.done and bye.expecting == "none" and assistant.outcome == "booked"
     assert len(clinic.bookings()) == 1
     model.assert_all_used()
-    # Only the opening needed the model: the time by its place, the names, the phone
+    # Nothing needed the model: the opening, the time by its place, the names, the phone
     # number, the e-mail and the yes were read by the rules.
-    assert [c.prompt.asked for c in model.calls] == ["how can I help"]
+    assert model.calls == []
 
 
 def test_short_answers_the_rules_read_whole_skip_the_model_and_longer_ones_do_not(
@@ -295,18 +296,29 @@ def test_short_answers_the_rules_read_whole_skip_the_model_and_longer_ones_do_no
     model.assert_all_used()
 
 
-def test_an_opening_with_more_than_the_animal_and_the_visit_goes_to_the_model(
+def test_a_long_opening_the_rules_read_is_answered_without_the_model_and_noted(
     settings: Settings, backend: BookingBackend
 ) -> None:
+    """Run 13: the answer to a long opening waited 1.3-2.2 s for the model, which added only
+    a note for the staff. The rules answer it when they find the animal or the visit; the
+    note is the caller's own words."""
     why = "he keeps shaking his head"
-    script = {why: {"tool": "update", "species": "Dog", "type": "Consultation", "reason": why}}
-    assistant, model = start(settings, backend, script)
-    say(assistant, [f"Hi, I'd like a consultation for my dog please, {why}"])
-    assert len(model.calls) == 1 and assistant.state.notes == why
-    # Short, but the rules find no kind of visit in it: the model reads it.
-    assistant, model = start(settings, backend, {"about": {"tool": "update", "species": "Cat"}})
-    say(assistant, ["Hi, it's about my cat"])
-    assert len(model.calls) == 1 and assistant.state.species == "Cat"
+    assistant, model = start(settings, backend, {})
+    turn = say(assistant, [f"Hi, I'd like a consultation for my dog please, {why}"])
+    assert turn.expecting == "clinician" and model.calls == []
+    assert assistant.state.notes == why
+    # Only the animal: the rules still answer, and ask for the visit.
+    assistant, model = start(settings, backend, {})
+    turn = say(assistant, ["Hi, it's about my cat, she's been on a diet and needs weighing"])
+    assert model.calls == [] and assistant.state.species == "Cat"
+    # Neither the animal nor the visit found by the rules: the model reads it.
+    assistant, model = start(settings, backend, {"old boy": {"tool": "update"}})
+    say(assistant, ["Hi there, my old boy is a bit stiff in his back legs these days"])
+    assert (
+        len(model.calls) == 1
+        and assistant.state.notes == "my old boy is a bit stiff in his back legs these days"
+    )
+    model.assert_all_used()
 
 
 def test_a_number_being_said_at_the_phone_step_is_read_without_the_model(
@@ -323,7 +335,7 @@ def test_a_number_being_said_at_the_phone_step_is_read_without_the_model(
     assistant, model = start(settings, backend, {**BOOKING_SCRIPT, **asked})
     say(assistant, TO_READ_BACK[:4])
     say(assistant, ["07700 900456, and how much is a consultation?"])
-    assert [c.prompt.asked for c in model.calls] == ["how can I help", "phone number"]
+    assert [c.prompt.asked for c in model.calls] == ["phone number"]
     model.assert_all_used()
 
 
@@ -965,22 +977,19 @@ def test_a_model_failure_is_met_like_a_missed_answer_not_a_crash(
 def test_a_value_the_model_invents_is_dropped_and_one_the_caller_said_is_kept(
     settings: Settings, backend: BookingBackend
 ) -> None:
-    said = "Hi, my cat Bella has been sneezing a lot, can someone see her"
+    said = "Whoever is free first, she has been sneezing a lot since Sunday"
     invented = {
         "tool": "update",
-        "species": "Cat",
-        "type": "Consultation",
         "vet": "Dr Amy Roberts",  # never said
         "date": "2026-11-24",  # never said
-        "pet": "Bella",  # said, and only the model finds it
-        "reason": "sneezing a lot",
+        "reason": "sneezing a lot",  # said, and only the model finds it at this step
     }
-    assistant, model = start(settings, backend, {"my cat Bella": invented})
+    assistant, model = start(settings, backend, {"sneezing a lot": invented})
+    say(assistant, ["Hi, I'd like a consultation for my cat"])
     turn = say(assistant, [said])
     assert set(turn.grounding_rejections) == {"vet=Dr Amy Roberts", "date=2026-11-24"}
-    assert turn.card["clinician"] is None and turn.card["date"] is None
-    assert turn.card["pet_name"] == "Bella" and turn.card["species"] == "Cat"
-    assert turn.expecting == "clinician"
+    assert turn.card["date"] is None and turn.expecting == "date"
+    assert assistant.state.clinician == ANYONE and assistant.state.notes == "sneezing a lot"
     assert turn.tokens_in > 0 and turn.tokens_out > 0
     assert json.loads(model.calls[0].output)["vet"] == "Dr Amy Roberts"
 
@@ -1500,7 +1509,7 @@ def test_a_pet_named_between_commas_in_the_opening_is_taken(
     script = {
         **BOOKING_SCRIPT,
         "my cat, Mittens, with Dr Norman": {
-            **BOOKING_SCRIPT["consultation for my cat with Dr Norman"],
+            **OPENING_CALL,
             "pet": "Mittens",
         },
     }

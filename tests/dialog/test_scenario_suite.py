@@ -111,8 +111,12 @@ def test_every_assistant_turn_reports_expecting_and_figures(reports: list[dict[s
             if entry["role"] == "assistant":
                 assert entry["expecting"] in expecting_values
                 assert entry["latency_ms"] >= 0
-                llm_turns += entry["tokens_out"] > 0
-    assert llm_turns > len(reports)  # the model really ran on most turns
+                if entry["tokens_out"] > 0:  # the model ran: its figures are reported
+                    llm_turns += 1
+                    assert entry["tokens_in"] > 0 and entry["llm_ms"] > 0
+    # The model really ran where the rules alone did not read the words (most plain answers
+    # and openings they read without it: tests/dialog/test_flows_scripted.py).
+    assert llm_turns >= 20
 
 
 def test_returning_caller_is_offered_their_email_only_when_the_name_matches(
