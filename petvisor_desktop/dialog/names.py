@@ -350,7 +350,24 @@ def common_name_near(spelled: str, key: str) -> str | None:
         return None
     near = [name for name in names if abs(len(name) - len(word)) <= 1]
     near = [name for name in near if edit_distance(name, word) == 1]
+    if len(near) > 1:
+        # Of several, the one letter heard as another that sounds like it when spelled
+        # aloud, if it is the only one of the same length (run 13: B-E-L-L-A heard
+        # "D-E-L-L-A", a letter from Bella and from Ella).
+        same = [name for name in near if len(name) == len(word)]
+        near = same if len(same) == 1 and _letter_sounds_alike(same[0], word) else []
     return title(near[0]) if len(near) == 1 else None
+
+
+# Letters whose names rhyme or sound alike said one by one: "bee, dee, ee, gee, pee, tee,
+# vee, zed"; "em, en"; "ef, es"; "ay, jay, kay"; "eye, why"; "queue, you".
+_ALIKE_LETTERS = ("bcdegptvz", "mn", "fsx", "ajk", "iy", "quw")
+
+
+def _letter_sounds_alike(a: str, b: str) -> bool:
+    """Same length, one letter apart, the two letters sounding alike spelled aloud."""
+    pairs = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    return len(pairs) == 1 and any(set(pairs[0]) <= set(group) for group in _ALIKE_LETTERS)
 
 
 def address_with_surname(email: str, held: str | None, surname: str | None) -> str:

@@ -339,6 +339,20 @@ def test_a_not_between_the_callers_names_is_the_dot_it_was() -> None:
     )
 
 
+def test_a_lead_in_heard_as_words_before_the_callers_names_is_no_part_of_the_address() -> None:
+    # Run 13 (neural caller): "my email is" heard as "Mikey Miller's".
+    heard = "Mikey Miller's owen dot price at example dot com"
+    assert parse_email(heard, names=("Owen", "Price")) == "owen.price@example.com"
+    assert parse_email(heard) == "mikeymillersowen.price@example.com"  # no names: as heard
+    # One word before them, or only one of the names after: the address as heard.
+    assert parse_email("team owen dot price at example dot com", names=("Owen", "Price")) == (
+        "teamowen.price@example.com"
+    )
+    assert parse_email("big dog owen at example dot com", names=("Owen", "Price")) == (
+        "bigdogowen@example.com"
+    )
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -833,6 +847,9 @@ USUAL = ("example.com", "gmail.com", "hotmail.co.uk")
         # A provider heard: only its domain.
         ("sarah lee at hotmail.co.uk", ("sarah dot lee at hotmail dot co dot uk",
                                         "sarahlee at hotmail dot co dot uk")),
+        # One of the clinic's usual domains heard: only it.
+        ("sarah not lee at example.com", ("sarah dot lee at example dot com",
+                                          "sarahlee at example dot com")),
         # Run 13, "example dot com" heard "M.M. will not come": an "at", no domain after it.
         ("Sarah, not Lee at M.M. will not come.", ("sarah dot lee at example dot com",
                                                    "sarahlee at example dot com",

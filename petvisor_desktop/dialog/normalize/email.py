@@ -138,6 +138,7 @@ def parse_email(text: str, names: Sequence[str | None] = ()) -> str | None:
     for i in range(1, len(local) - 1):
         if local[i] == "not" and local[i - 1] in known and local[i + 1] in known:
             local[i] = "dot"
+    local = _from_own_names(local, known)
     while len(local) > 1 and local[-1] in _TRAILING_FILLERS:
         local.pop()  # "olivia grant and at example dot com": a hesitation, not the address
     domain = _domain_tokens(tokens[at + 1 :])
@@ -146,6 +147,17 @@ def parse_email(text: str, names: Sequence[str | None] = ()) -> str | None:
     local_part = _surname_for_com(_joined_by(text, _email_part(local)), names)
     address = f"{local_part}@{_email_part(domain)}"
     return address if _EMAIL_RE.match(address) else None
+
+
+def _from_own_names(local: list[str], known: set[str]) -> list[str]:
+    """The local part from the caller's names on, when both come in it after two or more
+    plain words: a lead-in heard as words ("Mikey Miller's owen dot price at ..." for "my
+    email is owen dot price at ...", run 13) is not part of the address."""
+    start = next((i for i, word in enumerate(local) if word in known), 0)
+    lead, rest = local[:start], local[start:]
+    both = len({word for word in rest if word in known}) >= 2
+    plain = all(word.isalpha() and word not in _EMAIL_SYMBOLS for word in lead)
+    return rest if len(lead) >= 2 and both and plain else local
 
 
 # A domain as Whisper writes it: two or three labels, the last a top-level domain.
@@ -266,16 +278,14 @@ def likely_addresses(
     if not first or not last or not _ADDRESS_SAID.search(heard):
         return ()
     domain = _heard_domain(heard)
-    if domain is None and re.search(r"\bat\b", heard, re.I):
-        domains = list(usual[:_USUAL_TRIED])  # "owen not price at M.M. will not come"
-    elif domain is None:
+    if domain is None and not re.search(r"\bat\b", heard, re.I):
         return ()
-    else:
-        domains = [domain]
-    if domain is not None and domain.split(".")[0] not in _PROVIDERS and domain not in usual:
-        # The clinic's usual domains come first: what the recogniser made of an unclear
-        # domain ("emple.com") explains its audio best, but is seldom anyone's.
-        domains = [*usual[:_USUAL_TRIED], domain]
+    # The domain heard when it is a provider's or one of the clinic's; else the clinic's
+    # usual ones first, then the one heard if any ("owen not price at M.M. will not come"
+    # heard no domain): what the recogniser made of an unclear domain ("emple.com")
+    # explains its audio best, but is seldom anyone's.
+    trusted = domain is not None and (domain.split(".")[0] in _PROVIDERS or domain in usual)
+    domains = [domain] if trusted else [*usual[:_USUAL_TRIED], *([domain] if domain else [])]
     first_key, last_key = _letters(first), _letters(last)
     said = re.findall(r"[a-z]+", heard.lower())
     short = next((w for w in said if w != first_key and _first_said(w, first_key)), None)
