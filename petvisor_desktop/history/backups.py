@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from petvisor_desktop.history.database import open_in_this_process
 from petvisor_desktop.history.errors import HistoryError, is_disk_full
 from petvisor_desktop.history.lock import DatabaseLock, in_use_message, lock_path_for
 from petvisor_desktop.history.migrations import SCHEMA_VERSION
@@ -62,7 +63,11 @@ class CheckResult:
 
 def header_problem(path: Path) -> Problem | None:
     """A cheap look at the first bytes: is this (still) an SQLite file? None if it is, or if
-    there is no file yet, or an empty one (SQLite treats both as a new database)."""
+    there is no file yet, or an empty one (SQLite treats both as a new database). Not looked
+    at while SQLite has the file open in this process: closing the look would drop SQLite's
+    locks (`database.open_in_this_process`); SQLite reports a bad header itself."""
+    if open_in_this_process(path):
+        return None
     try:
         with path.open("rb") as fh:
             head = fh.read(100)

@@ -36,6 +36,31 @@ _PRAGMAS = (
 )
 
 
+# SQLite connections this process has open, by the database file's resolved path. A process
+# loses every POSIX lock it holds on a file as soon as any descriptor of that file is closed,
+# so the file must not be opened behind SQLite's back while SQLite has it open here
+# (sqlite.org/howtocorrupt.html, 2.2): with the kiosk's locks gone, another process closing
+# its connection takes itself for the last one and checkpoints and deletes the WAL under the
+# kiosk's readers ("disk I/O error", SQLITE_IOERR_SHORT_READ), or worse.
+_connections_here: dict[str, int] = {}
+_connections_lock = threading.Lock()
+
+
+def open_in_this_process(path: Path) -> bool:
+    """Whether SQLite has the database at `path` open in this process (any thread)."""
+    with _connections_lock:
+        return _connections_here.get(str(Path(path).resolve()), 0) > 0
+
+
+def _counted(key: str, change: int) -> None:
+    with _connections_lock:
+        left = _connections_here.get(key, 0) + change
+        if left > 0:
+            _connections_here[key] = left
+        else:
+            _connections_here.pop(key, None)
+
+
 class Database(pw.SqliteDatabase):
     """A SqliteDatabase that remembers the connection of every thread, so that `close_all`
     can close them all (peewee's own `close()` only closes the calling thread's)."""
@@ -43,6 +68,7 @@ class Database(pw.SqliteDatabase):
     def __init__(self, path: Path) -> None:
         self._opened: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._opened_lock = threading.Lock()
+        self._key = str(Path(path).resolve())
         super().__init__(
             str(path),
             pragmas=list(_PRAGMAS),
@@ -53,16 +79,21 @@ class Database(pw.SqliteDatabase):
 
     def _connect(self) -> sqlite3.Connection:
         conn: sqlite3.Connection = super()._connect()  # type: ignore[misc]
+        _counted(self._key, 1)
         with self._opened_lock:
             still: list[tuple[threading.Thread, sqlite3.Connection]] = []
             for thread, old in self._opened:
                 if thread.is_alive():
                     still.append((thread, old))
                 else:
-                    old.close()  # its thread is gone, nobody else can be using it
+                    self._close(old)  # its thread is gone, nobody else can be using it
             still.append((threading.current_thread(), conn))
             self._opened = still
         return conn
+
+    def _close(self, conn: sqlite3.Connection) -> None:
+        conn.close()
+        _counted(self._key, -1)
 
     def rollback(self) -> None:
         # SQLite ends the transaction itself on some errors (SQLITE_FULL among them): a second
@@ -76,7 +107,7 @@ class Database(pw.SqliteDatabase):
         with self._opened_lock:
             opened, self._opened = self._opened, []
         for _thread, conn in opened:
-            conn.close()
+            self._close(conn)
 
 
 class DatabaseAccess:

@@ -136,3 +136,34 @@ def test_a_backup_taken_while_writing_is_consistent(db_path: Path, tmp_path: Pat
             for info in copy.conversations(limit=1000):
                 if info.end_reason is None:
                     assert info.outcome == "no_booking" and info.turn_count == 5
+
+
+COUNT = r"""
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1])
+print(conn.execute("SELECT COUNT(*) FROM conversation").fetchone()[0])
+conn.close()
+"""
+
+
+def test_a_second_history_in_the_process_keeps_the_first_ones_locks(db_path: Path) -> None:
+    """Opening the file behind SQLite's back (the header check of a second History, as the
+    staff screens open one beside the engine's) dropped the process's locks: another process
+    that then closed its connection took itself for the last one and deleted the WAL, and
+    the engine's next writes went to the deleted file, lost to everyone else (found as
+    "disk I/O error" in the readers of the test above on a starved machine)."""
+    engine = History.open(db_path)
+    engine.start_conversation("kiosk")
+    admin = History.open(db_path)
+    assert admin.conversations(limit=5)
+    seen = subprocess.run(
+        [sys.executable, "-c", COUNT, str(db_path)], capture_output=True, text=True, check=True
+    )
+    assert seen.stdout.strip() == "1"
+    engine.start_conversation("kiosk")  # written after the other process has closed
+    seen = subprocess.run(
+        [sys.executable, "-c", COUNT, str(db_path)], capture_output=True, text=True, check=True
+    )
+    assert seen.stdout.strip() == "2"
+    admin.close()
+    engine.close()
