@@ -216,6 +216,7 @@ class Assistant:
             phone_country=phone_country,
             availability=self.availability,
             client_by_phone=self.journal.client_by_phone,
+            email_domains=email_domains,
         )
         self._booker = Booker(api, self.type_ids, self.species_ids, self.schedule_names)
 

@@ -83,6 +83,7 @@ class Clinic:
     phone_country: str
     availability: Availability
     client_by_phone: Callable[[str], Any]
+    email_domains: tuple[str, ...] = ()  # the clinic's clients' usual ones, most used first
 
 
 @dataclass(frozen=True)
@@ -510,6 +511,11 @@ class Turn:
             current={key: getattr(self.st, key) for key in r.FREE_TEXT},
             options=asking.options(self),
             refused=self.st.refused,
+            expected_email=n.own_addresses(
+                found.get("first_name") or self.st.first_name,
+                found.get("last_name") or self.st.last_name,
+                self.clinic.email_domains,
+            ),
         )
         if taken.forget:
             self.set(**{key: None for key in taken.forget})  # said to be misheard: asked again

@@ -381,11 +381,15 @@ class Repair:
         current: Mapping[str, Any],
         options: StepOptions,
         refused: Collection[tuple[str, str]] = (),
+        expected_email: Collection[str] = (),
     ) -> Taken:
         """Read the caller's answer to a repair question (and to a read-back of a value heard
         with low confidence) on top of what the assistant found in it. `current` holds the
         booking's free-text values as they stand; `refused`, the (key, lower-case value)
-        pairs the caller said were wrong."""
+        pairs the caller said were wrong; `expected_email`, the addresses made of the
+        caller's names at the clinic's usual domains: one heard exactly so is taken even
+        with low confidence (the recogniser wrote the likeliest address by itself; the
+        read-back still reads it), where any other is put to the caller first."""
         found = dict(found)
         confirmed: set[str] = set()
         forget: tuple[str, ...] = ()
@@ -430,7 +434,8 @@ class Repair:
         if low_confidence:
             for key in FREE_TEXT:
                 value = found.get(key)
-                if value and key not in confirmed and value != current.get(key):
+                expected = key == "email" and value in expected_email
+                if value and key not in confirmed and value != current.get(key) and not expected:
                     s.pending[key] = found.pop(key)
         if spelled and any(key in s.pending for key in spelled):
             s.spelt = True  # put to the caller letter by letter, as it was given

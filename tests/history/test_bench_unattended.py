@@ -1,7 +1,7 @@
 """benchmarks/bench_unattended.py at a tiny size: the figures it prints come from real runs
 and say what they should. Two conversations killed mid-way are found interrupted and on the
 worklist after a clean start; three conversations while Vetstoria flaps book nothing twice and
-claims nothing Vetstoria did not confirm; a short soak gives numeric slopes. The small
+claim nothing Vetstoria did not confirm; a short soak gives numeric slopes. The small
 language model keeps this to about a minute (the benchmark itself runs the app's default)."""
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from petvisor_desktop.dialog.normalize.email import (
     guess_email,
     likely_addresses,
     own_address_misheard,
+    own_addresses,
     parse_email,
 )
 from petvisor_desktop.dialog.normalize.numbers import words_to_digits
@@ -54,6 +55,7 @@ __all__ = [
     "is_yes",
     "likely_addresses",
     "own_address_misheard",
+    "own_addresses",
     "parse_date",
     "parse_email",
     "parse_part_of_day",

@@ -289,13 +289,26 @@ def likely_addresses(
     first_key, last_key = _letters(first), _letters(last)
     said = re.findall(r"[a-z]+", heard.lower())
     short = next((w for w in said if w != first_key and _first_said(w, first_key)), None)
-    locals_ = [f"{first_key}.{last_key}", f"{first_key}{last_key}"]
+    locals_ = _own_locals(first_key, last_key)
     if short is not None:
         locals_.insert(0, f"{short}.{last_key}")  # "dan" said for Daniel
     addresses = dict.fromkeys(f"{local}@{d}" for d in domains for local in locals_)
     return tuple(
         format_email_for_speech(a) for a in addresses if a not in refused and _EMAIL_RE.match(a)
     )
+
+
+def own_addresses(first: str | None, last: str | None, domains: Sequence[str]) -> frozenset[str]:
+    """The caller's names as an address at each of `domains` (the clinic's usual ones):
+    what most callers' addresses are, so one heard exactly so needs no extra check."""
+    if not first or not last:
+        return frozenset()
+    locals_ = _own_locals(_letters(first), _letters(last))
+    return frozenset(f"{local}@{domain}" for domain in domains for local in locals_)
+
+
+def _own_locals(first_key: str, last_key: str) -> list[str]:
+    return [f"{first_key}.{last_key}", f"{first_key}{last_key}"]
 
 
 def _heard_domain(heard: str) -> str | None:
