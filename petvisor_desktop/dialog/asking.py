@@ -219,7 +219,12 @@ def misheard_again(t: Turn, step: str, found: dict[str, Any] | None = None) -> R
         held = getattr(t.st, key)
         if held:
             refused.add((key, str(held).lower()))
-    t.set(refused=frozenset(refused), **{key: None for key in keys})
+    said_no_to = {(key, str(getattr(t.st, key)).lower()) for key in keys if getattr(t.st, key)}
+    t.set(
+        refused=frozenset(refused),
+        replaced=t.st.replaced - said_no_to,
+        **{key: None for key in keys},
+    )
     if variant is not None:
         # As a receptionist asks "Clarke with an E?": the other spelling, spelt out, for
         # a yes or no (a no goes on to the spelling).
@@ -252,12 +257,15 @@ def _other_spelling(
 
 def remember_refused(t: Turn, found: dict[str, Any]) -> None:
     """A value the caller put right at the read-back is never read back to them again."""
-    refused = set(t.st.refused)
+    refused, replaced = set(t.st.refused), set(t.st.replaced)
     for key in ("pet_name", "first_name", "last_name", "phone", "email"):
         held, said = getattr(t.st, key), found.get(key)
         if held and said and str(said).lower() != str(held).lower():
-            refused.add((key, str(held).lower()))
-    t.set(refused=frozenset(refused))
+            value = (key, str(held).lower())
+            if value not in refused:
+                replaced.add(value)  # only another value heard in its place
+            refused.add(value)
+    t.set(refused=frozenset(refused), replaced=frozenset(replaced))
 
 
 def read_back_details(

@@ -510,7 +510,7 @@ class Turn:
             low_confidence=self.confidence is not None and self.confidence < r.LOW_CONFIDENCE,
             current={key: getattr(self.st, key) for key in r.FREE_TEXT},
             options=asking.options(self),
-            refused=self.st.refused,
+            refused=self.st.refused - self.st.replaced,
             expected_email=n.own_addresses(
                 found.get("first_name") or self.st.first_name,
                 found.get("last_name") or self.st.last_name,

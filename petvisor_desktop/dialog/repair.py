@@ -386,7 +386,8 @@ class Repair:
         """Read the caller's answer to a repair question (and to a read-back of a value heard
         with low confidence) on top of what the assistant found in it. `current` holds the
         booking's free-text values as they stand; `refused`, the (key, lower-case value)
-        pairs the caller said were wrong; `expected_email`, the addresses made of the
+        pairs the caller said no to (never put to them as a name near a spelling);
+        `expected_email`, the addresses made of the
         caller's names at the clinic's usual domains: one heard exactly so is taken even
         with low confidence (the recogniser wrote the likeliest address by itself; the
         read-back still reads it), where any other is put to the caller first."""

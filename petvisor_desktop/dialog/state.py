@@ -109,6 +109,11 @@ class BookingState:
     taken: frozenset[tuple[datetime, int]] = frozenset()
     # Values the caller said were wrong at the read-back: (detail, value in lower case).
     refused: frozenset[tuple[str, str]] = frozenset()
+    # Of those, the ones taken for wrong only because another value was heard in their place
+    # at the read-back: the caller may have said the same name, misheard (run 14: "No, my
+    # name is Naomi Clarke" heard "Amy Clark"), so a spelling a letter from one may still be
+    # put to them ("M-A-O-M-I": Naomi?). A value the caller said no to itself is not here.
+    replaced: frozenset[tuple[str, str]] = frozenset()
     phone_problems: int = 0  # numbers in a row that could not be a phone number
     on_file_email: str | None = None  # "" once looked up and nothing usable found
     # Where the repair of a misheard answer has got to (repair.py). Mutable, so a turn works

@@ -1619,3 +1619,20 @@ def test_an_address_left_off_is_not_also_put_to_the_caller(
     off = assistant.respond("No, my email is jimbo at example dot com", confidence=LOW)
     assert "leave it off" in off.text and "Is that right" not in off.text
     assert off.checking is None and assistant.state.email is None
+
+
+def test_a_name_taken_for_wrong_only_because_another_was_heard_may_be_put_back(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    """Run 14 (espeak): "No, my name is Naomi Clarke" was heard "Amy Clark", so Naomi counted
+    as refused and the spelling "M-A-O-M-I" was taken as heard ("Thanks, Maomi"). A name
+    replaced by another heard in its place may still be put to the caller as the name a
+    spelling is a letter from; one the caller said no to itself may not."""
+    assistant, _ = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, TO_READ_BACK)
+    wrong = say(assistant, ["No, my name is Jane Okafor"])
+    assert wrong.read_back is not None and wrong.read_back["client_name"] == "Jane Okafor"
+    spell = say(assistant, ["No, my name is Jane Okafor"])
+    assert spell.repair == "client_name:spell-first"
+    near = say(assistant, ["J, A, M, E, Z"])
+    assert near.checking == {"first_name": "James"} and "J, A, M, E, S" in near.text
