@@ -282,3 +282,31 @@ def format_email_for_speech(email: str, *, digit_names: bool = False) -> str:
 
 # The answer "no particular vet", as it is shown and said.
 ANYONE_CHOICE = "Whoever is free first"
+
+# One of the times on offer picked by its place: "the second one", "the earliest", "the last
+# one", "the next one you have". The dialog reads them; the recogniser fits a misheard one
+# ("The Sanken One", run 14) to the same words.
+PLACE_WORDS = {
+    "first": 0,
+    "earliest": 0,
+    "1st": 0,
+    "second": 1,
+    "2nd": 1,
+    "middle": 1,
+    "third": 2,
+    "3rd": 2,
+}
+LAST_PLACE = re.compile(r"\b(last|latest)\b", re.I)
+NEXT_PLACE = re.compile(r"\b(?:next (?:one|available|free(?: one)?)|soonest)\b", re.I)
+_PLACE = re.compile(rf"\b(?:{'|'.join(PLACE_WORDS)})\b", re.I)
+
+
+def names_a_place(text: str) -> bool:
+    """The words pick an offered time by its place ("the first one", "the latest")."""
+    return bool(_PLACE.search(text) or LAST_PLACE.search(text) or NEXT_PLACE.search(text))
+
+
+def place_phrases(count: int) -> list[tuple[int, str]]:
+    """How callers pick each of `count` offered times by its place, as (index, phrase)."""
+    phrases = [(i, f"the {ordinal_words(i + 1)} one") for i in range(min(count, 3))]
+    return [*phrases, (count - 1, "the last one")] if count > 1 else phrases

@@ -31,6 +31,7 @@ from petvisor_desktop.dialog.tools import (
 )
 from petvisor_desktop.llm.chat_model import ChatMessage, ChatModel, LlmError
 from petvisor_desktop.llm.grammar import forced_text, parse_call, tool_call_grammar
+from petvisor_desktop.spoken import LAST_PLACE, NEXT_PLACE, PLACE_WORDS
 from vetstoria.models import Slot
 
 log = logging.getLogger(__name__)
@@ -64,19 +65,6 @@ _DROP_EMAIL = re.compile(
     r"|(?:don'?t|do not)\s+(?:need|want|bother with)\s+(?:the\s+|an\s+|my\s+)?e-?mail)\b",
     re.I,
 )
-_ORDINALS = {
-    "first": 0,
-    "earliest": 0,
-    "1st": 0,
-    "second": 1,
-    "2nd": 1,
-    "middle": 1,
-    "third": 2,
-    "3rd": 2,
-}
-_LAST = re.compile(r"\b(last|latest)\b", re.I)
-# "The next one you have", "the soonest": the first of the times on offer.
-_NEXT = re.compile(r"\b(?:next (?:one|available|free(?: one)?)|soonest)\b", re.I)
 # Words that show a time is meant, beside a phone number put right at the read-back.
 _NUMBER_START = re.compile(r"(?<![\d:.])0\d")  # a phone number's start: no time is said so
 _TIME_CUE = re.compile(r"\b(time|o'?clock|[ap]\.?m\b|morning|afternoon|appointment)", re.I)
@@ -642,11 +630,11 @@ class Grounding:
             if key in times:
                 return offered[times.index(key)]
         lowered = text.lower()
-        if _LAST.search(lowered):
+        if LAST_PLACE.search(lowered):
             return offered[-1]
-        if _NEXT.search(lowered):
+        if NEXT_PLACE.search(lowered):
             return offered[0]
-        for word, index in _ORDINALS.items():
+        for word, index in PLACE_WORDS.items():
             if re.search(rf"\b{word}\b", lowered) and index < len(times):
                 return offered[index]
         if (

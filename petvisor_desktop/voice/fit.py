@@ -15,13 +15,14 @@ from __future__ import annotations
 import difflib
 import logging
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from petvisor_desktop.spoken import DATE_WORDS, SAID_DAYS
+from petvisor_desktop.spoken import DATE_WORDS, SAID_DAYS, names_a_place, place_phrases
 from petvisor_desktop.voice.accuracy import normalize_words
 from petvisor_desktop.voice.biasing import phrase_variants
 
@@ -35,6 +36,7 @@ OVER_OTHERS = 0.7
 # tied, and the dialog's order decides between them.
 LIKELY_TIE = 0.5
 _FILLERS = {"am", "pm", "please", "the", "a", "an"}
+_TIME = re.compile(r"\d{1,2}(?::\d{2})?\s?[ap]\.?m\.?", re.I)  # an offered time: "9:15am"
 
 
 @dataclass(frozen=True)
@@ -146,8 +148,14 @@ def fit_to_choices(
     explains the audio about as well (see the module's docstring)."""
     if not choices or not free.strip() or names_a_choice(free, choices):
         return Fitted(free, confidence, None)
-    # Each choice in the forms people say it ("Dr Michael Norman": "doctor norman", ...).
+    times = all(_TIME.fullmatch(c.strip()) for c in choices)
+    if times and names_a_place(free):
+        return Fitted(free, confidence, None)  # "the second one": the dialog reads it
+    # Each choice in the forms people say it ("Dr Michael Norman": "doctor norman", ...),
+    # and an offered time by its place ("the second one").
     forms = [(i, _substituted(free, v)) for i, c in enumerate(choices) for v in _said_forms(c)]
+    if times:
+        forms += [(i, _substituted(free, p)) for i, p in place_phrases(len(choices))]
     scores = scorer.score(audio, [free, *(text for _, text in forms)])
     free_score = scores[0]
     best_of: dict[int, tuple[float, str]] = {}

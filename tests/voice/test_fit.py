@@ -69,6 +69,22 @@ def test_a_misheard_closed_answer_is_fitted_to_the_choice_the_audio_says(
 
 @pytest.mark.models
 @pytest.mark.skipif(not su.have_espeak(), reason="espeak-ng is not installed")
+def test_a_misheard_time_picked_by_its_place_is_fitted_to_that_time(
+    whisper: WhisperTranscriber,
+) -> None:
+    """Run 14 (espeak): "The second one" heard "The Sanken One" went to the language model.
+    An offered time is also fitted in the words that pick it by its place; words that
+    already say a place are left to the dialog."""
+    scorer = whisper.choice_scorer()
+    audio = su.espeak("The second one", voice="en-us+m7", speed=140)
+    fitted = fit_to_choices(scorer, audio, "The Sanken One", 0.4, TIMES)
+    assert fitted.choice == "9:15am" and fitted.text == "the second one", fitted
+    said = fit_to_choices(scorer, audio, "The second one", 0.8, TIMES)
+    assert said.choice is None and said.text == "The second one"
+
+
+@pytest.mark.models
+@pytest.mark.skipif(not su.have_espeak(), reason="espeak-ng is not installed")
 def test_an_answer_off_the_list_stays_free(whisper: WhisperTranscriber) -> None:
     """A correction at a yes/no question, or another day at the time question, is not
     forced into a choice."""
