@@ -204,6 +204,7 @@ class Assistant:
             self._today,
             self._prefix,
             phone_country,
+            email_domains,
         )
         self._clinic = Clinic(
             catalogue=self.catalogue,

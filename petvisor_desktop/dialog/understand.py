@@ -122,6 +122,7 @@ class Understander:
         today: date,
         prefix: Sequence[ChatMessage],
         phone_country: str,
+        email_domains: Sequence[str] = (),
     ) -> None:
         self.model = model
         self.catalogue = catalogue
@@ -130,6 +131,7 @@ class Understander:
         self.today = today
         self.prefix = list(prefix)
         self.phone_country = phone_country
+        self.email_domains = tuple(email_domains)  # the clinic's clients' usual ones
 
     def understand(
         self,
@@ -209,11 +211,13 @@ class Understander:
                 return True
             return n.digits_said(text) >= n.NUMBER_SAID_DIGITS and "?" not in text
         if expecting == Step.EMAIL:
-            return (
-                n.parse_email(text) is not None
-                and len(extra) <= 8
-                and n.parse_date(text, self.today) is None
+            # An address, or the caller's names said as one with its domain unheard (put to
+            # them at the usual domain: the model would add nothing to either).
+            unheard = n.own_address_domain_unheard(
+                text, state.first_name, state.last_name, self.email_domains
             )
+            address = n.parse_email(text) is not None and len(extra) <= 8
+            return (address or unheard is not None) and n.parse_date(text, self.today) is None
         if expecting in (Step.CONFIRM, Step.ANYTHING_ELSE):
             plain = (
                 len(text.split()) <= 6
@@ -409,7 +413,10 @@ class Grounding:
             # Heard run together past reading, or read with the surname misheard: the
             # caller's names as the address, asked about.
             guess = n.own_address_misheard(email, first, last) or (
-                None if email else n.guess_email(text, first, last)
+                None
+                if email
+                else n.guess_email(text, first, last)
+                or n.own_address_domain_unheard(text, first, last, self.u.email_domains)
             )
         refused = self.st.refused_values("email")
         # An address the caller said no to, heard again, is the same mishearing (run 13:

@@ -1636,3 +1636,17 @@ def test_a_name_taken_for_wrong_only_because_another_was_heard_may_be_put_back(
     assert spell.repair == "client_name:spell-first"
     near = say(assistant, ["J, A, M, E, Z"])
     assert near.checking == {"first_name": "James"} and "J, A, M, E, S" in near.text
+
+
+def test_the_callers_names_said_as_an_address_with_its_domain_unheard_are_put_to_them(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    """Runs 13 and 14 (espeak): "owen dot price at example dot com" heard "Owen, not Price at
+    M.M. will not come." every time, and the address was left off. The names said as one
+    with an "at" after them are put to the caller at the clinic's most usual domain."""
+    assistant, _ = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, TO_READ_BACK[:5])
+    check = assistant.respond("James, not Okafor at M.M. will not come.", confidence=0.5)
+    assert check.checking == {"email": "james.okafor@example.com"}
+    taken = say(assistant, ["Yes, that's right"])
+    assert taken.read_back is not None and taken.read_back["email"] == "james.okafor@example.com"

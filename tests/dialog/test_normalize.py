@@ -16,6 +16,7 @@ from petvisor_desktop.dialog.normalize import (
     is_no,
     is_yes,
     likely_addresses,
+    own_address_domain_unheard,
     own_address_misheard,
     parse_date,
     parse_email,
@@ -877,3 +878,20 @@ def test_a_short_first_name_heard_is_tried_first_and_a_refused_address_never() -
         "daniel dot hughes at gmail dot com"
     )
     assert likely_addresses(heard, "Daniel", None, USUAL) == ()
+
+
+@pytest.mark.parametrize(
+    ("heard", "address"),
+    [
+        ("Owen, not Price at M.M. will not come.", "owen.price@example.com"),  # run 13, 14
+        ("owen price at m m will not come", "owenprice@example.com"),
+        # A domain that can be read, no "at", or the names not said as one: nothing to guess.
+        ("Owen, not Price at example.com", None),
+        ("Owen not Price and M.M.", None),
+        ("my email is going not price at been meant", None),
+    ],
+)
+def test_the_callers_names_with_the_domain_unheard_are_at_the_usual_domain(
+    heard: str, address: str | None
+) -> None:
+    assert own_address_domain_unheard(heard, "Owen", "Price", USUAL) == address

@@ -12,6 +12,7 @@ from petvisor_desktop.dialog.normalize.dates import DateAsk, parse_date
 from petvisor_desktop.dialog.normalize.email import (
     guess_email,
     likely_addresses,
+    own_address_domain_unheard,
     own_address_misheard,
     own_addresses,
     parse_email,
@@ -54,6 +55,7 @@ __all__ = [
     "is_no",
     "is_yes",
     "likely_addresses",
+    "own_address_domain_unheard",
     "own_address_misheard",
     "own_addresses",
     "parse_date",

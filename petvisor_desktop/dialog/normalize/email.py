@@ -236,6 +236,30 @@ def own_address_misheard(email: str | None, first: str | None, last: str | None)
     return None
 
 
+def own_address_domain_unheard(
+    text: str, first: str | None, last: str | None, usual: Sequence[str]
+) -> str | None:
+    """The caller's names as the address at the clinic's most usual domain, when they were
+    heard said as one ("Owen, not Price at ...": the "not" a dot) with an "at" after them
+    and no domain that can be read ("... at M.M. will not come", espeak's "example dot com"
+    in runs 13 and 14). To be put to the caller for a yes or no, never just taken."""
+    if not first or not last or not usual or _heard_domain(text) is not None:
+        return None
+    words = [_letters(w) for w in re.split(r"[\s,;:!?()\"]+", text.lower())]
+    words = [w for w in words if w]
+    first_key, last_key = _letters(first), _letters(last)
+    for i, word in enumerate(words):
+        if not _first_said(word, first_key):
+            continue
+        dotted = i + 2 < len(words) and words[i + 1] in ("dot", "not", "dat")
+        j = i + 2 if dotted else i + 1
+        if words[j : j + 2] == [last_key, "at"]:
+            local = f"{word}.{last_key}" if dotted else f"{word}{last_key}"
+            address = f"{local}@{usual[0]}"
+            return address if _EMAIL_RE.match(address) else None
+    return None
+
+
 def _sounds_like(said: str, name_key: str) -> bool:
     """A word heard in place of the name: not it, but the same to the ear (`sound_key`)."""
     key = sound_key(name_key)
