@@ -768,6 +768,8 @@ def test_an_address_run_together_past_reading_is_guessed_from_the_callers_names(
         ("victoria.brownatexample.com", "Victoria", "Hayes"),
         ("sarah.hazeitexample.com", "Victoria", "Hayes"),  # not the caller's first name
         ("Victoria.hazeitexample.com", "Victoria", None),
+        # Run 14: the local part lost, the domain is no run-together address.
+        ("No, my name is Michelle Menser and my email is menser.com", "Michelle", "Menser"),
     ],
 )
 def test_no_address_is_guessed_unlike_the_callers_names(

@@ -176,6 +176,11 @@ def guess_email(text: str, first: str | None, last: str | None) -> str | None:
     first_key, last_key = _letters(first), _letters(last)
     lowered = text.lower().replace("’", "'")
     words = re.split(r"[\s,;:!?()\"]+", lowered)
+    # The address is what follows "my email is": a name said before it is not its start
+    # ("No, my name is Michelle Menser and my email is menser.com" gave
+    # "michelle.menser@dmyemailismenser.com", run 14).
+    lead = max((i for i, w in enumerate(words) if w in ("email", "e-mail", "address")), default=-1)
+    words = words[lead + 1 :]
     at = next((i for i, w in enumerate(words) if _letters(w).startswith(first_key)), None)
     if at is None and len(first_key) > _SHORT_FIRST:
         # The short form the caller said for it ("Dan.useatexample.com" from Daniel):
