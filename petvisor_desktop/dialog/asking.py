@@ -252,6 +252,8 @@ def _other_spelling(
     variant = nm.spelling_variant(str(held))
     if variant is None or variant.lower() in t.st.refused_values(key):
         return None
+    if nm.is_common_name(str(held), key) and not nm.is_common_name(variant, key):
+        return None  # Bella is a name; "Bellah" would only be a guess (run 14)
     return key, variant
 
 

@@ -257,6 +257,21 @@ def named_instead(text: str, held: str | None) -> str | None:
     return _one_name(m.group(1)) if m else None
 
 
+def keeps_held(text: str, held: str | None) -> bool:
+    """The words name the value `held` as the right one against another: "this one is Bella,
+    not Poppy" while Bella is held (the caller agrees with it)."""
+    if not held:
+        return False
+    m = re.search(rf"\b{re.escape(held)},?\s+(?:not|no)\s+([A-Za-z'-]+)", text, re.I)
+    return m is not None and m.group(1).lower() != held.lower()
+
+
+def is_common_name(name: str, key: str) -> bool:
+    """A name many people (or pets) have: data/common-names.txt for the detail `key`."""
+    kind = _NAME_KINDS.get(key)
+    return kind is not None and name.lower() in common_names(kind)
+
+
 # Words that say the pet's name is what is being put right.
 _PET_NAME_TALK = re.compile(
     r"\b(?:(?:dog|cat|pet|puppy|kitten)'?s\s+name|this\s+one\s+is|(?:she|he)'?s\s+called)\b",

@@ -284,6 +284,18 @@ class Turn:
             return reply
         if expecting == Step.CONFIRM and (n.is_no(text) or self.st.asked_what_to_change):
             # (Asked what to change, the caller names the detail: a correction as well.)
+            held = self.st.pet_name
+            if (
+                held
+                and str(found.get("pet_name", "")).lower() == held.lower()
+                and nm.keeps_held(text, held)
+                and not any(found.get(k) for k in ("first_name", "last_name", "phone", "email"))
+            ):
+                # "This one is Bella, not Poppy" while Bella is what was read back (run 14:
+                # taken as Bella misheard, and the caller was asked to spell it, twice).
+                species = (self.st.species or "pet").lower()
+                text = replies.have_it(held, f"your {species}'s name")
+                return self.reply(text, Step.CONFIRM, keep_read_back=True)
             misheard = asking.corrected_to_the_same(self, found)
             if misheard:
                 # What else the caller put right in the same breath is kept (run 10: "No, my

@@ -41,6 +41,14 @@ EMAIL_AT_THE_DESK = (
     "you come in."
 )
 BOOK_WITHOUT_IT = "Shall I book the appointment without it?"
+
+
+def have_it(value: str, what: str) -> str:
+    """A "correction" to the value already read back: "Yes, I have Bella as your dog's name."
+    and the read-back's question again."""
+    return f"Yes, I have {value} as {what}. Shall I go ahead and book it?"
+
+
 EMAIL_LAST = "Just yes or no, please: "  # before BOOK_WITHOUT_IT, the third time
 
 

@@ -1649,3 +1649,35 @@ def test_the_callers_names_said_as_an_address_with_its_domain_unheard_are_put_to
     assert check.checking == {"email": "james.okafor@example.com"}
     taken = say(assistant, ["Yes, that's right"])
     assert taken.read_back is not None and taken.read_back["email"] == "james.okafor@example.com"
+
+
+def test_the_name_read_back_said_again_against_another_is_kept_and_booked(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    """Run 14 (neural): "This one is Bella, not Poppy" while Bella was read back was taken
+    as Bella misheard; the caller was offered "Bellah" and asked to spell it twice. The
+    caller agrees with the name held: it is kept, and the booking asked for again."""
+    script = {"wrong cat's name": {"tool": "update", "pet": "Mittens"}}
+    assistant, _ = start(settings, backend, script)
+    first = say(assistant, TO_READ_BACK)
+    kept = say(
+        assistant, ["Oh, I gave you the wrong cat's name, sorry! This one is Mittens, not Poppy."]
+    )
+    assert kept.text.startswith("Yes, I have Mittens as your cat's name.")
+    assert kept.asks_to_book and kept.repair is None
+    say(assistant, ["Yes please"])
+    (booking,) = clinic.bookings()
+    assert booking["pet_name"] == "Mittens" and first.read_back is not None
+
+
+def test_a_common_name_heard_the_same_again_is_spelled_not_offered_another_way(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    """Bella is a name; "Bellah" is only a guess (run 14 offered it). Clark and Clarke are
+    both names, so "Clarke with an E?" is still asked (see the tests above)."""
+    lines = [*TO_READ_BACK]
+    lines[2] = "Her name is Bella"
+    assistant, _ = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, lines)
+    spell = say(assistant, ["No, her name is Bella"])
+    assert spell.repair == "pet_name:spell" and "Bellah" not in spell.text
