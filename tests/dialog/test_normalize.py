@@ -760,6 +760,12 @@ def test_an_address_run_together_past_reading_is_guessed_from_the_callers_names(
     assert guess_email(heard, "Victoria", "Hayes") == "victoria.hayes@example.com"
 
 
+def test_a_guessed_address_ends_with_its_domain() -> None:
+    # Run 14 re-run: "amy dot clark at example dot comnonotalloneword" was put to the caller.
+    heard = "my email is Amy Clark and example.com No, not all one word"
+    assert guess_email(heard, "Amy", "Clark") == "amy.clark@example.com"
+
+
 @pytest.mark.parametrize(
     ("heard", "first", "last"),
     [

@@ -192,7 +192,12 @@ def guess_email(text: str, first: str | None, last: str | None) -> str | None:
                 break
     if at is None or not first_key:
         return None
-    heard = "".join(words[at:]).strip(".")
+    said: list[str] = []
+    for word in words[at:]:
+        said.append(word)
+        if re.search(r"\.[a-z]{2,}$", word.strip(".")):
+            break  # the domain ends the address: "... example.com No, not all one word"
+    heard = "".join(said).strip(".")
     splits: list[tuple[int, str]] = []  # (how far the middle is from surname + "at", domain)
     for cut in range(len(first_key) + 1, len(heard) - 4):
         domain = heard[cut:]
