@@ -261,7 +261,15 @@ class Turn:
         other = animals.detect_other_species(text)
         if other and not animals.detect_species(text) and self.st.species is None:
             return self.hand_off("species", animal=other)
-        if tool == "handoff" and understood.proposal.args.get("reason") == "species" and other:
+        # Not when the animal is known and a cat or dog is named with it: "I gave you the Ron
+        # Dog snake" (run 14, the neural caller's "the wrong dog's name") is no snake.
+        said_ours = self.st.species is not None and animals.detect_species(text)
+        if (
+            tool == "handoff"
+            and understood.proposal.args.get("reason") == "species"
+            and other
+            and not said_ours
+        ):
             return self.hand_off("species", animal=other)
 
         steering = intents.detect_off_task(text)

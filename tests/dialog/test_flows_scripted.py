@@ -1681,3 +1681,20 @@ def test_a_common_name_heard_the_same_again_is_spelled_not_offered_another_way(
     say(assistant, lines)
     spell = say(assistant, ["No, her name is Bella"])
     assert spell.repair == "pet_name:spell" and "Bellah" not in spell.text
+
+
+def test_an_animal_word_misheard_beside_the_known_one_is_no_hand_off(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    """Run 14's re-run (neural): "Oh, I gave you the wrong dog's name" heard "Oh, I gave you
+    the Ron Dog snake" at the read-back, and the call went to reception for a snake."""
+    heard = "Oh, I gave you the Ron Dog snake. Sorry, this one is Bella, not happy."
+    script = {"Ron Dog snake": {"tool": "handoff", "reason": "species"}}
+    assistant, _ = start(settings, backend, script)
+    say(assistant, TO_READ_BACK)
+    turn = say(assistant, [heard])
+    assert not turn.done and assistant.handoff_reason is None
+    # Asked for a rabbit with no cat or dog named, it still goes to reception.
+    assistant, _ = start(settings, backend, {"rabbit": {"tool": "handoff", "reason": "species"}})
+    say(assistant, TO_READ_BACK)
+    assert say(assistant, ["Actually, it's for my rabbit, sorry"]).done
