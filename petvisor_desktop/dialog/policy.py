@@ -535,7 +535,9 @@ class Turn:
                 found.get("first_name") or self.st.first_name,
                 found.get("last_name") or self.st.last_name,
                 self.clinic.email_domains,
-            ),
+            )
+            if found.get("email")
+            else (),
         )
         if taken.forget:
             self.set(**{key: None for key in taken.forget})  # said to be misheard: asked again

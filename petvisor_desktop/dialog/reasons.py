@@ -88,9 +88,8 @@ def _why(clause: str) -> str:
         start = _REASON_START.search(clause)
         if start is None or not problem:
             return ""
-        clause = clause[start.start() :]  # "to have his nails clipped"
-        clause = re.sub(r"^(?:to |because |as |since )", "", clause, flags=re.I)
-        return clause
+        # "to have his nails clipped" -> "have his nails clipped"
+        return re.sub(r"^(?:to |because |as |since )", "", clause[start.start() :], flags=re.I)
     if problem:
         return clause
     return clause if _PET_STATE.search(clause) and not has_cue(words, _VISIT_CUES) else ""

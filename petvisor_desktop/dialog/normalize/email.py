@@ -26,6 +26,10 @@ _EMAIL_SYMBOLS = {
     "plus": "+",
 }
 _DOT_WORDS = frozenset(w for w, s in _EMAIL_SYMBOLS.items() if s == ".")
+# The dot as said, and as a recogniser hears it between two names ("Owen, not Price").
+_DOT_HEARD = _DOT_WORDS | {"not", "dat"}
+# Where spoken or written text is cut into words for reading an address.
+_SAID_WORDS = re.compile(r"[\s,;:!?()\"]+")
 # Words before the address itself ("my email is", "you can email me at"): the local part
 # starts after the last of these.
 _EMAIL_LEAD_INS = frozenset(
@@ -92,7 +96,7 @@ def parse_email(text: str, names: Sequence[str | None] = ()) -> str | None:
         lowered = pattern.sub(replacement, lowered)
     tokens: list[str] = []
     stops: list[bool] = []  # the word ended a sentence: "Fatima. Khan" is Whisper's "dot"
-    for raw in re.split(r"[\s,;:!?()\"]+", lowered):
+    for raw in _SAID_WORDS.split(lowered):
         token = raw.strip(".'\"").replace("'", "")
         if token:
             tokens.append(token)
@@ -175,7 +179,7 @@ def guess_email(text: str, first: str | None, last: str | None) -> str | None:
         return None
     first_key, last_key = _letters(first), _letters(last)
     lowered = text.lower().replace("’", "'")
-    words = re.split(r"[\s,;:!?()\"]+", lowered)
+    words = _SAID_WORDS.split(lowered)
     # The address is what follows "my email is": a name said before it is not its start
     # ("No, my name is Michelle Menser and my email is menser.com" gave
     # "michelle.menser@dmyemailismenser.com", run 14).
@@ -255,13 +259,13 @@ def own_address_domain_unheard(
     in runs 13 and 14). To be put to the caller for a yes or no, never just taken."""
     if not first or not last or not usual or _heard_domain(text) is not None:
         return None
-    words = [_letters(w) for w in re.split(r"[\s,;:!?()\"]+", text.lower())]
+    words = [_letters(w) for w in _SAID_WORDS.split(text.lower())]
     words = [w for w in words if w]
     first_key, last_key = _letters(first), _letters(last)
     for i, word in enumerate(words):
         if not _first_said(word, first_key):
             continue
-        dotted = i + 2 < len(words) and words[i + 1] in ("dot", "not", "dat")
+        dotted = i + 2 < len(words) and words[i + 1] in _DOT_HEARD
         j = i + 2 if dotted else i + 1
         if words[j : j + 2] == [last_key, "at"]:
             local = f"{word}.{last_key}" if dotted else f"{word}{last_key}"
