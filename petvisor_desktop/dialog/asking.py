@@ -228,7 +228,7 @@ def misheard_again(t: Turn, step: str, found: dict[str, Any] | None = None) -> R
     if variant is not None:
         # As a receptionist asks "Clarke with an E?": the other spelling, spelt out, for
         # a yes or no (a no goes on to the spelling).
-        t.repair.state.pending, t.repair.state.spelt = dict([variant]), True
+        t.repair.state.pending, t.repair.state.spelt = dict([variant]), {variant[0]}
         return advance(t, True)
     t.repair.refuse(step)
     miss = t.repair.miss(step, options(t), first_name_known=first_name_known)

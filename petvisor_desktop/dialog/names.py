@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 
 from petvisor_desktop.dialog import animals
-from petvisor_desktop.dialog.cues import edit_distance, normalise_words
+from petvisor_desktop.dialog.cues import edit_distance, normalise_words, sound_key
 from petvisor_desktop.spoken import DATE_WORDS
 
 # The caller speaks of themselves ("I'm ...", "put it under ...") or of the pet by name.
@@ -371,6 +371,41 @@ def common_name_near(spelled: str, key: str) -> str | None:
         # "D-E-L-L-A", a letter from Bella and from Ella).
         same = [name for name in near if len(name) == len(word)]
         near = same if len(same) == 1 and _letter_sounds_alike(same[0], word) else []
+    return title(near[0]) if len(near) == 1 else None
+
+
+_HEARD_NEAR_FROM = 5  # letters a heard name has at least before two letters may differ
+
+
+def common_name_heard_as(heard: str, key: str) -> str | None:
+    """The one common first or last name the recogniser may have written `heard` for, when
+    `heard` is no common name itself: of about its length (a letter more or less) and with
+    its first letter, the same consonants to the ear ("Mensa" for Mensah), or, from five
+    letters, two letters apart with the same first three ("Menson" for Mensah, run 14). None
+    when there is no such name or several, and for pets' names (too varied for a list). For
+    a name heard with doubt, which is then put to the caller spelt out, as a receptionist
+    asks "Mensah, M-E-N-S-A-H?"; never used without their yes."""
+    word = re.sub(r"[^a-z]", "", heard.lower())
+    if key not in ("first_name", "last_name") or len(word) < _NEAR_FROM or " " in heard.strip():
+        return None
+    names = common_names(_NAME_KINDS[key])
+    if word in names:
+        return None
+    sound = sound_key(word)
+    near = [
+        name
+        for name in names
+        if name[0] == word[0]
+        and abs(len(name) - len(word)) <= 1
+        and (
+            (len(sound) >= 2 and sound_key(name) == sound)
+            or (
+                len(word) >= _HEARD_NEAR_FROM
+                and name[:3] == word[:3]
+                and edit_distance(name, word) <= 2
+            )
+        )
+    ]
     return title(near[0]) if len(near) == 1 else None
 
 

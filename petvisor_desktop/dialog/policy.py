@@ -304,7 +304,9 @@ class Turn:
                 species = (self.st.species or "pet").lower()
                 text = replies.have_it(held, f"your {species}'s name")
                 return self.reply(text, Step.CONFIRM, keep_read_back=True)
-            misheard = asking.corrected_to_the_same(self, found)
+            # (A name put to the caller as the common name it sounds like counts as said.)
+            said = {**found, **self.repair.state.pending}
+            misheard = asking.corrected_to_the_same(self, said)
             if misheard:
                 # What else the caller put right in the same breath is kept (run 10: "No, my
                 # name is Karen Boyle and my email is karen.doyle at example.com" lost the
@@ -313,7 +315,7 @@ class Turn:
                 if not said_too.get("email_guessed"):
                     self.apply(said_too)
                 return asking.misheard_again(self, misheard, found)
-            asking.remember_refused(self, found)
+            asking.remember_refused(self, said)
         email_was_off = self.st.email is None
         gave_up = expecting == Step.CONFIRM and self.email_tried_too_often(text, found)
         changed = self.apply(found)

@@ -100,3 +100,13 @@ def _shortened(note: str) -> str:
         return note
     cut = note[: MAX_CHARS + 1].rsplit(" ", 1)[0]
     return cut.rstrip(" ,;")
+
+
+_NOTE_ASKED = re.compile(r"\b(?:note|mention|tell (?:the|your) (?:vet|staff|nurse))\b", re.I)
+
+
+def tells_more(text: str) -> bool:
+    """The words say something of the pet or ask for a note beyond the answer to a closed
+    question ("Whoever is free first, she has been sneezing", "The first one, and could you
+    note that she has been limping"): worth the model's reading for the staff's note."""
+    return bool(_PET_STATE.search(text) or _NOTE_ASKED.search(text) or reason(text))

@@ -77,6 +77,7 @@ FREE_TEXT = {
     "phone": "phone",
     "email": "email",
 }
+_NAME_KEYS = ("first_name", "last_name")  # the names a common name may be put for
 # What in the assistant's findings answers each closed step (a value there means the caller
 # answered the step outright, whatever was proposed).
 _ANSWERS = {
@@ -272,8 +273,11 @@ class RepairState:
     digits: str = ""  # phone digits gathered so far, part by part
     unsure: bool = False  # a part of the phone number was heard with low confidence
     pending: dict[str, str] = field(default_factory=dict)  # low-confidence values to confirm
-    spelt: bool = False  # the pending name was spelled, or is another spelling: asked spelt
+    spelt: set[str] = field(default_factory=set)  # pending names to put spelt out: spelled,
+    # or another spelling or a common name put for what was heard
     offered: list[str] = field(default_factory=list)  # common names put for a spelling, once
+    # Common names put for names heard with doubt, (key, name): once in a conversation.
+    names_put: set[tuple[str, str]] = field(default_factory=set)
     refused: bool = False  # the caller said no to the value read back to them
     restart: bool = False  # the phone number's parts added up to no number: start again
     question: str = ""  # the repair question last asked, to ask again after an aside
@@ -312,8 +316,9 @@ class Repair:
         self.state = RepairState()
 
     def reset(self) -> None:
-        """The step was answered (or left): its repair is over."""
-        self.state = RepairState()
+        """The step was answered (or left): its repair is over (what was put for a name heard
+        with doubt is remembered: never put twice)."""
+        self.state = RepairState(names_put=self.state.names_put)
 
     def forget_pending(self, key: str) -> None:
         """A value waiting for the caller's yes is no longer asked about (the e-mail address
@@ -396,6 +401,8 @@ class Repair:
         forget: tuple[str, ...] = ()
         spelled: tuple[str, ...] = ()
         self._drop_stale_proposal(step, options)
+        # Names heard once wrong already: the one read back for a yes, or at the read-back.
+        doubted = set(self.asked()) if step != "confirm" else set(_NAME_KEYS)
         if self.state.pending:
             found, confirmed, forget = self._settle(text, found)
         s = self.state
@@ -438,9 +445,29 @@ class Repair:
                 expected = key == "email" and value in expected_email
                 if value and key not in confirmed and value != current.get(key) and not expected:
                     s.pending[key] = found.pop(key)
-        if spelled and any(key in s.pending for key in spelled):
-            s.spelt = True  # put to the caller letter by letter, as it was given
+        s.spelt |= {key for key in spelled if key in s.pending}  # put as it was given
+        for key in _NAME_KEYS:
+            said = str(found.get(key) or "").lower()
+            heard = key in doubted - confirmed and said not in ("", str(current.get(key)).lower())
+            if key not in spelled and (heard or key in s.pending):
+                self._put_common_name(key, found, refused)
         return Taken(found, forget)
+
+    def _put_common_name(
+        self, key: str, found: dict[str, Any], refused: Collection[tuple[str, str]]
+    ) -> None:
+        """A name heard with doubt (unclear, or said again after the caller refused what was
+        heard) that is the recogniser's writing of one common name ("Menson" for Mensah, run
+        14) is put to the caller as that name, spelt out, once; their yes takes it."""
+        s = self.state
+        heard = s.pending.get(key) or found.get(key)
+        near = nm.common_name_heard_as(str(heard or ""), key)
+        if near is None or (key, near) in s.names_put or (key, near.lower()) in refused:
+            return
+        s.names_put.add((key, near))
+        found.pop(key, None)
+        s.pending[key] = near
+        s.spelt.add(key)
 
     def _settle(
         self, text: str, found: dict[str, Any]
@@ -454,7 +481,7 @@ class Repair:
         # no forgets only the one it answers); a value said again replaces its own.
         rest = {k: v for k, v in self.state.pending.items() if k not in pending and k not in again}
         self.state.pending = {}
-        self.state.spelt = False
+        self.state.spelt &= set(rest)
         same = bool(again) and all(pending.get(k) == v for k, v in again.items())
         said_no = n.is_no(text) and not n.is_yes(text)
         if (same and not said_no) or (n.is_yes(text) and not again):
@@ -690,7 +717,7 @@ class Repair:
     def confirm_question(self, pet_word: str) -> str:
         """ "I heard 0 7 7 0 0 ... as your phone number. Is that right?" """
         p = self.asked()
-        if self.state.spelt:
+        if self.state.spelt & set(p):
             whose = {"pet_name": f"{pet_word}'s name", "first_name": "first name"}
             spelt = [
                 f"{whose.get(key, 'last name')} spelt "

@@ -15,9 +15,9 @@ from petvisor_desktop.settings import Settings
 
 pytestmark = [pytest.mark.llm]
 QUICK_LLM = "qwen2.5-coder-0.5b-instruct-q4_k_m"
-# An answer longer than a short one, so that the model is asked (a short "Doctor Norman" is
-# read by the rules alone, and there is no model call to save).
-VET = "Doctor Norman please, she always sees him"
+# An answer with words about the pet, so that the model is asked for a note (a plain "Doctor
+# Norman please" is read by the rules alone, and there is no model call to save).
+VET = "Doctor Norman please, she is nervous with other vets"
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,125 @@
+"""A person's name heard with doubt (unclear, said again after the caller refused what was
+heard, or put right at the read-back) that is the recogniser's writing of one common name is
+put to the caller as that name, spelt out, as a receptionist asks "Mensah, M-E-N-S-A-H?";
+their yes takes it, their no goes on to the spelling. Run 14 (neural caller): "Aisha
+Mensah" was heard "Aisha Menson" after a refused "Hey Shamanza", taken as heard, and read
+back wrong until the caller asked for reception. Whole conversations with the scripted model
+(the rules read every line here) and the sandbox clinic, as in test_flows_scripted.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from petvisor_desktop.dialog import names as nm
+from petvisor_desktop.engine import BookingBackend, booking_backend
+from petvisor_desktop.settings import Settings
+from tests.dialog.test_flows_scripted import BOOKING_SCRIPT, NOW, TO_READ_BACK, say, start
+from vetstoria.sandbox import SandboxClinic
+
+LOW, HIGH = 0.3, 0.95
+TO_NAME = TO_READ_BACK[:3]  # the opening, the time, the pet's name: the caller's name next
+AFTER_NAME = TO_READ_BACK[4:]  # the phone number and the e-mail address
+
+
+@pytest.fixture
+def backend(settings: Settings) -> Iterator[BookingBackend]:
+    with booking_backend(settings, now=NOW, sandbox_only=True) as b:
+        yield b
+
+
+@pytest.fixture
+def clinic(backend: BookingBackend) -> SandboxClinic:
+    assert backend.sandbox is not None
+    return backend.sandbox
+
+
+@pytest.mark.parametrize(
+    ("heard", "key", "name"),
+    [
+        ("Menson", "last_name", "Mensah"),  # two letters apart, the same first three
+        ("Mensa", "last_name", "Mensah"),  # the same to the ear
+        ("Hughs", "last_name", "Hughes"),
+        ("Naomy", "first_name", "Naomi"),
+        ("Mensah", "last_name", None),  # a common name already
+        ("Robertson", "last_name", None),  # two letters longer than Roberts: a name itself
+        ("Grent", "last_name", None),  # Grant or Green: not one
+        ("Maomi", "first_name", None),  # Mia only by its consonants, and shorter by two
+        ("Della", "pet_name", None),  # pets' names are too varied for a list
+        ("Menson Lee", "last_name", None),
+    ],
+)
+def test_the_common_name_a_heard_name_may_be(heard: str, key: str, name: str | None) -> None:
+    assert nm.common_name_heard_as(heard, key) == name
+
+
+def test_a_name_said_again_after_a_no_is_put_as_the_common_name_it_sounds_like(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    assistant, model = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, TO_NAME)
+    unclear = assistant.respond("Hey Shamanza", confidence=LOW)
+    assert unclear.repair == "client_name:confirm-heard"
+    assert "Hey Shamanza" in unclear.text
+    near = assistant.respond("No, my name is Aisha Menson", confidence=HIGH)
+    assert near.checking == {"last_name": "Mensah"}
+    assert "Is your last name spelt M, E, N, S, A, H, Mensah?" in near.text
+    assert assistant.state.last_name is None  # nothing taken before the yes
+    assert not model.calls  # read by the rules (run 14: 1.7 s in the model)
+    taken = assistant.respond("Yes, that's right", confidence=HIGH)
+    assert taken.expecting == "phone"
+    assert (assistant.state.first_name, assistant.state.last_name) == ("Aisha", "Mensah")
+    read_back = say(assistant, AFTER_NAME)
+    assert read_back.read_back is not None and read_back.read_back["client_name"] == (
+        "Aisha Mensah"
+    )
+    say(assistant, ["Yes please"])
+    (booking,) = clinic.bookings()
+    assert (booking["client"]["first_name"], booking["client"]["last_name"]) == (
+        "Aisha",
+        "Mensah",
+    )
+
+
+def test_a_no_to_the_common_name_goes_on_to_the_spelling(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    assistant, _ = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, TO_NAME)
+    assistant.respond("Aisha Menson", confidence=LOW)  # unclear: put as Mensah at once
+    refused = assistant.respond("No", confidence=HIGH)
+    assert assistant.state.last_name is None
+    assert "spell" in refused.text.lower() and "Mensah" not in refused.text
+    # Heard the same again: Mensah is never put a second time.
+    again = assistant.respond("Aisha Menson", confidence=LOW)
+    assert "Mensah" not in again.text
+
+
+def test_a_name_put_right_at_the_read_back_is_put_as_the_common_name(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    script = BOOKING_SCRIPT
+    assistant, _ = start(settings, backend, script)
+    lines = [*TO_NAME, "Aisha Menser", *AFTER_NAME]
+    first = say(assistant, lines)
+    assert first.read_back is not None and first.read_back["client_name"] == "Aisha Menser"
+    near = assistant.respond("No, my name is Aisha Mensa", confidence=HIGH)
+    assert "Is your last name spelt M, E, N, S, A, H, Mensah?" in near.text
+    assert not near.asks_to_book
+    again = assistant.respond("Yes", confidence=HIGH)
+    assert again.read_back is not None and again.read_back["client_name"] == "Aisha Mensah"
+    assert again.asks_to_book and clinic.bookings() == []
+    say(assistant, ["Yes please"])
+    (booking,) = clinic.bookings()
+    assert booking["client"]["last_name"] == "Mensah"
+
+
+def test_a_name_heard_clearly_the_first_time_is_taken_as_heard(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    """Only doubt brings the question: a clear "Aisha Menson" is the caller's own name."""
+    assistant, _ = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, TO_NAME)
+    turn = assistant.respond("Aisha Menson", confidence=HIGH)
+    assert turn.expecting == "phone" and assistant.state.last_name == "Menson"
