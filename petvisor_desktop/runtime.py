@@ -526,6 +526,17 @@ class Conversation:
             log.exception("preparing a reply ahead failed")
             return None
 
+    def prime(self) -> None:
+        """The model made ready for the caller's answer while the reply plays
+        (`Assistant.prime`); a failure costs only that head start."""
+        assistant = self.assistant
+        if assistant is None or self.ended:
+            return
+        try:
+            assistant.prime()
+        except Exception:
+            log.exception("readying the model for the answer failed")
+
     def note_spoken(self, turn: Any, latency: dict[str, float], heard: str | None) -> None:
         """The voice loop played `turn` (`heard`: what the caller heard of it, when cut)."""
         if self.assistant is not None:
@@ -606,6 +617,7 @@ class Conversation:
             self.engine.voice.speak(self, turn)
         elif turn is not None and not turn.done:
             self.engine.status.set("idle")
+            self.prime()  # typed: while the caller reads the reply
         return turn
 
     def _touch(self, act: Callable[[Assistant], AssistantTurn], said: str) -> None:

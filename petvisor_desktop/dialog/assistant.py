@@ -263,6 +263,12 @@ class Assistant:
             return 0.0
         return float(warm(self._prefix, cache_dir) if cache_dir else warm(self._prefix))
 
+    def prime(self) -> int:
+        """While the reply is being spoken: the model's prompt for the caller's answer
+        evaluated as far as it is known (`Understander.prime`), so that a call for it takes
+        only the caller's words. Returns the tokens evaluated."""
+        return self._understander.prime(self._state)
+
     # -- turns ------------------------------------------------------------------------------
     def vocabulary(self) -> list[str]:
         """The clinic's live names, for recogniser biasing. A step's own words are not added:

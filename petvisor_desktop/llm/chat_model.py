@@ -150,8 +150,20 @@ class LlamaChatModel:
     @staticmethod
     def render(messages: list[ChatMessage]) -> str:
         """ChatML, ending with an open assistant turn."""
-        out = [f"<|im_start|>{m.role}\n{m.content}<|im_end|>\n" for m in messages]
-        return "".join(out) + "<|im_start|>assistant\n"
+        return _chatml(messages) + "<|im_start|>assistant\n"
+
+    def prefill(self, messages: list[ChatMessage], opening: str) -> int:
+        """Evaluate `messages` and the start of the next user message, `opening` (what it is
+        known to begin with before the caller speaks), so that the call that follows pays
+        only for the rest. Returns the tokens evaluated (0 when they were already)."""
+        tokens = self.tokenize(_chatml(messages) + f"<|im_start|>user\n{opening}")
+        with self._lock:
+            if (
+                self._llama.n_tokens >= len(tokens)
+                and list(self._llama.input_ids[: len(tokens)]) == tokens
+            ):
+                return 0
+            return self._eval_prompt(tokens)
 
     def tokenize(self, text: str) -> list[int]:
         return list(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
@@ -373,6 +385,10 @@ class LlamaChatModel:
         self._eval_prompt(tokens)
         log.info("loaded the prompt cache (%d tokens)", len(tokens))
         return True
+
+
+def _chatml(messages: list[ChatMessage]) -> str:
+    return "".join(f"<|im_start|>{m.role}\n{m.content}<|im_end|>\n" for m in messages)
 
 
 def _is_complete_json(raw: bytes) -> bool:

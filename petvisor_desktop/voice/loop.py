@@ -71,6 +71,8 @@ class Talker(Protocol):
 
     def listening_for(self) -> Listening: ...
 
+    def prime(self) -> None: ...
+
     def note_spoken(self, turn: Any, latency: dict[str, float], heard: str | None) -> None: ...
 
     def respond(
@@ -657,6 +659,7 @@ class VoiceLoop:
         self.sink.begin_utterance()
         started = time.monotonic()
         first_chunk_ms: float | None = None
+        primed = False
         synth_s = 0.0
         try:
             current, seconds = "", 0.0
@@ -680,6 +683,11 @@ class VoiceLoop:
                         self.echo.note_spoken(sentence)
                 seconds += len(samples) / rate
                 self.sink.play(samples, rate)
+                if first_chunk_ms is not None and not primed and not getattr(turn, "done", False):
+                    # Once the reply is heard (not before: the model would slow its first
+                    # audio), the model readies itself for the answer on the engine worker.
+                    primed = True
+                    self._executor.submit(talker.prime)
                 if self._cancel_speech.is_set():
                     # A barge-in between the check above and `play`: its interrupt came
                     # before this chunk, which must not play on after it.

@@ -70,3 +70,24 @@ def test_the_weights_are_held_once(require_model: Any) -> None:
     assert after.llm_file == 0
     size_mb = path.stat().st_size / 1e6
     assert after.own - before.own < size_mb + 300
+
+
+def test_a_primed_prompt_leaves_only_the_callers_words_to_evaluate(require_model: Any) -> None:
+    """`prefill`: the prompt up to where the caller's words go is evaluated before they
+    come; the call then evaluates only the words (and the turn's closing tokens), and
+    answers exactly as without it."""
+    path = require_model("llm", QUICK_LLM).file()
+    model = LlamaChatModel.load(path, n_ctx=2048)
+    grammar = tool_call_grammar(TOOLS)
+    opening = "Asked: which animal\nCaller:"
+    question = [*PREFIX, ChatMessage("user", f"{opening} It's for my cat")]
+    model.warm(PREFIX)
+    plain = model.complete(question, grammar)
+    model.warm(PREFIX)  # the prefix alone again, as after a call at another step
+    evaluated = model.prefill(PREFIX, opening)
+    # (Its first token, <|im_start|>, may be cached already: the warmed prompt ends with one.)
+    assert evaluated >= len(model.tokenize(f"<|im_start|>user\n{opening}")) - 1
+    assert model.prefill(PREFIX, opening) == 0  # already there: nothing to do
+    primed = model.complete(question, grammar)
+    assert primed.text == plain.text and '"Cat"' in primed.text
+    assert primed.tokens_in == plain.tokens_in - evaluated

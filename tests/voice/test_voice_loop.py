@@ -463,3 +463,21 @@ def test_a_whole_phone_number_ends_the_turn_without_the_long_silence(
             figures = events.until(EventType.TURN_METRICS, 60)
         assert talk.last_reply().expecting == "email", (heard, talk.last_reply().text)
         assert figures.data["end_of_turn_ms"] < 2200, (heard, figures.data)
+
+
+def test_while_the_greeting_plays_the_model_is_readied_for_the_answer(
+    settings: Settings, require_model: Any, voice_models: dict[str, Any]
+) -> None:
+    """Once a reply is heard (not before: it would slow the first audio), the engine's model
+    evaluates the prompt up to where the caller's answer goes (`Assistant.prime`)."""
+    with greeting_playing(settings, require_model) as playing:
+        playing.events.until(EventType.ASSISTANT_SPOKEN, 30)
+        model = playing.engine.model
+        opening = model.tokenize("<|im_start|>user\nAsked: how can I help\nCaller:")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            cached = list(model._llama.input_ids[: model._llama.n_tokens])
+            if cached[-len(opening) :] == opening:
+                break
+            time.sleep(0.05)
+        assert cached[-len(opening) :] == opening
