@@ -5,7 +5,6 @@ the choice and courtesy still goes to the model."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,18 +14,12 @@ from petvisor_desktop.dialog.repair import NO, YES
 from petvisor_desktop.dialog.state import Step
 from petvisor_desktop.dialog.tools import ANYONE
 from petvisor_desktop.dialog.understand import is_a_choice
-from petvisor_desktop.engine import BookingBackend, booking_backend
+from petvisor_desktop.engine import BookingBackend
 from petvisor_desktop.settings import Settings
 from petvisor_desktop.spoken import ANYONE_CHOICE
-from tests.dialog.test_flows_scripted import NOW, start
+from tests.dialog.test_flows_scripted import start
 
 ASK = "I'd like to book an appointment"
-
-
-@pytest.fixture
-def backend(settings: Settings) -> Iterator[BookingBackend]:
-    with booking_backend(settings, now=NOW, sandbox_only=True) as b:
-        yield b
 
 
 def _each_choice_read_alone(assistant: Assistant, model: Any, read: Any) -> str:

@@ -4,35 +4,22 @@ put to the caller as that name, spelt out, as a receptionist asks "Mensah, M-E-N
 their yes takes it, their no goes on to the spelling. Run 14 (neural caller): "Aisha
 Mensah" was heard "Aisha Menson" after a refused "Hey Shamanza", taken as heard, and read
 back wrong until the caller asked for reception. Whole conversations with the scripted model
-(the rules read every line here) and the sandbox clinic, as in test_flows_scripted.py."""
+(the rules read every line here) and the sandbox clinic (conftest.py), as in
+test_flows_scripted.py."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 
 from petvisor_desktop.dialog import names as nm
-from petvisor_desktop.engine import BookingBackend, booking_backend
+from petvisor_desktop.engine import BookingBackend
 from petvisor_desktop.settings import Settings
-from tests.dialog.test_flows_scripted import BOOKING_SCRIPT, NOW, TO_READ_BACK, say, start
+from tests.dialog.test_flows_scripted import BOOKING_SCRIPT, TO_READ_BACK, say, start
 from vetstoria.sandbox import SandboxClinic
 
 LOW, HIGH = 0.3, 0.95
 TO_NAME = TO_READ_BACK[:3]  # the opening, the time, the pet's name: the caller's name next
 AFTER_NAME = TO_READ_BACK[4:]  # the phone number and the e-mail address
-
-
-@pytest.fixture
-def backend(settings: Settings) -> Iterator[BookingBackend]:
-    with booking_backend(settings, now=NOW, sandbox_only=True) as b:
-        yield b
-
-
-@pytest.fixture
-def clinic(backend: BookingBackend) -> SandboxClinic:
-    assert backend.sandbox is not None
-    return backend.sandbox
 
 
 @pytest.mark.parametrize(

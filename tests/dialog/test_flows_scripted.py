@@ -10,7 +10,6 @@ Each test checks the assistant's own records (`read_back`, `asks_to_book`, `repa
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +19,7 @@ import pytest
 from petvisor_desktop.dialog import normalize as n
 from petvisor_desktop.dialog.assistant import Assistant, AssistantTurn
 from petvisor_desktop.dialog.tools import ANYONE, Catalogue, step_tools, user_message
-from petvisor_desktop.engine import BookingBackend, booking_backend, new_assistant
+from petvisor_desktop.engine import BookingBackend, new_assistant
 from petvisor_desktop.llm.chat_model import ChatMessage, LlmError
 from petvisor_desktop.llm.grammar import parse_call, tool_call_grammar
 from petvisor_desktop.settings import Settings
@@ -57,19 +56,6 @@ OPENING_CALL = {
     "part": "afternoon",
 }
 BOOKED_CLAIMS = ("you're booked", "i've booked", "is booked", "booking is confirmed")
-
-
-@pytest.fixture
-def backend(settings: Settings) -> Iterator[BookingBackend]:
-    """A fresh sandbox clinic for each conversation, its clock pinned to NOW."""
-    with booking_backend(settings, now=NOW, sandbox_only=True) as b:
-        yield b
-
-
-@pytest.fixture
-def clinic(backend: BookingBackend) -> SandboxClinic:
-    assert backend.sandbox is not None
-    return backend.sandbox
 
 
 def start(

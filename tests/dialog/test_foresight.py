@@ -4,13 +4,12 @@ dialog state (a booking is placed only at commit: tests/dialog/test_prepare_comm
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from model_util import CountingModel
 
-from petvisor_desktop.engine import BookingBackend, booking_backend, load_llm, new_assistant
+from petvisor_desktop.engine import BookingBackend, load_llm, new_assistant
 from petvisor_desktop.settings import Settings
 
 pytestmark = [pytest.mark.llm]
@@ -18,12 +17,6 @@ QUICK_LLM = "qwen2.5-coder-0.5b-instruct-q4_k_m"
 # An answer with words about the pet, so that the model is asked for a note (a plain "Doctor
 # Norman please" is read by the rules alone, and there is no model call to save).
 VET = "Doctor Norman please, she is nervous with other vets"
-
-
-@pytest.fixture(scope="module")
-def backend(settings: Settings) -> Iterator[BookingBackend]:
-    with booking_backend(settings, now="2026-11-23T09:00", sandbox_only=True) as b:
-        yield b
 
 
 def _at_clinician_step(settings: Settings, backend: BookingBackend, model: Any) -> Any:

@@ -6,7 +6,6 @@ model and the sandbox clinic, as in test_flows_scripted.py."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -30,20 +29,6 @@ from tests.dialog.test_flows_scripted import (
     start,
 )
 from vetstoria.sandbox import SandboxClinic
-
-
-@pytest.fixture
-def backend(settings: Settings) -> Iterator[BookingBackend]:
-    """A fresh sandbox clinic for each conversation, its clock pinned to NOW."""
-    with booking_backend(settings, now=NOW, sandbox_only=True) as b:
-        yield b
-
-
-@pytest.fixture
-def clinic(backend: BookingBackend) -> SandboxClinic:
-    assert backend.sandbox is not None
-    return backend.sandbox
-
 
 # A conversation with everything in it that a turn can write: offers, a read-back corrected,
 # the booking, the goodbye.

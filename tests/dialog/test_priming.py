@@ -5,12 +5,11 @@ same; the call is shorter by the question's tokens (10 ms each on this 2-core ma
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from petvisor_desktop.engine import BookingBackend, booking_backend, load_llm, new_assistant
+from petvisor_desktop.engine import BookingBackend, load_llm, new_assistant
 from petvisor_desktop.settings import Settings
 
 pytestmark = [pytest.mark.llm]
@@ -18,12 +17,6 @@ QUICK_LLM = "qwen2.5-coder-0.5b-instruct-q4_k_m"
 OPENING = "I'd like a consultation for my cat with Dr Norman on Thursday afternoon"
 # An answer to the offered times that the rules leave to the model (words about the pet).
 ANSWER = "The first one, and could you note that she has been limping"
-
-
-@pytest.fixture(scope="module")
-def backend(settings: Settings) -> Iterator[BookingBackend]:
-    with booking_backend(settings, now="2026-11-23T09:00", sandbox_only=True) as b:
-        yield b
 
 
 def test_an_answer_after_priming_costs_only_its_own_words(
