@@ -176,7 +176,7 @@ class Understander:
                 "?" in text and not _CORRECTING.search(text)
             ):
                 return None
-            most, asked, need = _SHORT_CORRECTION_WORDS, _CORRECTIONS, any
+            most, asked = _SHORT_CORRECTION_WORDS, _CORRECTIONS
         elif step == Step.NONE:
             # An opening of any length in which the rules find the animal or the visit: the
             # model would only add a pet's name said in passing, which the rules read too,
@@ -184,7 +184,7 @@ class Understander:
             # Measured on 83 openings (the suite's and 20 new ones): the same step and the
             # same details either way, 1.2-1.9 s of the model saved on each long one (run
             # 13: most of the slowest replies).
-            most, asked, need = _OPENING_WORDS, _OPENING_ANSWER, any
+            most, asked = _OPENING_WORDS, _OPENING_ANSWER
         elif step in _WHY_STEPS or (step in _CLOSED_STEPS and not reasons.tells_more(text)):
             # A closed question's answer with more around it ("Oh, that's a shame. The next
             # one you have then"; "A consultation, he keeps shaking his head"): wherever the
@@ -192,13 +192,13 @@ class Understander:
             # answers in runs 13 and 14 the model changed neither the reply nor a detail in
             # any; 0.5-0.7 s saved on each. Where the rules write no note for the staff (after
             # the visit is known), words about the pet still go to the model for one.
-            most, asked, need = _CLOSED_ANSWER_WORDS, ANSWERS.get(step.value, ()), any
+            most, asked = _CLOSED_ANSWER_WORDS, ANSWERS.get(step.value, ())
         else:
-            most, asked, need = _SHORT_ANSWER_WORDS, ANSWERS.get(step.value, ()), any
+            most, asked = _SHORT_ANSWER_WORDS, ANSWERS.get(step.value, ())
         if not asked or len(normalise_words(text)) > most or intents.detect_off_task(text):
             return None
         found, rejections = Grounding(self, state, text).run({})
-        if not need(found.get(key) for key in asked):
+        if not any(found.get(key) for key in asked):
             return None
         return Understood(_by_rules(), found, tuple(rejections))
 
