@@ -227,13 +227,12 @@ class Understander:
                 return True
             return n.digits_said(text) >= n.NUMBER_SAID_DIGITS and "?" not in text
         if expecting == Step.EMAIL:
-            # An address, or the caller's names said as one with its domain unheard (put to
-            # them at the usual domain: the model would add nothing to either).
-            unheard = n.own_address_domain_unheard(
-                text, state.first_name, state.last_name, self.email_domains
-            )
+            # An address, or the caller's names said as one with its domain unheard or
+            # heard only by ear (put to them: the model would add nothing to either).
+            names = (text, state.first_name, state.last_name, self.email_domains)
             address = n.parse_email(text) is not None and len(extra) <= 8
-            return (address or unheard is not None) and n.parse_date(text, self.today) is None
+            own = n.own_address_domain_unheard(*names) or n.own_address_by_ear(*names)
+            return (address or own is not None) and n.parse_date(text, self.today) is None
         if expecting in (Step.CONFIRM, Step.ANYTHING_ELSE):
             plain = (
                 len(text.split()) <= 6
@@ -477,6 +476,13 @@ class Grounding:
         # "victoria dot hayes at demple dot com" was put to the caller twice).
         email = None if email in refused else email
         guess = None if guess in refused else guess
+        given = expecting == Step.EMAIL or (
+            expecting == Step.CONFIRM and bool(g.EMAIL_CUE.search(text))
+        )
+        if given and not n.domain_trusted(guess or email or "@", self.u.email_domains):
+            # Not made out, or at a domain nobody uses ("then not human at mental.com"): the
+            # caller's names as the address, if it sounds like them, asked about.
+            guess = n.own_address_by_ear(text, first, last, self.u.email_domains, refused) or guess
         if email and not guess:
             found["email"] = email
         elif guess:

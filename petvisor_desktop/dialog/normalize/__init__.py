@@ -8,6 +8,7 @@ network, no clock ("today" is always passed in).
 
 from __future__ import annotations
 
+from petvisor_desktop.dialog.normalize.by_ear import domain_trusted, own_address_by_ear
 from petvisor_desktop.dialog.normalize.dates import DateAsk, parse_date
 from petvisor_desktop.dialog.normalize.email import (
     guess_email,
@@ -49,12 +50,14 @@ __all__ = [
     "PhonePlan",
     "check_phone",
     "digits_said",
+    "domain_trusted",
     "format_email_for_speech",
     "format_phone_for_speech",
     "guess_email",
     "is_no",
     "is_yes",
     "likely_addresses",
+    "own_address_by_ear",
     "own_address_domain_unheard",
     "own_address_misheard",
     "own_addresses",

@@ -13,7 +13,7 @@ from petvisor_desktop.spoken import format_email_for_speech
 # Email addresses
 # --------------------------------------------------------------------------------------------
 
-_EMAIL_RE = re.compile(
+EMAIL_RE = re.compile(
     r"^[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$"
 )
 _EMAIL_SYMBOLS = {
@@ -150,7 +150,7 @@ def parse_email(text: str, names: Sequence[str | None] = ()) -> str | None:
         return None
     local_part = _surname_for_com(_joined_by(text, _email_part(local)), names)
     address = f"{local_part}@{_email_part(domain)}"
-    return address if _EMAIL_RE.match(address) else None
+    return address if EMAIL_RE.match(address) else None
 
 
 def _from_own_names(local: list[str], known: set[str]) -> list[str]:
@@ -177,7 +177,7 @@ def guess_email(text: str, first: str | None, last: str | None) -> str | None:
     comes before the domain sounds like the surname and an "at"."""
     if not first or not last:
         return None
-    first_key, last_key = _letters(first), _letters(last)
+    first_key, last_key = letters(first), letters(last)
     lowered = text.lower().replace("’", "'")
     words = _SAID_WORDS.split(lowered)
     # The address is what follows "my email is": a name said before it is not its start
@@ -185,7 +185,7 @@ def guess_email(text: str, first: str | None, last: str | None) -> str | None:
     # "michelle.menser@dmyemailismenser.com", run 14).
     lead = max((i for i, w in enumerate(words) if w in ("email", "e-mail", "address")), default=-1)
     words = words[lead + 1 :]
-    at = next((i for i, w in enumerate(words) if _letters(w).startswith(first_key)), None)
+    at = next((i for i, w in enumerate(words) if letters(w).startswith(first_key)), None)
     if at is None and len(first_key) > _SHORT_FIRST:
         # The short form the caller said for it ("Dan.useatexample.com" from Daniel):
         # the first name's beginning, then a dot.
@@ -206,15 +206,15 @@ def guess_email(text: str, first: str | None, last: str | None) -> str | None:
     for cut in range(len(first_key) + 1, len(heard) - 4):
         domain = heard[cut:]
         if _GLUED_DOMAIN.fullmatch(domain):
-            middle = _letters(heard[:cut])[len(first_key) :]
+            middle = letters(heard[:cut])[len(first_key) :]
             splits.append((edit_distance(middle, last_key + "at"), domain))
     # Where the run-together text ends in a provider's domain, the domain starts there.
-    known = [s for s in splits if s[1].split(".")[0] in _PROVIDERS]
+    known = [s for s in splits if s[1].split(".")[0] in PROVIDERS]
     best = min(known or splits, default=None)
     if best is None or best[0] > round(0.6 * len(last_key + "at")):
         return None
     address = f"{first_key}.{last_key}@{best[1]}"
-    return address if _EMAIL_RE.match(address) else None
+    return address if EMAIL_RE.match(address) else None
 
 
 def own_address_misheard(email: str | None, first: str | None, last: str | None) -> str | None:
@@ -228,7 +228,7 @@ def own_address_misheard(email: str | None, first: str | None, last: str | None)
     if not email or not first or not last:
         return None
     local, _, domain = email.partition("@")
-    first_key, last_key = _letters(first), _letters(last)
+    first_key, last_key = letters(first), letters(last)
     said_first, dot, said_last = local.partition(".")
     if not dot:  # all one word: the names are told apart by the one heard right
         if local.endswith(last_key):
@@ -240,7 +240,7 @@ def own_address_misheard(email: str | None, first: str | None, last: str | None)
     if not said_first or not said_last:
         return None
     first_right = _first_said(said_first, first_key)
-    last_right = _letters(said_last) == last_key  # "shah-patel" is right for Shah-Patel
+    last_right = letters(said_last) == last_key  # "shah-patel" is right for Shah-Patel
     if first_right and last_right:
         return None
     if first_right and _sounds_like(said_last, last_key):
@@ -257,11 +257,11 @@ def own_address_domain_unheard(
     heard said as one ("Owen, not Price at ...": the "not" a dot) with an "at" after them
     and no domain that can be read ("... at M.M. will not come", espeak's "example dot com"
     in runs 13 and 14). To be put to the caller for a yes or no, never just taken."""
-    if not first or not last or not usual or _heard_domain(text) is not None:
+    if not first or not last or not usual or heard_domain(text) is not None:
         return None
-    words = [_letters(w) for w in _SAID_WORDS.split(text.lower())]
+    words = [letters(w) for w in _SAID_WORDS.split(text.lower())]
     words = [w for w in words if w]
-    first_key, last_key = _letters(first), _letters(last)
+    first_key, last_key = letters(first), letters(last)
     for i, word in enumerate(words):
         if not _first_said(word, first_key):
             continue
@@ -270,14 +270,14 @@ def own_address_domain_unheard(
         if words[j : j + 2] == [last_key, "at"]:
             local = f"{word}.{last_key}" if dotted else f"{word}{last_key}"
             address = f"{local}@{usual[0]}"
-            return address if _EMAIL_RE.match(address) else None
+            return address if EMAIL_RE.match(address) else None
     return None
 
 
 def _sounds_like(said: str, name_key: str) -> bool:
     """A word heard in place of the name: not it, but the same to the ear (`sound_key`)."""
     key = sound_key(name_key)
-    return bool(key) and _letters(said) != name_key and sound_key(said) == key
+    return bool(key) and letters(said) != name_key and sound_key(said) == key
 
 
 def _first_said(said: str, first_key: str) -> bool:
@@ -292,7 +292,7 @@ PROVIDER_DOMAINS = (
     "icloud.com", "btinternet.com", "live.co.uk", "sky.com", "virginmedia.com", "aol.com",
     "googlemail.com", "protonmail.com", "example.com",
 )  # fmt: skip
-_PROVIDERS = frozenset(domain.split(".")[0] for domain in PROVIDER_DOMAINS)
+PROVIDERS = frozenset(domain.split(".")[0] for domain in PROVIDER_DOMAINS)
 _USUAL_TRIED = 2  # the clinic's usual domains tried for a domain heard that is none of them
 _ADDRESS_SAID = re.compile(r"@|\b(?:e-?mail|address)\b|\bdot\s+(?:com|co|org|net)\b|\.\w", re.I)
 
@@ -315,16 +315,16 @@ def likely_addresses(
     heard."""
     if not first or not last or not _ADDRESS_SAID.search(heard):
         return ()
-    domain = _heard_domain(heard)
+    domain = heard_domain(heard)
     if domain is None and not re.search(r"\bat\b", heard, re.I):
         return ()
     # The domain heard when it is a provider's or one of the clinic's; else the clinic's
     # usual ones first, then the one heard if any ("owen not price at M.M. will not come"
     # heard no domain): what the recogniser made of an unclear domain ("emple.com")
     # explains its audio best, but is seldom anyone's.
-    trusted = domain is not None and (domain.split(".")[0] in _PROVIDERS or domain in usual)
+    trusted = domain is not None and (domain.split(".")[0] in PROVIDERS or domain in usual)
     domains = [domain] if trusted else [*usual[:_USUAL_TRIED], *([domain] if domain else [])]
-    first_key, last_key = _letters(first), _letters(last)
+    first_key, last_key = letters(first), letters(last)
     said = re.findall(r"[a-z]+", heard.lower())
     short = next((w for w in said if w != first_key and _first_said(w, first_key)), None)
     locals_ = _own_locals(first_key, last_key)
@@ -332,7 +332,7 @@ def likely_addresses(
         locals_.insert(0, f"{short}.{last_key}")  # "dan" said for Daniel
     addresses = dict.fromkeys(f"{local}@{d}" for d in domains for local in locals_)
     return tuple(
-        format_email_for_speech(a) for a in addresses if a not in refused and _EMAIL_RE.match(a)
+        format_email_for_speech(a) for a in addresses if a not in refused and EMAIL_RE.match(a)
     )
 
 
@@ -341,7 +341,7 @@ def own_addresses(first: str | None, last: str | None, domains: Sequence[str]) -
     what most callers' addresses are, so one heard exactly so needs no extra check."""
     if not first or not last:
         return frozenset()
-    locals_ = _own_locals(_letters(first), _letters(last))
+    locals_ = _own_locals(letters(first), letters(last))
     return frozenset(f"{local}@{domain}" for domain in domains for local in locals_)
 
 
@@ -349,7 +349,7 @@ def _own_locals(first_key: str, last_key: str) -> list[str]:
     return [f"{first_key}.{last_key}", f"{first_key}{last_key}"]
 
 
-def _heard_domain(heard: str) -> str | None:
+def heard_domain(heard: str) -> str | None:
     """The domain in words heard as an address ("at mampl.com", "at enmal dot com"), lower
     case, or None."""
     lowered = heard.lower().replace(" dot ", ".")
@@ -362,7 +362,7 @@ def _heard_domain(heard: str) -> str | None:
     return domain.removeprefix("www.") if domain.count(".") > 1 else domain
 
 
-def _letters(text: str) -> str:
+def letters(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
@@ -379,7 +379,7 @@ def _glued_at(tokens: Sequence[str]) -> tuple[int, str, str] | None:
                 return index, word[:cut], word[cut + 2 :]
         labels = word.split(".")
         # "claire.robinson.example.com": the "at" heard as one more dot, before a provider.
-        if len(labels) >= 3 and labels[-2] in _PROVIDERS and all(labels) and labels[0] != "www":
+        if len(labels) >= 3 and labels[-2] in PROVIDERS and all(labels) and labels[0] != "www":
             return index, ".".join(labels[:-2]), ".".join(labels[-2:])
     return None
 
