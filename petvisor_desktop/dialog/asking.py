@@ -203,7 +203,11 @@ def misheard_again(t: Turn, step: str, found: dict[str, Any] | None = None) -> R
     name spelled letter by letter, the number in parts), then the read-back again."""
     keys, first_name_known = FORGETS[step], False
     surname_tries = len(t.st.refused_values("last_name"))
-    if (
+    if step == "client_name" and _agreed(t, "last_name"):
+        # The surname is the one the caller said yes to, spelt out: the first name is what
+        # is still heard wrong (run 16: "Michelle" for Aisha, once Mensah was agreed).
+        keys = ("first_name",)
+    elif (
         step == "client_name"
         and t.st.first_name
         and not t.st.refused_values("first_name")
@@ -255,6 +259,26 @@ def _other_spelling(
     if nm.is_common_name(str(held), key) and not nm.is_common_name(variant, key):
         return None  # Bella is a name; "Bellah" would only be a guess (run 14)
     return key, variant
+
+
+def keep_agreed_names(t: Turn, found: dict[str, Any]) -> None:
+    """A name the caller said yes to when it was put to them spelt out ("Is your last name
+    spelt M, E, N, S, A, H, Mensah?") and heard again as the recogniser writes it ("Menser")
+    is that name said again, not a new one (run 16 replaced the Mensah just agreed)."""
+    for key in ("first_name", "last_name"):
+        said = found.get(key)
+        if (
+            said
+            and _agreed(t, key)
+            and nm.common_name_heard_as(str(said), key) == getattr(t.st, key)
+        ):
+            found[key] = getattr(t.st, key)
+
+
+def _agreed(t: Turn, key: str) -> bool:
+    """The name held for `key` is the common name put to the caller and said yes to."""
+    held = getattr(t.st, key)
+    return bool(held) and (key, held) in t.repair.state.names_put
 
 
 def remember_refused(t: Turn, found: dict[str, Any]) -> None:

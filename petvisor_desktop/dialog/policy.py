@@ -305,6 +305,7 @@ class Turn:
                 text = replies.have_it(held, f"your {species}'s name")
                 return self.reply(text, Step.CONFIRM, keep_read_back=True)
             # (A name put to the caller as the common name it sounds like counts as said.)
+            asking.keep_agreed_names(self, found)
             said = {**found, **self.repair.state.pending}
             misheard = asking.corrected_to_the_same(self, said)
             if misheard:

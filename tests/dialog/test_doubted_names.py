@@ -110,3 +110,30 @@ def test_a_name_heard_clearly_the_first_time_is_taken_as_heard(
     say(assistant, TO_NAME)
     turn = assistant.respond("Aisha Menson", confidence=HIGH)
     assert turn.expecting == "phone" and assistant.state.last_name == "Menson"
+
+
+def test_a_name_agreed_and_heard_again_as_its_misspelling_is_kept(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    """Run 16 (espeak): Mensah was put and agreed, then "No, my name is Aisha Mensah" heard
+    "No, my name is Michelle Menser" replaced it with Menser. The agreed surname stays; the
+    first name, heard the same wrong way again, is what is asked for, spelled."""
+    assistant, _ = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, TO_NAME)
+    put = assistant.respond("Michelle Menson", confidence=LOW)
+    assert put.checking == {"first_name": "Michelle", "last_name": "Mensah"}
+    say(assistant, ["Yes, that's right", *AFTER_NAME])  # to the read-back
+    heard = "No, my name is Michelle Menser and my email is menser.com"
+    spell = assistant.respond(heard, confidence=HIGH)
+    assert assistant.state.last_name == "Mensah"
+    assert assistant.state.first_name is None
+    assert spell.repair == "client_name:spell-first"
+    read_back = assistant.respond("A, I, S, H, A", confidence=HIGH)
+    assert read_back.read_back is not None
+    assert read_back.read_back["client_name"] == "Aisha Mensah"
+    say(assistant, ["Yes"])
+    (booking,) = clinic.bookings()
+    assert (booking["client"]["first_name"], booking["client"]["last_name"]) == (
+        "Aisha",
+        "Mensah",
+    )
