@@ -316,15 +316,17 @@ def spelling_variant(name: str) -> str | None:
 
 def unlikely_spelling(name: str) -> bool:
     """Letters heard wrong rather than a name anyone has: a part of the name with the same
-    letter three times running, with no vowel, made of two letters over and over ("Axaxa"
-    for A-I-S-H-A), or with two doubled vowels ("Aasaa"). Such a spelling is put to the
-    caller, letter by letter, before it is used."""
+    letter three times running, with no vowel (a leading Y is none: "Yld"), made of two
+    letters over and over ("Axaxa" for A-I-S-H-A), or with two doubled vowels ("Aasaa").
+    Such a spelling is put to the caller, letter by letter, before it is used."""
     for part in re.split(r"[\s'-]+", name.lower()):
         letters = re.sub(r"[^a-z]", "", part)
         if len(letters) < 2:
             continue
         if re.search(r"(.)\1\1", letters) or not re.search(r"[aeiouy]", letters):
             return True
+        if re.fullmatch(r"y[^aeiouy]+", letters):
+            return True  # no vowel but a leading Y ("Yld" for D-O-Y-L-E, run 16)
         if len(letters) >= 5 and letters[2:] == letters[:-2]:
             return True
         if len(re.findall(r"([aeiou])\1", letters)) >= 2:
@@ -377,14 +379,16 @@ def common_name_near(spelled: str, key: str) -> str | None:
 _HEARD_NEAR_FROM = 5  # letters a heard name has at least before two letters may differ
 
 
-def common_name_heard_as(heard: str, key: str) -> str | None:
+def common_name_heard_as(heard: str, key: str, *, alike_only: bool = False) -> str | None:
     """The one common first or last name the recogniser may have written `heard` for, when
     `heard` is no common name itself: of about its length (a letter more or less) and with
     its first letter, the same consonants to the ear ("Mensa" for Mensah), or, from five
     letters, two letters apart with the same first three ("Menson" for Mensah, run 14). None
     when there is no such name or several, and for pets' names (too varied for a list). For
     a name heard with doubt, which is then put to the caller spelt out, as a receptionist
-    asks "Mensah, M-E-N-S-A-H?"; never used without their yes."""
+    asks "Mensah, M-E-N-S-A-H?"; never used without their yes. `alike_only`: only a name
+    that sounds the same and starts with the same two letters ("Doell" for Doyle), for a
+    name heard clearly."""
     word = re.sub(r"[^a-z]", "", heard.lower())
     if key not in ("first_name", "last_name") or len(word) < _NEAR_FROM or " " in heard.strip():
         return None
@@ -395,12 +399,13 @@ def common_name_heard_as(heard: str, key: str) -> str | None:
     near = [
         name
         for name in names
-        if name[0] == word[0]
+        if name[: 2 if alike_only else 1] == word[: 2 if alike_only else 1]
         and abs(len(name) - len(word)) <= 1
         and (
             (len(sound) >= 2 and sound_key(name) == sound)
             or (
-                len(word) >= _HEARD_NEAR_FROM
+                not alike_only
+                and len(word) >= _HEARD_NEAR_FROM
                 and name[:3] == word[:3]
                 and edit_distance(name, word) <= 2
             )

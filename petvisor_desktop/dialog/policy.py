@@ -531,6 +531,7 @@ class Turn:
             text,
             found,
             low_confidence=self.confidence is not None and self.confidence < r.LOW_CONFIDENCE,
+            spoken=self.confidence is not None,
             current={key: getattr(self.st, key) for key in r.FREE_TEXT},
             options=asking.options(self),
             refused=self.st.refused - self.st.replaced,

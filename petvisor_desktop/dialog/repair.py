@@ -387,15 +387,17 @@ class Repair:
         options: StepOptions,
         refused: Collection[tuple[str, str]] = (),
         expected_email: Collection[str] = (),
+        spoken: bool = False,
     ) -> Taken:
         """Read the caller's answer to a repair question (and to a read-back of a value heard
         with low confidence) on top of what the assistant found in it. `current` holds the
         booking's free-text values as they stand; `refused`, the (key, lower-case value)
         pairs the caller said no to (never put to them as a name near a spelling);
-        `expected_email`, the addresses made of the
-        caller's names at the clinic's usual domains: one heard exactly so is taken even
-        with low confidence (the recogniser wrote the likeliest address by itself; the
-        read-back still reads it), where any other is put to the caller first."""
+        `expected_email`, the addresses made of the caller's names at the clinic's usual
+        domains: one heard exactly so is taken even with low confidence (the recogniser
+        wrote the likeliest address by itself; the read-back still reads it), where any
+        other is put to the caller first; `spoken`, the answer was heard, not typed (a name
+        typed is as the caller wrote it)."""
         found = dict(found)
         confirmed: set[str] = set()
         forget: tuple[str, ...] = ()
@@ -451,17 +453,26 @@ class Repair:
             heard = key in doubted - confirmed and said not in ("", str(current.get(key)).lower())
             if key not in spelled and (heard or key in s.pending):
                 self._put_common_name(key, found, refused)
+            elif key not in spelled and spoken and step == "client_name" and said:
+                # Heard clearly, but as no common name and just like one ("Karen Doell",
+                # run 16: Doyle was never got back at the read-back).
+                self._put_common_name(key, found, refused, alike_only=True)
         return Taken(found, forget)
 
     def _put_common_name(
-        self, key: str, found: dict[str, Any], refused: Collection[tuple[str, str]]
+        self,
+        key: str,
+        found: dict[str, Any],
+        refused: Collection[tuple[str, str]],
+        *,
+        alike_only: bool = False,
     ) -> None:
         """A name heard with doubt (unclear, or said again after the caller refused what was
         heard) that is the recogniser's writing of one common name ("Menson" for Mensah, run
         14) is put to the caller as that name, spelt out, once; their yes takes it."""
         s = self.state
         heard = s.pending.get(key) or found.get(key)
-        near = nm.common_name_heard_as(str(heard or ""), key)
+        near = nm.common_name_heard_as(str(heard or ""), key, alike_only=alike_only)
         if near is None or (key, near) in s.names_put or (key, near.lower()) in refused:
             return
         s.names_put.add((key, near))

@@ -137,3 +137,31 @@ def test_a_name_agreed_and_heard_again_as_its_misspelling_is_kept(
         "Aisha",
         "Mensah",
     )
+
+
+def test_a_name_heard_clearly_just_like_a_common_one_is_put_as_that_one(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    """Run 16 (neural): "Karen Doyle" heard clearly as "Karen Doell" was taken, and Doyle was
+    never got back at the read-back. Heard (not typed) as no common name but sounding just
+    like one, with its first two letters, it is put to the caller spelt out."""
+    assistant, _ = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, TO_NAME)
+    put = assistant.respond("Karen Doell", confidence=HIGH)
+    assert put.checking == {"last_name": "Doyle"}
+    assert "Is your last name spelt D, O, Y, L, E, Doyle?" in put.text
+    assert assistant.state.first_name == "Karen"  # a common name: taken
+    taken = assistant.respond("Yes", confidence=HIGH)
+    assert taken.expecting == "phone" and assistant.state.last_name == "Doyle"
+
+
+@pytest.mark.parametrize("confidence", [None, HIGH])
+def test_a_name_typed_or_unlike_any_common_one_is_taken_as_given(
+    settings: Settings, backend: BookingBackend, confidence: float | None
+) -> None:
+    assistant, _ = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, TO_NAME)
+    name = "Karen Doell" if confidence is None else "Karen Okonkwo"
+    taken = assistant.respond(name, confidence=confidence)
+    assert taken.expecting == "phone" and taken.checking is None
+    assert (assistant.state.first_name, assistant.state.last_name) == tuple(name.split())

@@ -109,7 +109,7 @@ def test_spelled_letters_give_the_name(said: str, names: list[str]) -> None:
     "name",
     ["Bruno", "Mittens", "Aisha", "Mensah", "Lulu", "Coco", "Aaron", "Shah-Patel", "O'Brien",
      "Lynn", "Okafor", "Doyle", "Nguyen", "Llewellyn", "Bella", "Smudge", "Schmidt", "Mary Jane",
-     "Bomnie"],
+     "Bomnie", "Ylva", "Lyn", "Wynn"],
 )  # fmt: skip
 def test_a_spelling_of_a_name_people_have_is_likely(name: str) -> None:
     assert not nm.unlikely_spelling(name)
@@ -118,7 +118,8 @@ def test_a_spelling_of_a_name_people_have_is_likely(name: str) -> None:
 @pytest.mark.parametrize(
     "name",
     # Spellings heard by voice (run 12: A-I-S-H-A as "A-X-A-X-A" and "A-A-S-A-A").
-    ["Axaxa", "Aasaa", "Brrr", "Mnbv", "James Xlx"],
+    # Run 16: D-O-Y-L-E as "D-cell Y-L-D", read "Yld".
+    ["Axaxa", "Aasaa", "Brrr", "Mnbv", "James Xlx", "Yld"],
 )
 def test_letters_heard_wrong_are_an_unlikely_spelling(name: str) -> None:
     assert nm.unlikely_spelling(name)
