@@ -172,6 +172,14 @@ def without_email(text: str) -> str:
     return _EMAIL_CLAUSE.sub(" ", text)
 
 
+_OWN_NAME_CLAUSE = re.compile(r"\bmy name(?:['’]s|\s+is)\s+(?:[A-Za-z'-]+\s*){1,3}", re.I)
+
+
+def without_own_name(text: str) -> str:
+    """`text` without the words that give the caller's own name ("my name is Amy Clark")."""
+    return _OWN_NAME_CLAUSE.sub(" ", text)
+
+
 def last_sentence(text: str) -> str:
     parts = [p for p in re.split(r"[.!?]\s*", text) if p.strip()]
     return parts[-1] if parts else text

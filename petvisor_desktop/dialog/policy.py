@@ -545,9 +545,13 @@ class Turn:
         )
         if taken.forget:
             self.set(**{key: None for key in taken.forget})  # said to be misheard: asked again
-            if asked.get("email") and "email" in taken.forget:
-                # Never put to the caller again (`Assistant.likely_answers`).
-                self.set(refused=self.st.refused | {("email", asked["email"].lower())})
+        put = asked.get("email")
+        said_no = n.is_no(text) and not n.is_yes(text) and taken.found.get("email") != put
+        if put and ("email" in taken.forget or said_no):
+            # Never put to the caller again (`Assistant.likely_answers`), also when the no
+            # came with another address (run 17: two ways of writing one misheard name were
+            # put in turn, five times, until the turns ran out).
+            self.set(refused=self.st.refused | {("email", put.lower())})
         found = taken.found
         spoken = found.pop("time", None)
         times = asking.spoken_times(self)

@@ -51,6 +51,7 @@ ASKED = {
     "anything_else": "anything else",
     "none": "how can I help",
 }
+_TITLED = re.compile(r"\b(?:dr|doctor|vet)\b", re.I)  # a vet named as one at a name step
 _NO_EMAIL = re.compile(
     r"\b(don'?t have (?:one|an? e-?mail)|no e-?mail|haven'?t got (?:one|an? e-?mail)|skip|"
     r"rather not|prefer not|none|leave it (?:off|out))\b",
@@ -431,7 +432,13 @@ class Grounding:
         )
 
         vet = args.get("vet")
-        said = nm.without_email(text)  # "my email is ... Roberts at ..." names no vet
+        # "my email is ... Roberts at ..." and "my name is Amy Clark" name no vet (run 17:
+        # the caller's own name heard as "Amy" moved the booking to Dr Amy Roberts).
+        said = nm.without_own_name(nm.without_email(text))
+        if expecting in (Step.PET_NAME, Step.CLIENT_NAME, Step.EMAIL) and not _TITLED.search(said):
+            # The answer is a name or made of names: "Amy Clark" (at example.com) is the
+            # caller, not Dr Amy Roberts, unless a vet is named as one.
+            said = ""
         named = g.detect_clinician(said, self.u.catalogue.clinicians)
         if named:
             found["clinician"] = named

@@ -15,6 +15,7 @@ from petvisor_desktop.settings import Settings
 from tests.dialog.test_flows_scripted import BOOKING_SCRIPT, TO_READ_BACK, say, start
 from vetstoria.sandbox import SandboxClinic
 
+HIGH = 0.9
 USUAL = ("example.com", "gmail.com", "hotmail.co.uk", "outlook.com")
 TO_EMAIL = [*TO_READ_BACK[:3], "Victoria Hayes", TO_READ_BACK[4]]
 
@@ -91,3 +92,56 @@ def test_a_no_to_the_address_put_goes_on_without_it(
     assert "victoria dot hayes at example dot com" not in refused.text
     again = assistant.respond("Victoria.hameademple.com")
     assert again.checking != {"email": "victoria.hayes@example.com"}
+
+
+def test_an_address_said_no_to_with_another_one_is_not_put_again(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    """Run 17 (espeak): "No. My email is Amy Clark and blampl.com" to "I heard amy dot clark
+    at example dot com ..." put amyclark, whose no put amy.clark again, five times, until
+    the turns ran out. Each address said no to is now never put again, and the address is
+    left off once nothing new is heard."""
+    assistant, _ = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, [*TO_READ_BACK[:3], "Amy Clark", TO_READ_BACK[4]])
+    lines = [
+        "Amy Clark and blampl.com. No. All one word.",
+        "No. My email is Amy Clark and example.com. No, not all one word.",
+        "No. My email is Amy Clark and blampl.com. No. All one word.",
+    ] * 3
+    put: list[str] = []
+    for line in lines:
+        turn = assistant.respond(line, confidence=HIGH)
+        if turn.checking:
+            put.append(turn.checking["email"])
+        if turn.expecting == "confirm":
+            break
+    assert turn.expecting == "confirm" and "leave it off" in turn.text
+    assert len(put) == len(set(put)) >= 2  # each put once
+    assert assistant.state.email is None
+
+
+def test_the_callers_own_name_like_a_vets_does_not_change_the_vet(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    """Run 17: "No, my name is Amy Clark" at the read-back moved the booking to Dr Amy
+    Roberts and offered her times."""
+    assistant, _ = start(settings, backend, BOOKING_SCRIPT)
+    first = say(assistant, TO_READ_BACK)
+    assert first.read_back is not None
+    fixed = assistant.respond("No, my name is Amy Clark", confidence=HIGH)
+    assert fixed.read_back is not None
+    assert fixed.read_back["clinician"] == first.read_back["clinician"] == "Dr Michael Norman"
+    assert fixed.read_back["client_name"] == "Amy Clark"
+
+
+@pytest.mark.parametrize("line", ["Amy Clark", "It's Amy Clark"])
+def test_a_name_given_at_the_name_step_like_a_vets_does_not_change_the_vet(
+    settings: Settings, backend: BookingBackend, line: str
+) -> None:
+    assistant, _ = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, TO_READ_BACK[:3])
+    held = assistant.state.clinician
+    turn = assistant.respond(line, confidence=HIGH)
+    assert turn.expecting == "phone"
+    assert assistant.state.clinician == held == "Dr Michael Norman"
+    assert (assistant.state.first_name, assistant.state.last_name) == ("Amy", "Clark")
