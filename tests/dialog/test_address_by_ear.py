@@ -46,6 +46,8 @@ TO_EMAIL = [*TO_READ_BACK[:3], "Victoria Hayes", TO_READ_BACK[4]]
         # Espeak's "dan dot hughes": no nearer to Daniel Hughes than to other names.
         ("Then not human at mental.com.", "Daniel", "Hughes", None),
         ("Victoria.hameademple.com", "Victoria", None, None),  # the surname not known yet
+        # Run 17: only a part heard ("my email is menser.com" for aisha.mensah): nothing put.
+        ("No, my name is Michelle Menser and my email is menser.com", "Michelle", "Menser", None),
     ],
 )
 def test_the_callers_own_address_by_ear(

@@ -31,6 +31,7 @@ from petvisor_desktop.spoken import format_email_for_speech
 # ("then dot use" against nathan.brooks); espeak's "then not human" for dan.hughes scored
 # 0.51, no nearer than other callers' names, and is not found.
 CLOSE_ENOUGH = 0.62
+_HEARD_AT_LEAST = 0.6  # of the letters of the address said in words, heard in some form
 _SEPARATORS = (".", "_", "")  # between the names: "sarah.lee", "sarah_lee", "sarahlee"
 # The address is what follows the last of these ("No, my email is ...").
 _LEAD_IN = re.compile(r"^.*\b(?:e-?mail|address)\b(?:\s+is\b)?", re.I)
@@ -70,6 +71,8 @@ def own_address_by_ear(
         if address in refused or not EMAIL_RE.match(address):
             continue
         local = letters(format_email_for_speech(address.partition("@")[0]))
+        if len(local_heard) < _HEARD_AT_LEAST * len(local):
+            continue  # a part of it heard ("menser.com" for michelle.menser) is no address
         scored.append((-_alike(local_heard, local), len(scored), address))  # ties: order
     if not scored:
         return None
