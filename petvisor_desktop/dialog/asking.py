@@ -171,6 +171,9 @@ def ask_again(t: Turn) -> str:
 
 
 # -- the read-back put right -------------------------------------------------------------
+_BY_EAR_COMMON = 4  # corrections by ear tried while they are common names (else 2)
+
+
 def corrected_to_the_same(t: Turn, found: dict[str, Any]) -> str | None:
     """The step whose value the caller said is wrong ("No, her name is Bella") while
     naming, as heard, the value already held or one already refused (misheard the same
@@ -186,7 +189,12 @@ def corrected_to_the_same(t: Turn, found: dict[str, Any]) -> str | None:
         return said in st.refused_values(key) or (bool(held) and str(held).lower() == said)
 
     def again(key: str) -> bool:  # corrected twice before: a third try by ear will not do
-        return bool(found.get(key)) and len(st.refused_values(key)) >= 2
+        said, tries = found.get(key), len(st.refused_values(key))
+        # ... unless it is a common name, once more (run 17: "Bell", "Belle", then "Bella"
+        # went to a spelling that came back "D-P-L-L-A", and on to reception).
+        if said and nm.is_common_name(str(said), key) and tries < _BY_EAR_COMMON:
+            return False
+        return bool(said) and tries >= 2
 
     if same("pet_name") or again("pet_name"):
         return "pet_name"

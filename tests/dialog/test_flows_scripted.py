@@ -1364,6 +1364,23 @@ def test_a_name_corrected_three_times_at_the_read_back_is_spelled_the_third_time
     model.assert_all_used()
 
 
+def test_a_common_name_heard_after_two_uncommon_ones_is_read_back_not_spelled(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    """Run 17 (neural): "Bella" heard "Bell", "Belle", then "Bella" went to a spelling that
+    came back "D-P-L-L-A", and on to reception. A third hearing that is at last a common
+    name, where the two before were none, is read back instead: a yes books it."""
+    assistant, _ = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, TO_READ_BACK)
+    say(assistant, ["No, her name is Bell"])
+    say(assistant, ["No, her name is Belle"])
+    third = say(assistant, ["No, her name is Bella"])
+    assert third.read_back is not None and third.read_back["pet_name"] == "Bella"
+    say(assistant, ["Yes please"])
+    (booking,) = clinic.bookings()
+    assert booking["pet_name"] == "Bella"
+
+
 def test_a_surname_heard_the_same_is_put_back_spelt_the_other_usual_way(
     settings: Settings, backend: BookingBackend, clinic: SandboxClinic
 ) -> None:
