@@ -4,9 +4,9 @@ Most clients' addresses are their names at a common provider, and a receptionist
 make out an address tries that: "Is it dan dot hughes at example dot com?". When an address
 was said but could not be read, or was read at a domain nobody uses ("then not human at
 mental dot com", espeak's "dan dot hughes at example dot com" through Whisper tiny.en), the
-ways of writing the caller's names as an address are said aloud in words and compared,
-letter by letter, with what the recogniser wrote; the closest, if it is close enough, is put
-to the caller as a yes or no. Never taken without their yes.
+ways of writing the caller's names as an address are said in words and compared with what
+the recogniser wrote, by their letters and by their consonants; the closest, if it is close
+enough, is put to the caller as a yes or no. Never taken without their yes.
 """
 
 from __future__ import annotations
@@ -48,11 +48,11 @@ def own_address_by_ear(
     refused: Collection[str] = (),
 ) -> str | None:
     """The caller's names as an address (`first` and `last`, joined by a dot, an underscore
-    or nothing), at the domain heard when it is a provider's or
-    one of the clinic's `usual` ones, else at the usual domain that sounds most like it,
-    whichever sounds most like the words `heard`; None when none is CLOSE_ENOUGH or the
-    names are not known, and once the caller said no to one of them (`refused`: the
-    addresses they said no to)."""
+    or nothing; whichever sounds most like the words `heard`), at the domain heard when it
+    is a provider's or one of the clinic's `usual` ones, else at the clinic's most used one.
+    None when none is CLOSE_ENOUGH, when too little was heard, when the names are not
+    known, and once the caller said no to one of them (`refused`: the addresses they said
+    no to)."""
     local_heard, domain_heard = _said_parts(heard)
     if not first or not last or not usual or len(local_heard) < 5:
         return None
@@ -107,7 +107,7 @@ def _said_parts(heard: str) -> tuple[str, str]:
     """The letters of the local part as heard, its symbols in words, and the words after
     its "at" (or after the local part's end when the "at" was lost): "Victoria.hameademple
     .com" -> ("victoriadothameademple", "com"), "then not human at example.com" ->
-    ("thennothuman", "example.com")."""
+    ("thennothuman", "example dot com")."""
     text = _LEAD_IN.sub("", heard.lower())
     text = text.replace("@", " at ").replace("_", " underscore ")
     text = re.sub(r"(?<=\w)\.(?=\w)", " dot ", text)
