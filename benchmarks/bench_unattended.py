@@ -198,8 +198,13 @@ def kill_part(args: argparse.Namespace, work: Path, base: Settings) -> dict[str,
             except subprocess.TimeoutExpired:
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait()
-                killed = True
-                f["killed"] += 1
+                if _ended(db, conversation):
+                    # The goodbye was written and the process was on its way out: nothing
+                    # was cut off (typed callers the rules read whole end within a second).
+                    f["ended_before_the_kill"] += 1
+                else:
+                    killed = True
+                    f["killed"] += 1
         ids = _after_run(db, settings, run_dir, conversation, killed, f, problems)
         interrupted_ids += ids
         print(
@@ -227,6 +232,12 @@ def kill_part(args: argparse.Namespace, work: Path, base: Settings) -> dict[str,
         "seconds_per_conversation": {k: round(v, 1) for k, v in durations.items()},
         "problems": problems,
     }
+
+
+def _ended(db: Path, conversation: int) -> bool:
+    """The conversation was ended (its goodbye written) in the history."""
+    rows = read_only(db, "SELECT ended_at FROM conversation WHERE id = ?", conversation)
+    return bool(rows) and rows[0][0] is not None
 
 
 def _wait_started(
