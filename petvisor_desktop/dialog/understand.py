@@ -486,7 +486,9 @@ class Grounding:
         given = expecting == Step.EMAIL or (
             expecting == Step.CONFIRM and bool(g.EMAIL_CUE.search(text))
         )
-        if given and not n.domain_trusted(guess or email or "@", self.u.email_domains):
+        if given and not n.domain_trusted(
+            (guess or email or "").partition("@")[2], self.u.email_domains
+        ):
             # Not made out, or at a domain nobody uses ("then not human at mental.com"): the
             # caller's names as the address, if it sounds like them, asked about.
             guess = n.own_address_by_ear(text, first, last, self.u.email_domains, refused) or guess

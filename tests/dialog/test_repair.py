@@ -20,8 +20,8 @@ from petvisor_desktop.dialog.repair import (
     StepOptions,
     choices,
     plain_yes_no,
-    spelled_names,
 )
+from petvisor_desktop.dialog.spelling import spelled_names
 from petvisor_desktop.dialog.tools import ANYONE
 from petvisor_desktop.engine import BookingBackend, booking_backend, load_llm, new_assistant
 from petvisor_desktop.settings import Settings

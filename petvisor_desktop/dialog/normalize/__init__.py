@@ -8,9 +8,10 @@ network, no clock ("today" is always passed in).
 
 from __future__ import annotations
 
-from petvisor_desktop.dialog.normalize.by_ear import domain_trusted, own_address_by_ear
+from petvisor_desktop.dialog.normalize.by_ear import own_address_by_ear
 from petvisor_desktop.dialog.normalize.dates import DateAsk, parse_date
 from petvisor_desktop.dialog.normalize.email import (
+    domain_trusted,
     guess_email,
     likely_addresses,
     own_address_domain_unheard,

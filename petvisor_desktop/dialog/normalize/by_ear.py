@@ -18,7 +18,7 @@ from collections.abc import Collection, Sequence
 from petvisor_desktop.dialog.cues import sound_key
 from petvisor_desktop.dialog.normalize.email import (
     EMAIL_RE,
-    PROVIDERS,
+    domain_trusted,
     heard_domain,
     letters,
 )
@@ -57,7 +57,7 @@ def own_address_by_ear(
     if not first or not last or not usual or len(local_heard) < 5:
         return None
     domain = heard_domain(heard)
-    if domain is None or not domain_trusted(f"@{domain}", usual):
+    if domain is None or not domain_trusted(domain, usual):
         # Espeak's "example dot com" comes out anything ("M.M. will not come", "mental dot
         # com"): the clinic's most used domain, at the ending heard ("... go not okay").
         domain = _twin(usual[0]) if _UK_HEARD.search(domain_heard) else usual[0]
@@ -78,13 +78,6 @@ def own_address_by_ear(
         return None
     best = min(scored)
     return best[2] if -best[0] >= CLOSE_ENOUGH else None
-
-
-def domain_trusted(address: str, usual: Sequence[str]) -> bool:
-    """The address is at a provider's domain or one of the clinic's usual ones: its domain
-    was heard as said, not made up by the recogniser ("mental.com")."""
-    domain = address.partition("@")[2]
-    return domain.split(".")[0] in PROVIDERS or domain in usual
 
 
 def _alike(heard: str, said: str) -> float:

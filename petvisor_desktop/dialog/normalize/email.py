@@ -322,7 +322,7 @@ def likely_addresses(
     # usual ones first, then the one heard if any ("owen not price at M.M. will not come"
     # heard no domain): what the recogniser made of an unclear domain ("emple.com")
     # explains its audio best, but is seldom anyone's.
-    trusted = domain is not None and (domain.split(".")[0] in PROVIDERS or domain in usual)
+    trusted = domain is not None and domain_trusted(domain, usual)
     domains = [domain] if trusted else [*usual[:_USUAL_TRIED], *([domain] if domain else [])]
     first_key, last_key = letters(first), letters(last)
     said = re.findall(r"[a-z]+", heard.lower())
@@ -334,6 +334,12 @@ def likely_addresses(
     return tuple(
         format_email_for_speech(a) for a in addresses if a not in refused and EMAIL_RE.match(a)
     )
+
+
+def domain_trusted(domain: str, usual: Sequence[str]) -> bool:
+    """The domain is a provider's or one of the clinic's `usual` ones: heard as said, not
+    made up by the recogniser ("mental.com")."""
+    return domain.split(".")[0] in PROVIDERS or domain in usual
 
 
 def own_addresses(first: str | None, last: str | None, domains: Sequence[str]) -> frozenset[str]:
