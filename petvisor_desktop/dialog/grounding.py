@@ -263,7 +263,7 @@ EMAIL_CUE = re.compile(r"\be-?mail\b", re.I)
 # Words that show a date or part of day is asked for ("can I come in on Friday"), not told.
 BOOKING_CUE = re.compile(
     r"\b(book|booking|appointment|come in|bring|seen|see (?:him|her|them|someone|a vet|the vet)|"
-    r"slot|available|free|visit|any chance|can (?:i|we|you)|could|would like|'d like|want|need|"
+    r"slot|available|free|visit|any chance|can (?:i|we|you)|could|would like|'d like|wants?|needs?|"
     r"on|for|next|this|how about|what about|instead|change|make it|move it)\b",
     re.I,
 )

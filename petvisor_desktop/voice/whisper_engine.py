@@ -75,7 +75,7 @@ class WhisperTranscriber:
         # imported and would phone home for anything that looks like a repo id.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
-            from faster_whisper import WhisperModel
+            from petvisor_desktop.voice.whisper_model import EncodingOnceModel
         except ImportError as exc:
             raise SttError(
                 "engine-missing",
@@ -88,7 +88,7 @@ class WhisperTranscriber:
         threads = cpu_threads or min(4, os.cpu_count() or 1)
         started = time.perf_counter()
         try:
-            model = WhisperModel(
+            model = EncodingOnceModel(
                 str(model_dir),
                 device="cpu",
                 compute_type=compute_type,

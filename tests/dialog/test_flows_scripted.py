@@ -307,6 +307,22 @@ def test_a_long_opening_the_rules_read_is_answered_without_the_model_and_noted(
     model.assert_all_used()
 
 
+def test_the_day_and_vet_in_an_opening_with_needs_are_kept(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    """Session 16: "my cat needs her vaccinations, Thursday morning with Dr Norman" was
+    answered "What day would suit you?": "needs" was not heard as asking for a time, so the
+    day said in the opening was dropped and the caller had to say it again."""
+    assistant, model = start(settings, backend, {})
+    turn = say(assistant, ["Hi, my cat needs her vaccinations, Thursday morning with Dr Norman"])
+    assert turn.expecting == "time" and model.calls == []
+    assert (assistant.state.day, assistant.state.part_of_day) == (THURSDAY, "morning")
+    # A day in the past of the same opening is still no request.
+    assistant, model = start(settings, backend, {})
+    say(assistant, ["My dog needs a check-up, he's been sick since Monday"])
+    assert assistant.state.day is None and model.calls == []
+
+
 def test_a_number_being_said_at_the_phone_step_is_read_without_the_model(
     settings: Settings, backend: BookingBackend
 ) -> None:

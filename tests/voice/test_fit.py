@@ -3,6 +3,8 @@ tiny.en scoring the choices against real audio (espeak-ng and Piper speech)."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import speech_util as su
@@ -158,3 +160,30 @@ def test_an_address_heard_wrong_is_fitted_to_the_callers_names_only_when_the_aud
         else:
             assert n.parse_email(fitted.text) == want, (said, text, fitted)
             assert fitted.confidence is not None and fitted.confidence < 0.5
+
+
+@pytest.mark.models
+@pytest.mark.skipif(not su.have_espeak(), reason="espeak-ng is not installed")
+def test_the_fit_reuses_the_free_decodes_encoding_of_the_turn(whisper: WhisperTranscriber) -> None:
+    """Run 17: the e-mail step's "I heard <address>" replies came late because the fit of
+    the caller's likely addresses encoded the turn's audio a second time (~170 ms of both
+    cores). The turn is encoded once for the decode and the fit; new audio is encoded anew,
+    and what the fit finds is the same as with an encoder that remembers nothing."""
+    audio = su.espeak("claire dot robinson at example dot com", voice="en-us+m7", speed=140)
+    likely = functools.partial(
+        n.likely_addresses, first="Claire", last="Robinson", usual=("example.com",)
+    )
+    before = whisper.model.encoded
+    stream = whisper.stream(expecting="email", likely=likely)
+    stream.accept(audio)
+    fitted = stream.finish()
+    assert whisper.model.encoded == before + 1
+    other = su.espeak("sarah dot lee at example dot com", voice="en-us+m7", speed=140)
+    whisper.decode(other, "")
+    assert whisper.model.encoded == before + 2
+    # Against a fresh scorer's own encoding (nothing remembered): the same fit.
+    whisper.model._encodings.clear()
+    scorer = whisper.choice_scorer()
+    text, conf = whisper.decode(audio, stream.prompt)
+    again = fit_to_likely(scorer, audio, text, conf, likely(text))
+    assert (again.text, again.choice) == (fitted.text, fitted.fitted_choice)
