@@ -19,7 +19,7 @@ from faster_whisper import WhisperModel
 KEPT = 4
 
 
-class EncodingOnceModel(WhisperModel):  # type: ignore[misc]
+class EncodingOnceModel(WhisperModel):
     """A WhisperModel whose `encode` gives the same features' encoding once."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
