@@ -433,17 +433,27 @@ def _letter_sounds_alike(a: str, b: str) -> bool:
     return len(pairs) == 1 and any(set(pairs[0]) <= set(group) for group in _ALIKE_LETTERS)
 
 
-def address_with_surname(email: str, held: str | None, surname: str | None) -> str:
-    """An address heard with the surname `held` (from the same mishearing), with the
-    surname put right instead: "fatamad.image@example.com" held for "That Image" is
-    "fatamad.khan@example.com" once the name is Fatima Khan. Any other address, or one that
-    has the surname already ("naomiclarke@" for Clark put right as Clarke), is left."""
+def address_with_name(email: str, held: str | None, name: str | None) -> str:
+    """An address heard with a name as `held` (from the same mishearing), with the name put
+    right instead: "fatamad.image@example.com" held for "That Image" is
+    "fatamad.khan@example.com" once the surname is Khan, "aja.mensah@" is
+    "aisha.mensah@" once "Aja" is put right as Aisha (run 18). The held name is replaced
+    where it is a part of the address between dots, dashes or underscores, or its start or
+    end when the names run together ("naomiclark"). Any other address, or one that has the
+    name already ("naomiclarke@" for Clark put right as Clarke), is left."""
     old = re.sub(r"[^a-z]", "", (held or "").lower())
-    new = re.sub(r"[^a-z]", "", (surname or "").lower())
+    new = re.sub(r"[^a-z]", "", (name or "").lower())
     local, at, domain = email.partition("@")
     if len(old) < 2 or not new or new in local or old not in local:
         return email
-    return f"{local.replace(old, new)}{at}{domain}"
+    parts = re.split(r"([._-])", local)
+    if old in parts:
+        local = "".join(new if part == old else part for part in parts)
+    elif local.startswith(old):
+        local = new + local.removeprefix(old)
+    elif local.endswith(old):
+        local = local.removesuffix(old) + new
+    return f"{local}{at}{domain}"
 
 
 def surname_spelt_as_given(email: str | None, surname: str | None) -> str | None:
@@ -454,4 +464,4 @@ def surname_spelt_as_given(email: str | None, surname: str | None) -> str | None
     if not email or "@" not in email or not surname:
         return email
     given = re.sub(r"[^a-z]", "", surname.lower())
-    return address_with_surname(email, spelling_variant(given), surname)
+    return address_with_name(email, spelling_variant(given), surname)

@@ -464,7 +464,7 @@ class Turn:
         """Update the state; a change to what the slot depends on clears the offered times."""
         changed = False
         preferences = list(self.st.preferences)
-        held_last = self.st.last_name
+        held = {key: getattr(self.st, key) for key in ("first_name", "last_name")}
         for key in _DETAILS:
             if key in found and found[key] is not None and getattr(self.st, key) != found[key]:
                 self.set(**{key: found[key]})
@@ -478,13 +478,16 @@ class Turn:
                 if key == "part_of_day":
                     preferences.append(f"prefers {found[key]}s")
         self.set(preferences=tuple(preferences))
+        for key in ("first_name", "last_name"):
+            if found.get(key) and self.st.email and "email" not in found:
+                # A name put right: an address heard with the old one follows it, whether it
+                # was spelt another way (run 12: "naomiclark@" was read back after the
+                # caller had confirmed "Clarke") or misheard ("fatamad.image@" for Fatima
+                # Khan, heard "That Image"; run 18: "aja.mensah@" for Aisha, heard "Aja");
+                # corrected again and again, such addresses were left off.
+                self.set(email=nm.address_with_name(self.st.email, held[key], found[key]))
         if found.get("last_name") and self.st.email and "email" not in found:
-            # A surname put right: an address heard with the old one follows it, whether it
-            # was spelt another way (run 12: "naomiclark@" was read back after the caller
-            # had confirmed "Clarke") or misheard ("fatamad.image@" for Fatima Khan, heard
-            # "That Image"); corrected again and again, both were left off.
-            email = nm.address_with_surname(self.st.email, held_last, self.st.last_name)
-            self.set(email=nm.surname_spelt_as_given(email, self.st.last_name))
+            self.set(email=nm.surname_spelt_as_given(self.st.email, self.st.last_name))
         if (
             "day" in found
             and found["day"] is not None

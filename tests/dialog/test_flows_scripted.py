@@ -368,9 +368,12 @@ def test_a_whole_number_heard_answers_the_phone_question_a_group_of_it_does_not(
         ("Naomi Clark", "naomi clark at example dot com", "Naomi Clarke", "naomiclarke"),
         # A/B run: Fatima Khan heard "That Image", and the address read with it.
         ("Fatima Image", "fatima dot image at example dot com", "Fatima Khan", "fatima.khan"),
+        # Run 18 (espeak): Aisha heard "Aja", and "aja.mensah@" was read back after the
+        # first name was spelled right; the caller left the address off.
+        ("Aja Mensah", "aja dot mensah at example dot com", "Aisha Mensah", "aisha.mensah"),
     ],
 )
-def test_an_address_heard_with_the_surname_follows_the_surname_put_right(
+def test_an_address_heard_with_a_name_follows_the_name_put_right(
     settings: Settings,
     backend: BookingBackend,
     clinic: SandboxClinic,

@@ -22,7 +22,7 @@ from petvisor_desktop.dialog.grounding import (
     name_grounded,
 )
 from petvisor_desktop.dialog.intents import detect_handoff, detect_off_task
-from petvisor_desktop.dialog.names import address_with_surname, surname_spelt_as_given
+from petvisor_desktop.dialog.names import address_with_name, surname_spelt_as_given
 
 TYPES = ["Vaccinations", "Consultation", "Nurse appointment", "Dental"]
 VETS = ["Dr Amy Roberts", "Dr Michael Norman"]
@@ -478,8 +478,14 @@ def test_an_address_has_the_surname_spelt_as_the_caller_gave_it(
     assert surname_spelt_as_given(heard, surname) == address
 
 
-def test_an_address_follows_a_surname_put_right_once_only() -> None:
-    assert address_with_surname("fatima.image@x.com", "Image", "Khan") == "fatima.khan@x.com"
+def test_an_address_follows_a_name_put_right_once_only() -> None:
+    assert address_with_name("fatima.image@x.com", "Image", "Khan") == "fatima.khan@x.com"
+    assert address_with_name("aja.mensah@x.com", "Aja", "Aisha") == "aisha.mensah@x.com"
+    assert address_with_name("naomiclark@x.com", "Clark", "Clarke") == "naomiclarke@x.com"
+    assert address_with_name("ajamensah@x.com", "Aja", "Aisha") == "aishamensah@x.com"
     # Heard right already while the surname was held wrong: not changed again ("clarkee").
-    assert address_with_surname("naomiclarke@x.com", "Clark", "Clarke") == "naomiclarke@x.com"
-    assert address_with_surname("jo.smith@x.com", "Image", "Khan") == "jo.smith@x.com"
+    assert address_with_name("naomiclarke@x.com", "Clark", "Clarke") == "naomiclarke@x.com"
+    assert address_with_name("jo.smith@x.com", "Image", "Khan") == "jo.smith@x.com"
+    # The held name only as a whole part or at an end: "an" held is not the "an" of "anna".
+    assert address_with_name("anna.an@x.com", "An", "Li") == "anna.li@x.com"
+    assert address_with_name("joanna.lee@x.com", "An", "Li") == "joanna.lee@x.com"
