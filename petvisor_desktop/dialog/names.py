@@ -465,3 +465,20 @@ def surname_spelt_as_given(email: str | None, surname: str | None) -> str | None
         return email
     given = re.sub(r"[^a-z]", "", surname.lower())
     return address_with_name(email, spelling_variant(given), surname)
+
+
+def surname_as_in_address(email: str, surname: str | None) -> str | None:
+    """The surname as the caller's own address spells it, when that is the other usual
+    spelling of the one held: "naomiclarke@example.com" agreed while "Clark" was heard
+    (the two sound the same) is Clarke. Else the surname held."""
+    variant = spelling_variant(surname or "")
+    if not surname or variant is None:
+        return surname
+    local = email.partition("@")[0].lower()
+    parts = re.split(r"[._-]", local)
+
+    def spells(name: str) -> bool:
+        key = re.sub(r"[^a-z]", "", name.lower())
+        return key in parts or local.endswith(key)
+
+    return variant if spells(variant) and not spells(surname) else surname

@@ -556,6 +556,12 @@ class Turn:
             # put in turn, five times, until the turns ran out).
             self.set(refused=self.st.refused | {("email", put.lower())})
         found = taken.found
+        if put and found.get("email") == put and not said_no and "last_name" not in found:
+            # The caller's names as their address, agreed: the surname as it spells it (run
+            # 18: "naomiclarke@" agreed while "Clark" was heard; the two sound the same).
+            spelt = nm.surname_as_in_address(put, self.st.last_name)
+            if spelt != self.st.last_name:
+                found["last_name"] = spelt
         spoken = found.pop("time", None)
         times = asking.spoken_times(self)
         if spoken in times:

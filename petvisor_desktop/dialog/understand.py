@@ -479,6 +479,9 @@ class Grounding:
                 or n.own_address_domain_unheard(text, first, last, self.u.email_domains)
             )
         refused = self.st.refused_values("email")
+        put = _repair(self.st, self.u.phone_country).asked().get("email")
+        if put and n.is_no(text) and not n.is_yes(text):
+            refused.add(put.lower())  # "No, my email is ..." to the address put just now
         # An address the caller said no to, heard again, is the same mishearing (run 13:
         # "victoria dot hayes at demple dot com" was put to the caller twice).
         email = None if email in refused else email

@@ -65,6 +65,42 @@ def test_after_a_no_to_one_of_the_callers_own_addresses_none_is_put() -> None:
     assert n.own_address_by_ear(heard, "Victoria", "Hayes", USUAL, other) is not None
 
 
+def test_after_a_no_the_surnames_other_spelling_is_put_once() -> None:
+    heard = "Naomi Clark at nampl.com. No, not all one word."
+    put = n.own_address_by_ear(heard, "Naomi", "Clark", USUAL)
+    assert put == "naomiclark@example.com"
+    put = n.own_address_by_ear(heard, "Naomi", "Clark", USUAL, {put})
+    assert put == "naomiclarke@example.com"
+    both = {"naomi.clark@example.com", "naomiclarke@example.com"}
+    assert n.own_address_by_ear(heard, "Naomi", "Clark", USUAL, both) is None
+    # A surname with no other usual spelling: one guess, as before.
+    assert n.own_address_by_ear(heard, "Naomi", "Hughes", USUAL, {"naomihughes@x.com"}) is None
+
+
+def test_the_surname_follows_its_other_spelling_in_the_address_agreed(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    """Run 18 (espeak): Naomi Clarke heard "Naomi Clark"; "naomiclark at example dot com"
+    was put and refused, then nothing more was put, the name was corrected as "Amy Clark"
+    and the turns ran out. The other spelling of the surname is put next, and its yes
+    spells the surname too."""
+    assistant, _ = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, [*TO_READ_BACK[:3], "Naomi Clark", TO_READ_BACK[4]])
+    first = assistant.respond("Naomi Clark at nampl.com. No, not all one word.", confidence=HIGH)
+    assert first.checking == {"email": "naomiclark@example.com"}
+    second = assistant.respond(
+        "No. My email is Naomi Clark at nampl.com. No, not all one word.", confidence=HIGH
+    )
+    assert second.checking == {"email": "naomiclarke@example.com"}
+    read_back = assistant.respond("Yes, that's right", confidence=HIGH)
+    assert read_back.read_back is not None
+    assert read_back.read_back["client_name"] == "Naomi Clarke"
+    assert read_back.read_back["email"] == "naomiclarke@example.com"
+    say(assistant, ["Yes please"])
+    (booking,) = clinic.bookings()
+    assert booking["client"]["last_name"] == "Clarke"
+
+
 def test_an_address_heard_at_a_made_up_domain_is_put_as_the_callers_own(
     settings: Settings, backend: BookingBackend, clinic: SandboxClinic
 ) -> None:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Collection, Sequence
 
 from petvisor_desktop.dialog.cues import sound_key
+from petvisor_desktop.dialog.names import spelling_variant
 from petvisor_desktop.dialog.normalize.email import (
     EMAIL_RE,
     domain_trusted,
@@ -52,7 +53,7 @@ def own_address_by_ear(
     is a provider's or one of the clinic's `usual` ones, else at the clinic's most used one.
     None when none is CLOSE_ENOUGH, when too little was heard, when the names are not
     known, and once the caller said no to one of them (`refused`: the addresses they said
-    no to)."""
+    no to) and to one with the surname's other usual spelling ("Clarke" for "Clark")."""
     local_heard, domain_heard = _said_parts(heard)
     if not first or not last or not usual or len(local_heard) < 5:
         return None
@@ -61,10 +62,17 @@ def own_address_by_ear(
         # Espeak's "example dot com" comes out anything ("M.M. will not come", "mental dot
         # com"): the clinic's most used domain, at the ending heard ("... go not okay").
         domain = _twin(usual[0]) if _UK_HEARD.search(domain_heard) else usual[0]
-    last_key = letters(last)
-    own = letters(first) + last_key
-    if any(letters(address.partition("@")[0]) == own for address in refused):
-        return None  # one guess, not a guessing game: "no" to one of them is no to all
+    # One guess for each way of spelling the names, not a guessing game: "no" to one of
+    # the writings of "naomi clark" is no to all of them. Then the surname's other usual
+    # spelling, which sounds the same (run 18: "naomiclark" refused, the address was
+    # Naomi Clarke's "naomiclarke").
+    refused_locals = {letters(address.partition("@")[0]) for address in refused}
+    surnames = [last, *filter(None, [spelling_variant(last)])]
+    last_key = next(
+        (k for k in map(letters, surnames) if letters(first) + k not in refused_locals), None
+    )
+    if last_key is None:
+        return None
     scored: list[tuple[float, int, str]] = []
     for separator in _SEPARATORS:
         address = f"{letters(first)}{separator}{last_key}@{domain}"
