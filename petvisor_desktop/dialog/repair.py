@@ -370,16 +370,34 @@ class Repair:
                 if value and key not in confirmed and value != current.get(key) and not expected:
                     s.pending[key] = found.pop(key)
         s.spelt |= {key for key in spelled if key in s.pending}  # put as it was given
+        unknown = False  # a name said again after a no, heard as nobody's
         for key in _NAME_KEYS:
             said = str(found.get(key) or "").lower()
             heard = key in doubted - confirmed and said not in ("", str(current.get(key)).lower())
             if key not in spelled and (heard or key in s.pending):
                 self._put_common_name(key, found, refused)
+                unknown |= heard and key in found and not nm.is_common_name(said, key)
             elif key not in spelled and spoken and step == "client_name" and said:
                 # Heard clearly, but as no common name and just like one ("Karen Doell",
                 # run 16: Doyle was never got back at the read-back).
                 self._put_common_name(key, found, refused, alike_only=True)
+        if unknown and spoken and step == "client_name":
+            self._put_as_heard(found)
         return Taken(found, forget)
+
+    def _put_as_heard(self, found: dict[str, Any]) -> None:
+        """The caller's name said again after a no, heard as no common name and like none:
+        put to them as heard, once, as a receptionist checks a name they do not know (run
+        18: "No, my name is Aja Man, sir" after a refused "Hey Samantha" was taken, and
+        Aisha Mensah's name and address were put right only at the read-back, out of
+        turns). Their no goes on to the spelling."""
+        s = self.state
+        said = {key: str(found[key]) for key in _NAME_KEYS if found.get(key)}
+        if any((key, value) in s.names_put for key, value in said.items()):
+            return
+        for key, value in said.items():
+            s.names_put.add((key, value))
+            s.pending[key] = found.pop(key)
 
     def _put_common_name(
         self,

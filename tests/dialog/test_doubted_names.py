@@ -165,3 +165,32 @@ def test_a_name_typed_or_unlike_any_common_one_is_taken_as_given(
     taken = assistant.respond(name, confidence=confidence)
     assert taken.expecting == "phone" and taken.checking is None
     assert (assistant.state.first_name, assistant.state.last_name) == tuple(name.split())
+
+
+def test_a_name_said_again_after_a_no_and_heard_as_nobodys_is_put_as_heard(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    """Run 18 (espeak): "Hey Samantha" put and refused, then "No, my name is Aja Man, sir"
+    was taken as heard; Aisha Mensah's name and address were put right only at the
+    read-back, and the turns ran out. A name said again after a no, heard as nobody's, is
+    put as heard; a no to it goes on to the spelling."""
+    assistant, _ = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, TO_NAME)
+    assistant.respond("Hey, Samantha", confidence=LOW)
+    put = assistant.respond("No, my name is Aja Man", confidence=HIGH)
+    assert put.checking == {"first_name": "Aja", "last_name": "Man"}
+    assert assistant.state.first_name is None  # nothing taken before the yes
+    refused = assistant.respond("No", confidence=HIGH)
+    assert "spell" in refused.text.lower()
+    # Said again after a no and heard as a common name: taken, as before.
+    assistant, _ = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, TO_NAME)
+    assistant.respond("Hey, Samantha", confidence=LOW)
+    taken = assistant.respond("No, my name is Aisha Mensah", confidence=HIGH)
+    assert taken.expecting == "phone" and assistant.state.last_name == "Mensah"
+    # Typed: taken as typed.
+    assistant, _ = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, TO_NAME)
+    assistant.respond("Hey, Samantha", confidence=LOW)
+    typed = assistant.respond("No, my name is Aja Man")
+    assert typed.expecting == "phone" and assistant.state.first_name == "Aja"
