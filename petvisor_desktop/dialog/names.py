@@ -6,6 +6,7 @@ half: grounding.py says whether a proposed name was said; this reads names from 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from functools import cache
 from pathlib import Path
 
@@ -454,6 +455,20 @@ def address_with_name(email: str, held: str | None, name: str | None) -> str:
     elif local.endswith(old):
         local = local.removesuffix(old) + new
     return f"{local}{at}{domain}"
+
+
+def address_following(email: str, name: str, held: str | None, refused: Collection[str]) -> str:
+    """The address once a name in it is put right as `name`: the name `held` until now
+    replaced (`address_with_name`), or, when it was forgotten as misheard before being
+    spelled (run 18: "michelle.mensah@" read back after "A-I-S-H-A"), one the caller
+    refused that sounds unlike `name` (a mishearing; "okafor" refused for a spelled
+    "Okafore" is another spelling, and the address may have it as said)."""
+    misheard = sorted(r for r in refused if sound_key(r) != sound_key(name))
+    for old in (held, *misheard):
+        changed = address_with_name(email, old, name)
+        if changed != email:
+            return changed
+    return email
 
 
 def surname_spelt_as_given(email: str | None, surname: str | None) -> str | None:

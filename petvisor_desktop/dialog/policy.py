@@ -485,7 +485,8 @@ class Turn:
                 # caller had confirmed "Clarke") or misheard ("fatamad.image@" for Fatima
                 # Khan, heard "That Image"; run 18: "aja.mensah@" for Aisha, heard "Aja");
                 # corrected again and again, such addresses were left off.
-                self.set(email=nm.address_with_name(self.st.email, held[key], found[key]))
+                refused = self.st.refused_values(key)
+                self.set(email=nm.address_following(self.st.email, found[key], held[key], refused))
         if found.get("last_name") and self.st.email and "email" not in found:
             self.set(email=nm.surname_spelt_as_given(self.st.email, self.st.last_name))
         if (

@@ -139,6 +139,28 @@ def test_a_name_agreed_and_heard_again_as_its_misspelling_is_kept(
     )
 
 
+def test_an_address_heard_with_a_first_name_forgotten_follows_its_spelling(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    """Run 18 (espeak): "michelle.mensah@" (heard with the first name) was read back after
+    "A-I-S-H-A" was spelled: the first name had been forgotten as misheard before the
+    spelling, so the address did not follow it; the caller left the address off."""
+    assistant, _ = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, TO_NAME)
+    assistant.respond("Michelle Menson", confidence=LOW)
+    phone = AFTER_NAME[0]
+    say(assistant, ["Yes, that's right", phone, "michelle dot mensah at example dot com"])
+    heard = "No, my name is Michelle Menser and my email is menser.com"
+    assistant.respond(heard, confidence=HIGH)
+    assert assistant.state.first_name is None
+    read_back = assistant.respond("A, I, S, H, A", confidence=HIGH)
+    assert read_back.read_back is not None
+    assert read_back.read_back["email"] == "aisha.mensah@example.com"
+    say(assistant, ["Yes"])
+    (booking,) = clinic.bookings()
+    assert booking["client"]["email"] == "aisha.mensah@example.com"
+
+
 def test_a_name_heard_clearly_just_like_a_common_one_is_put_as_that_one(
     settings: Settings, backend: BookingBackend
 ) -> None:
