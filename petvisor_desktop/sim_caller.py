@@ -145,7 +145,11 @@ class Caller:
         if checking:
             return self._check_heard(checking)
         self._read_back_heard = self._read_back_heard or read_back is not None
-        spelled = self._name_asked(repair) or self._phone_part(expecting, repair)
+        spelled = (
+            self._name_asked(repair)
+            or self._address_spelled(repair)
+            or self._phone_part(expecting, repair)
+        )
         if spelled:
             return spelled
         scripted = self._scripted(expecting)
@@ -189,6 +193,17 @@ class Caller:
         field, spell = _NAME_ASKED.get(repair or "", ("", False))
         name = str((self.scenario.expect.get("booking") or {}).get(field) or "") if field else ""
         return ", ".join(c.upper() for c in name if c.isalpha()) if spell else name
+
+    def _address_spelled(self, repair: str | None) -> str:
+        """Asked to spell the part of the e-mail address before the "at": its letters, and
+        its dots and underscores said as words ("D, A, N, dot, H, U, G, H, E, S"); "" when
+        that is not asked or there is no address."""
+        email = str((self.scenario.expect.get("booking") or {}).get("email") or "")
+        if repair != "email:spell-local" or "@" not in email:
+            return ""
+        marks = {".": "dot", "_": "underscore", "-": "dash"}
+        local = email.partition("@")[0]
+        return ", ".join(marks.get(c, c.upper()) for c in local if c.isalnum() or c in marks)
 
     def _phone_part(self, expecting: str, repair: str | None) -> str:
         """Asked for the number in parts, the caller says the first five digits, then the

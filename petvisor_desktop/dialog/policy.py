@@ -406,8 +406,8 @@ class Turn:
         if not tried or found.get("email_dropped"):
             return False
         self.set(email_tries=self.st.email_tries + 1)
-        if self.st.email_tries < MAX_EMAIL_TRIES:
-            return False
+        if self.st.email_tries < MAX_EMAIL_TRIES or found.get("email_spelled"):
+            return False  # (a spelling asked for is read back, whatever the count)
         found.pop("email", None)
         self.leave_email_off()
         return True
@@ -441,12 +441,16 @@ class Turn:
         return self.reply(text, Step.CONFIRM, keep_read_back=True)
 
     def email_not_caught(self) -> Reply:
-        """An e-mail address given at the read-back that could not be made out: asked for
-        once more, then left off (reception can add it) and the rest read back, rather
-        than read back again and again with the same wrong address."""
+        """An e-mail address given at the read-back that could not be made out: its part
+        before the "at" asked to be spelled (run 18: espeak's "dan dot hughes" was heard
+        "then not human" every time it was said again), then left off (reception can add
+        it) and the rest read back, rather than read back again and again with the same
+        wrong address."""
         if not self.st.asked_email_again:
-            reply = self.reply(replies.EMAIL_ONCE_MORE, Step.CONFIRM, choices=())
-            self.set(asked_email_again=True)
+            reply = self.reply(
+                replies.EMAIL_SPELL, Step.CONFIRM, choices=(), repair="email:spell-local"
+            )
+            self.set(asked_email_again=True, email_spelling=True)
             return reply
         self.leave_email_off()
         return self.email_still_off()
@@ -635,6 +639,7 @@ class Turn:
             read_back_given=read_back_given,
             asked_what_to_change=False,  # set again by the caller of `reply`
             asked_email_again=False,  # the same
+            email_spelling=False,  # the same
         )
         if done:
             self.set(done=True, outcome=self.st.outcome or "no_booking")

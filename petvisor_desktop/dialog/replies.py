@@ -29,7 +29,10 @@ EMAIL_LEFT_OFF = (
     "I'm sorry, I'm struggling to catch the email address, so I'll leave it off; "
     "reception can add it later."
 )
-EMAIL_ONCE_MORE = "Sorry, I didn't catch the email address. Could you say it once more?"
+EMAIL_SPELL = (
+    "Sorry, I'm not catching the email address. Could you spell the part before the at for "
+    "me, letter by letter?"
+)
 # The phone number named as wrong at the read-back, the right one not (or not yet) made out.
 NEW_NUMBER_NOT_CAUGHT = "Sorry, I didn't catch the new number. Could you say it again?"
 NEW_NUMBER = "Sorry about that. What's the right phone number?"

@@ -1,6 +1,6 @@
 """Names spelled letter by letter in the caller's words ("M I T T E N S", "m for mother",
 "S H A H hyphen P A T E L"), as a recogniser writes them: the repair's reading of a spelling
-(repair.py)."""
+(repair.py); and the part of an e-mail address before the "at", spelled the same way."""
 
 from __future__ import annotations
 
@@ -79,3 +79,42 @@ def spelled_names(text: str) -> list[str]:
 def _title_name(name: str) -> str:
     """ "shah-patel" -> "Shah-Patel", "o'brien" -> "O'Brien", "mary jane" -> "Mary Jane"."""
     return re.sub(r"(^|[\s'-])([a-z])", lambda m: m.group(1) + m.group(2).upper(), name)
+
+
+# Said between the spelled parts of an address ("D, A, N, dot, H, U, G, H, E, S").
+_ADDRESS_MARKS = {"dot": ".", "underscore": "_", "dash": "-", "hyphen": "-"}
+_ADDRESS_MARK = re.compile(r"\b(dot|underscore|dash|hyphen)\b", re.I)
+
+
+def spelled_local_part(text: str) -> str | None:
+    """The part of an e-mail address before the "at" as the caller spelled it, lower case:
+    "D, A, N, dot, H, U, G, H, E, S" -> "dan.hughes", as a recogniser may also write it
+    ("D-A-N dot H-U-G-H-E-S", "DAN.HUGHES", "Dan dot Hughes"). A part said as a word
+    rather than letters is taken as said. None when neither letters nor a mark ("dot",
+    "underscore") between words were said."""
+    before = re.split(r"\bat\b|@", text, maxsplit=1, flags=re.I)[0]
+    # Heard as a whole address with the "at" lost ("FABIMA.com"): no spelling of its part.
+    before = re.split(r"(?:\.|\bdot\s+)(?:com|co|org|net)\b", before, maxsplit=1, flags=re.I)[0]
+    # A full stop written for the spoken "dot": between letters, or after a spelled letter
+    # and before the next ("D-A-N. H-U-G-H-E-S").
+    before = re.sub(
+        r"(?<=[A-Za-z])\.(?=[A-Za-z])|(?<=\b[A-Za-z])\.\s+(?=[A-Za-z]\b)", " dot ", before
+    )
+    # espeak's "dot" heard "not" between spelled letters ("D, A, N, not, H, U, ...").
+    before = re.sub(r"(?<=\b[A-Za-z]),?\s+not,?\s+(?=[A-Za-z]\b)", " dot ", before, flags=re.I)
+    local, spelled = "", False
+    for piece in _ADDRESS_MARK.split(before):
+        mark = _ADDRESS_MARKS.get(piece.lower())
+        if mark is not None:
+            local += mark if local and local[-1] not in _ADDRESS_MARKS.values() else ""
+            continue
+        runs = spelled_names(piece)
+        if runs:
+            local += re.sub(r"[^a-z0-9]", "", runs[-1].lower())
+            spelled = True
+        elif words := re.findall(r"[A-Za-z]{2,}", piece):
+            # A part said whole: the word next to the mark ("Dan dot H-U-G-H-E-S").
+            local += (words[0] if local else words[-1]).lower()
+    local = local.strip("._-")
+    said = spelled or any(mark in local for mark in _ADDRESS_MARKS.values())
+    return local if said and len(re.sub(r"[^a-z]", "", local)) >= 2 else None

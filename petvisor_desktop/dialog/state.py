@@ -98,6 +98,7 @@ class BookingState:
     read_back_given: bool = False  # the last reply was the full read-back: a yes books
     asked_what_to_change: bool = False  # "What would you like to change?" was just asked
     asked_email_again: bool = False  # an address at the read-back was not made out: said again
+    email_spelling: bool = False  # asked to spell the address before the "at": read so
     email_tries: int = 0  # addresses given (or tried) at the read-back
     email_left_off: int = 0  # times the caller was told the address is left off
     pending_retry: bool = False  # "Shall I try again?" after a failed booking

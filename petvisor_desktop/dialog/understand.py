@@ -22,6 +22,7 @@ from petvisor_desktop.dialog import normalize as n
 from petvisor_desktop.dialog import repair as r
 from petvisor_desktop.dialog.availability import ToolCallRecord
 from petvisor_desktop.dialog.cues import normalise_words
+from petvisor_desktop.dialog.spelling import spelled_local_part
 from petvisor_desktop.dialog.state import ANSWERS, BookingState, Step
 from petvisor_desktop.dialog.tools import (
     ANYONE,
@@ -504,6 +505,13 @@ class Grounding:
             found["email_declined"] = True
         elif expecting == Step.CONFIRM and _DROP_EMAIL.search(text):
             found["email_dropped"] = True  # "No, just leave the email off"
+        local = spelled_local_part(text) if self.st.email_spelling else None
+        held = [self.st.email or "", *sorted(refused)]
+        domain = n.domain_for_spelled(text, held, self.u.email_domains) if local else None
+        if local and domain and not found.get("email_dropped"):
+            # The part before the "at", spelled as asked: read back with the domain heard.
+            found.pop("email_guessed", None)
+            found["email"], found["email_spelled"] = f"{local}@{domain}", True
 
         # Why the pet needs seeing: the caller's own words where the rules find them, else
         # the model's note if the words bear it out.

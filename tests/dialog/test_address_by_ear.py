@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from petvisor_desktop.dialog import normalize as n
+from petvisor_desktop.dialog.spelling import spelled_local_part
 from petvisor_desktop.engine import BookingBackend
 from petvisor_desktop.settings import Settings
 from tests.dialog.test_flows_scripted import BOOKING_SCRIPT, TO_READ_BACK, say, start
@@ -183,3 +184,43 @@ def test_a_name_given_at_the_name_step_like_a_vets_does_not_change_the_vet(
     assert turn.expecting == "phone"
     assert assistant.state.clinician == held == "Dr Michael Norman"
     assert (assistant.state.first_name, assistant.state.last_name) == ("Amy", "Clark")
+
+
+@pytest.mark.parametrize(
+    ("said", "local"),
+    [
+        ("D, A, N, dot, H, U, G, H, E, S", "dan.hughes"),  # as the simulated caller spells
+        ("D-A-N dot H-U-G-H-E-S", "dan.hughes"),  # as Whisper writes letters
+        ("My email is D-A-N. H-U-G-H-E-S at example.com", "dan.hughes"),  # the dot a full stop
+        ("Okay, D, A, N, not, H, U, G, H, E, S.", "dan.hughes"),  # espeak's "dot" as "not"
+        ("Dan dot H-U-G-H-E-S", "dan.hughes"),  # a part said whole
+        ("S, A, R, A, H, underscore, L, E, E", "sarah_lee"),
+        ("then not human at mental.com", None),  # no spelling
+        ("My email is FABIMA.com", None),  # an address heard whole, its "at" lost
+        ("Yes please", None),
+    ],
+)
+def test_the_part_before_the_at_spelled(said: str, local: str | None) -> None:
+    assert spelled_local_part(said) == local
+
+
+def test_an_address_heard_the_same_wrong_way_at_the_read_back_is_spelled(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    """Run 18 (espeak): "dan dot hughes at example dot com" was heard "then not human" each
+    time it was said again at the read-back, until it was left off. Asked to spell the part
+    before the "at", the caller's letters are read back with the domain heard."""
+    assistant, _ = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, [*TO_READ_BACK[:3], "Daniel Hughes", TO_READ_BACK[4]])
+    first = assistant.respond("Then not human at mental.com.", confidence=HIGH)
+    assert first.read_back is not None
+    heard = "No, my email is then not human at example.com"
+    assistant.respond(heard, confidence=HIGH)  # taken, and read back
+    spell = assistant.respond(heard, confidence=HIGH)  # the same again: not caught
+    assert spell.repair == "email:spell-local" and "spell" in spell.text
+    read_back = assistant.respond("D-A-N, not, H-U-G-H-E-S", confidence=HIGH)
+    assert read_back.read_back is not None
+    assert read_back.read_back["email"] == "dan.hughes@example.com"
+    say(assistant, ["Yes please"])
+    (booking,) = clinic.bookings()
+    assert booking["client"]["email"] == "dan.hughes@example.com"

@@ -668,7 +668,7 @@ def test_an_address_given_again_and_again_once_left_off_never_gets_the_same_word
     say(assistant, TO_READ_BACK)
     heard = "sarah under corley and m will not go not okay"
     texts = [say(assistant, [f"No, my email is {heard}"]).text for _ in range(2)]
-    assert "once more" in texts[0] and "leave it off" in texts[1] and "So that's" in texts[1]
+    assert "spell" in texts[0] and "leave it off" in texts[1] and "So that's" in texts[1]
     desk = say(assistant, [f"My email is {heard}"])
     assert "reception" in desk.text and "without it" in desk.text and desk.asks_to_book
     assert "leave it off" not in desk.text and desk.read_back is None

@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from petvisor_desktop.dialog import normalize as n
+from petvisor_desktop.dialog.spelling import spelled_local_part
 from petvisor_desktop.sim_caller import LEAVE_EMAIL_OFF, MAX_CORRECTIONS, Caller
 from petvisor_desktop.simulate import Scenario, safety_failures
 
@@ -381,6 +382,16 @@ def test_asked_to_spell_a_name_the_caller_spells_the_expected_one() -> None:
     assert caller.answer("client_name", None, "client_name:spell-first") == "J, A, M, E, S"
     # Another repair, or none: the script.
     assert caller.answer("pet_name", None, "pet_name:again") == "Her name is Mittens"
+
+
+def test_asked_to_spell_the_address_the_caller_spells_the_part_before_the_at() -> None:
+    caller = Caller(scenario())
+    email = scenario().expect["booking"]["email"]
+    spelled = caller.answer("confirm", None, "email:spell-local")
+    assert spelled == ", ".join(
+        {".": "dot", "_": "underscore"}.get(c, c.upper()) for c in email.partition("@")[0]
+    )
+    assert spelled_local_part(spelled) == email.partition("@")[0]
 
 
 def test_asked_for_the_number_in_parts_the_caller_gives_the_parts() -> None:

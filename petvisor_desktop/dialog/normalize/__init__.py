@@ -11,6 +11,7 @@ from __future__ import annotations
 from petvisor_desktop.dialog.normalize.by_ear import own_address_by_ear
 from petvisor_desktop.dialog.normalize.dates import DateAsk, parse_date
 from petvisor_desktop.dialog.normalize.email import (
+    domain_for_spelled,
     domain_trusted,
     guess_email,
     likely_addresses,
@@ -51,6 +52,7 @@ __all__ = [
     "PhonePlan",
     "check_phone",
     "digits_said",
+    "domain_for_spelled",
     "domain_trusted",
     "format_email_for_speech",
     "format_phone_for_speech",

@@ -342,6 +342,19 @@ def domain_trusted(domain: str, usual: Sequence[str]) -> bool:
     return domain.split(".")[0] in PROVIDERS or domain in usual
 
 
+def domain_for_spelled(heard: str, held: Sequence[str], usual: Sequence[str]) -> str | None:
+    """The domain for the part of an address the caller spelled: the one said with it
+    ("... at gmail dot com"), else that of an address heard before (`held`: the one held,
+    then those refused), when a provider's or one of the clinic's `usual` ones; else the
+    clinic's most used domain. None when there is none."""
+    said = heard_domain(heard) if re.search(r"@|\bat\b", heard, re.I) else None
+    for address in (f"@{said}" if said else "", *held):
+        domain = address.partition("@")[2]
+        if domain and domain_trusted(domain, usual):
+            return domain
+    return usual[0] if usual else None
+
+
 def own_addresses(first: str | None, last: str | None, domains: Sequence[str]) -> frozenset[str]:
     """The caller's names as an address at each of `domains` (the clinic's usual ones):
     what most callers' addresses are, so one heard exactly so needs no extra check."""
