@@ -57,6 +57,11 @@ _FILLER = re.compile(
     r"name'?s|this\s+is|call\s+me|yes|yeah|oh|um|uh|er|well|sure|okay|ok)\s*[,.]?\s*",
     re.I,
 )
+# "..., that's his full name": the words before it are the whole name ("Captain Jack").
+_FULL_NAME = re.compile(
+    r"([A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+){0,2}),?\s+(?:that's|that\s+is)\s+"
+    r"(?:his|her|its|their|my)\s+(?:full\s+)?name\b"
+)
 _NOT_NAMES = {
     "the",
     "a",
@@ -188,7 +193,8 @@ def last_sentence(text: str) -> str:
 
 def bare_name(text: str, allow_two: bool = False) -> str | None:
     """A short answer that is just a name ("Mittens", "her name's Luna", "James Okafor")."""
-    rest = text.strip().strip(".!")
+    full = _FULL_NAME.search(text)
+    rest = (full.group(1) if full else text).strip().strip(".!")
     for _ in range(3):
         rest = _FILLER.sub("", rest).strip()
     rest = re.sub(r"\s*(please|thanks?|thank you)\s*$", "", rest, flags=re.I).strip(" ,.")
@@ -238,7 +244,11 @@ _PET_BESIDE = re.compile(r"(?i:\bmy\s+(?:dog|cat|puppy|kitten|pup)),?\s+([A-Z][a
 
 def pet_named(text: str) -> str | None:
     """The name in "my pet's name is Bella", "her name is Bella", "she's called Bella", "my
-    dog Rex"."""
+    dog Rex"; the whole name before "that's his full name" ("his name is Captain Jack,
+    that's his full name")."""
+    full = _FULL_NAME.search(text)
+    if full and len(full.group(1).split()) > 1:
+        return title(full.group(1))
     m = _PET_NAMED.search(text)
     if m is None:
         m = _PET_BESIDE.search(text)
@@ -426,6 +436,16 @@ def common_name_heard_as(heard: str, key: str, *, alike_only: bool = False) -> s
 # Letters whose names rhyme or sound alike said one by one: "bee, dee, ee, gee, pee, tee,
 # vee, zed"; "em, en"; "ef, es"; "ay, jay, kay"; "eye, why"; "queue, you".
 _ALIKE_LETTERS = ("bcdegptvz", "mn", "fsx", "ajk", "iy", "quw")
+
+
+def spelled_key(text: str) -> str:
+    """Letters as they sound spelled aloud: each one of a group that sounds alike
+    (`_ALIKE_LETTERS`: B, D, P...; M and N) as its group's first; digits, dots and
+    underscores kept, anything else dropped."""
+    return "".join(_SPELLED_AS.get(c, c) for c in text.lower() if c.isalnum() or c in "._")
+
+
+_SPELLED_AS = {c: group[0] for group in _ALIKE_LETTERS for c in group}
 
 
 def _letter_sounds_alike(a: str, b: str) -> bool:

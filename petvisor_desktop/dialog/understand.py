@@ -235,6 +235,8 @@ class Understander:
             address = n.parse_email(text) is not None and len(extra) <= 8
             own = n.own_address_domain_unheard(*names) or n.own_address_by_ear(*names)
             return (address or own is not None) and n.parse_date(text, self.today) is None
+        if expecting == Step.CONFIRM and state.email_spelling and spelled_local_part(text):
+            return True  # the address spelled as asked: letters, nothing for the model
         if expecting in (Step.CONFIRM, Step.ANYTHING_ELSE):
             plain = (
                 len(text.split()) <= 6
@@ -506,6 +508,8 @@ class Grounding:
         elif expecting == Step.CONFIRM and _DROP_EMAIL.search(text):
             found["email_dropped"] = True  # "No, just leave the email off"
         local = spelled_local_part(text) if self.st.email_spelling else None
+        if local:  # letters that sound alike heard for the caller's names ("B-A-M" for Dan)
+            local = n.own_local_spelled(local, first, last) or local
         held = [self.st.email or "", *sorted(refused)]
         domain = n.domain_for_spelled(text, held, self.u.email_domains) if local else None
         if local and domain and not found.get("email_dropped"):

@@ -512,11 +512,8 @@ def test_an_email_correction_not_made_out_twice_leaves_the_address_off(
 def test_an_email_said_once_more_at_the_read_back_is_taken_and_read_back(
     settings: Settings, backend: BookingBackend, clinic: SandboxClinic
 ) -> None:
-    script = {
-        **BOOKING_SCRIPT,
-        "email is FABIMA": {"tool": "update"},
-        "fatima dot khan": {"tool": "update"},
-    }
+    # (Said whole when asked to spell the part before the "at": read by the rules.)
+    script = {**BOOKING_SCRIPT, "email is FABIMA": {"tool": "update"}}
     assistant, model = start(settings, backend, script)
     first = say(assistant, TO_READ_BACK)
     say(assistant, ["No, my email is FABIMA.com"])

@@ -8,7 +8,7 @@ network, no clock ("today" is always passed in).
 
 from __future__ import annotations
 
-from petvisor_desktop.dialog.normalize.by_ear import own_address_by_ear
+from petvisor_desktop.dialog.normalize.by_ear import own_address_by_ear, own_local_spelled
 from petvisor_desktop.dialog.normalize.dates import DateAsk, parse_date
 from petvisor_desktop.dialog.normalize.email import (
     domain_for_spelled,
@@ -64,6 +64,7 @@ __all__ = [
     "own_address_domain_unheard",
     "own_address_misheard",
     "own_addresses",
+    "own_local_spelled",
     "parse_date",
     "parse_email",
     "parse_part_of_day",

@@ -16,7 +16,7 @@ import re
 from collections.abc import Collection, Sequence
 
 from petvisor_desktop.dialog.cues import sound_key
-from petvisor_desktop.dialog.names import spelling_variant
+from petvisor_desktop.dialog.names import spelled_key, spelling_variant
 from petvisor_desktop.dialog.normalize.email import (
     EMAIL_RE,
     domain_trusted,
@@ -127,3 +127,21 @@ def _twin(domain: str) -> str:
     if domain.endswith(".co.uk"):
         return domain.removesuffix(".co.uk") + ".com"
     return domain
+
+
+def own_local_spelled(spelled: str, first: str | None, last: str | None) -> str | None:
+    """The caller's names as the part of their address before the "at", when that is what
+    was spelled but for letters that sound alike spelled aloud (B and D, M and N) and a
+    "dot" heard as the letter D: "bamdhughes" for D-A-N, dot, H-U-G-H-E-S by Daniel Hughes
+    (run 18, espeak) is "dan.hughes". The first name may be shortened ("dan" for Daniel);
+    the separator heard is kept. None when no writing of the names was spelled."""
+    if not first or not last:
+        return None
+    heard = spelled_key(spelled)
+    first_key, last_key = letters(first), letters(last)
+    shortened = [first_key[:size] for size in range(3, len(first_key))]  # "dan" for Daniel
+    for name in (first_key, *shortened):
+        for separator, said in (("", ("",)), (".", (".", "d")), ("_", ("_",))):
+            if any(spelled_key(f"{name}{mark}{last_key}") == heard for mark in said):
+                return f"{name}{separator}{last_key}"
+    return None
