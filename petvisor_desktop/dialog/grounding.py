@@ -260,6 +260,22 @@ _PAST = re.compile(
 # being put right, even when its new value was not made out).
 PHONE_CUE = re.compile(r"\b(phone|number|mobile|landline|call me|ring me|contact)\b", re.I)
 EMAIL_CUE = re.compile(r"\be-?mail\b", re.I)
+# A phone number after the words that give it ("my number is 07 7.0.0.901.1.23"): never a
+# time (run 18: "1.23" was taken for 1:23pm wanted).
+_NUMBER_GIVEN = re.compile(
+    r"\b(?:phone|number|mobile|landline|(?:call|ring|reach)\s+me\s+on)\b"
+    r"(?:\s+(?:number|is|it's))*[\s:,]*"
+    r"(?:[\d().+-]+[\s.,]*|(?:oh|zero|one|two|three|four|five|six|seven|eight|nine|double|"
+    r"treble|triple)\b[\s.,-]*)+",
+    re.I,
+)
+
+
+def without_phone_number(text: str) -> str:
+    """The words without a phone number given in them ("... my number is 07700 900123")."""
+    return _NUMBER_GIVEN.sub(" ", text)
+
+
 # Words that show a date or part of day is asked for ("can I come in on Friday"), not told.
 BOOKING_CUE = re.compile(
     r"\b(book|booking|appointment|come in|bring|seen|see (?:him|her|them|someone|a vet|the vet)|"

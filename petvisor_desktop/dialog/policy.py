@@ -517,6 +517,13 @@ class Turn:
             and slot.start.astimezone(self.clinic.tz).date() != day
         ):
             self.set(slot=None)  # the caller moved the day; the old time no longer applies
+        part = found.get("part_of_day")
+        if part and slot is not None and not self.clinic.availability.fits_part(slot, part):
+            # "I wanted Wednesday morning" at the read-back of an afternoon time (run 18: a
+            # number in the opening was taken for 1:23pm); the part of day held is the same,
+            # so nothing changed but the time must: times of that part are offered again.
+            self.set(slot=None, offered=(), part_of_day=part)
+            changed = True
         if found.get("notes") and not self.st.notes:
             self.set(notes=found["notes"])
         if found.get("weekend"):

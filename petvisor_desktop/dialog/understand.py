@@ -561,7 +561,8 @@ class Grounding:
         if part:
             found["part_of_day"] = part
 
-        if st.offered and (expecting == Step.TIME or n.parse_time(text) is not None):
+        timed = g.without_phone_number(text)  # a number given is no time wanted
+        if st.offered and (expecting == Step.TIME or n.parse_time(timed) is not None):
             slot = self.pick_offered(args.get("time"))
             if slot is not None:
                 found["slot"] = slot
@@ -572,7 +573,7 @@ class Grounding:
             Step.CONFIRM,
             Step.CLINICIAN,
         ):
-            wanted = n.parse_time(text)
+            wanted = n.parse_time(timed)
             if wanted is not None:
                 found["wanted_time"] = wanted
 

@@ -323,6 +323,33 @@ def test_the_day_and_vet_in_an_opening_with_needs_are_kept(
     assert assistant.state.day is None and model.calls == []
 
 
+def test_a_phone_number_in_the_opening_is_no_time_and_a_part_of_day_put_right_is_offered(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    """Run 18 (neural, 15 dB): the opening's number heard "07 7.0.0.901.1.23" gave 1:23pm as
+    the time wanted, so afternoon times were offered for "Wednesday morning"; at the
+    read-back "No, I wanted Wednesday morning" changed nothing (the part of day held was
+    already morning) and the caller asked for reception."""
+    opening = (
+        "Hi, I'm Sarah Lee. I'd like to book my dog, Rex, and for his vaccinations with Dr "
+        "Roberts on Wednesday morning. My number is 07 7.0.0.901.1.23."
+    )
+    assistant, _ = start(settings, backend, {})
+    offer = say(assistant, [opening])
+    assert offer.expecting == "time" and "isn't free" not in offer.text
+    tz = ZoneInfo(backend.timezone)
+    assert all(slot.start.astimezone(tz).hour < 12 for slot in assistant.state.offered)
+    # An afternoon time read back while the morning was asked for: offered again.
+    assistant, _ = start(settings, backend, {})
+    opening = "My dog needs his vaccinations with Dr Roberts on Wednesday morning, at 1:20"
+    say(assistant, [opening, "The earliest you have", "Rex", "Sarah Lee", PHONE])
+    read_back = say(assistant, ["skip"])
+    assert read_back.read_back is not None and "12:45pm" in read_back.text
+    morning = say(assistant, ["No, I wanted Wednesday morning"])
+    assert morning.expecting == "time" and assistant.state.slot is None
+    assert all(slot.start.astimezone(tz).hour < 12 for slot in assistant.state.offered)
+
+
 def test_a_number_being_said_at_the_phone_step_is_read_without_the_model(
     settings: Settings, backend: BookingBackend
 ) -> None:
