@@ -215,15 +215,12 @@ def misheard_again(t: Turn, step: str, found: dict[str, Any] | None = None) -> R
         # The surname is the one the caller said yes to, spelt out: the first name is what
         # is still heard wrong (run 16: "Michelle" for Aisha, once Mensah was agreed).
         keys = ("first_name",)
-    elif (
-        step == "client_name"
-        and t.st.first_name
-        and not t.st.refused_values("first_name")
-        and surname_tries < 2
-    ):
+    elif step == "client_name" and t.st.first_name and _first_name_settled(t) and surname_tries < 2:
         # Heard the same, both names may be right by ear: the surname is spelled first,
         # since that is where spellings differ most (Clark and Clarke sound the same), also
-        # after one surname was put right by ear ("Doell", then "Boyle" for Doyle).
+        # after one surname was put right by ear ("Doell", then "Boyle" for Doyle), and
+        # after a first name put right as a common one (run 18: "Family" for Naomi, then
+        # Naomi spelled and heard "N-A-L-N-A" while Clarke was the name heard wrong).
         keys, first_name_known = ("last_name",), True
     variant = _other_spelling(t, keys, found or {})
     refused = set(t.st.refused)
@@ -247,6 +244,17 @@ def misheard_again(t: Turn, step: str, found: dict[str, Any] | None = None) -> R
     if miss.handoff or not miss.question:
         return advance(t, True)
     return t.reply(miss.question, Step(step), repair=miss.kind)
+
+
+def _first_name_settled(t: Turn) -> bool:
+    """The first name held is likely right by ear: never refused, or a common name put
+    right from words that are nobody's name ("Family" for Naomi, run 18). A common name
+    refused for another ("James" for "Jane") leaves the first name in doubt."""
+    refused = t.st.refused_values("first_name")
+    if not refused:
+        return True
+    common = nm.is_common_name(str(t.st.first_name), "first_name")
+    return common and not any(nm.is_common_name(name, "first_name") for name in refused)
 
 
 def _other_spelling(

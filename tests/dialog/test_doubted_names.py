@@ -216,3 +216,22 @@ def test_a_name_said_again_after_a_no_and_heard_as_nobodys_is_put_as_heard(
     assistant.respond("Hey, Samantha", confidence=LOW)
     typed = assistant.respond("No, my name is Aja Man")
     assert typed.expecting == "phone" and assistant.state.first_name == "Aja"
+
+
+def test_the_surname_is_spelled_first_after_a_first_name_put_right_as_a_common_one(
+    settings: Settings, backend: BookingBackend, clinic: SandboxClinic
+) -> None:
+    """Run 18 (neural, 15 dB): "Family Clark" put right as "Naomi Clark", then "Naomi Clark"
+    heard again: the first name was asked to be spelled ("N-A-L-N-A") while the surname was
+    the name heard wrong (Clarke). A common first name put right is kept; the surname's
+    other spelling is put for a yes."""
+    assistant, _ = start(settings, backend, BOOKING_SCRIPT)
+    first = say(assistant, [*TO_NAME, "Family Clark", *AFTER_NAME])
+    assert first.read_back is not None
+    fixed = assistant.respond("No, my name is Naomi Clark", confidence=HIGH)
+    assert fixed.read_back is not None and fixed.read_back["client_name"] == "Naomi Clark"
+    again = assistant.respond("No, my name is Naomi Clark", confidence=HIGH)
+    assert again.checking == {"last_name": "Clarke"}
+    read_back = assistant.respond("Yes, that's right", confidence=HIGH)
+    assert read_back.read_back is not None
+    assert read_back.read_back["client_name"] == "Naomi Clarke"
