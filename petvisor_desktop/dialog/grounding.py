@@ -52,6 +52,7 @@ from petvisor_desktop.dialog.cues import (
     normalise_words,
     spelled_runs,
 )
+from petvisor_desktop.dialog.normalize.numbers import DIGIT_WORDS
 
 # --------------------------------------------------------------------------------------------
 # Names
@@ -265,8 +266,7 @@ EMAIL_CUE = re.compile(r"\be-?mail\b", re.I)
 _NUMBER_GIVEN = re.compile(
     r"\b(?:phone|number|mobile|landline|(?:call|ring|reach)\s+me\s+on)\b"
     r"(?:\s+(?:number|is|it's))*[\s:,]*"
-    r"(?:[\d().+-]+[\s.,]*|(?:oh|zero|one|two|three|four|five|six|seven|eight|nine|double|"
-    r"treble|triple)\b[\s.,-]*)+",
+    rf"(?:[\d().+-]+[\s.,]*|(?:{'|'.join(sorted(DIGIT_WORDS))})\b[\s.,-]*)+",
     re.I,
 )
 

@@ -522,7 +522,7 @@ class Turn:
             # "I wanted Wednesday morning" at the read-back of an afternoon time (run 18: a
             # number in the opening was taken for 1:23pm); the part of day held is the same,
             # so nothing changed but the time must: times of that part are offered again.
-            self.set(slot=None, offered=(), part_of_day=part)
+            self.set(slot=None, offered=())
             changed = True
         if found.get("notes") and not self.st.notes:
             self.set(notes=found["notes"])

@@ -22,6 +22,8 @@ _TENS = {word: 10 * tens for tens, word in enumerate(TENS) if word}
 _OH = frozenset({"oh", "o"})
 _REPEAT = {"double": 2, "triple": 3, "treble": 3}
 _SCALES = {"hundred": 100, "thousand": 1000}
+# The words a phone number is said in, one digit at a time ("oh seven seven double oh").
+DIGIT_WORDS = frozenset({*_UNITS, *_OH, *_REPEAT})
 # Words speech recognisers write instead of a digit. Only trusted inside a long digit run.
 _HOMOPHONES = {"to": "2", "too": "2", "for": "4", "fore": "4", "won": "1", "ate": "8"}
 _HOMOPHONE_MIN_DIGITS = 6
