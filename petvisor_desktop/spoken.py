@@ -107,6 +107,8 @@ TITLES = {"dr": "doctor", "mr": "mister", "mrs": "missus", "ms": "miz"}
 # said and what was heard compare equal.
 SPELLINGS = {"ok": "okay", "alright": "all right", "mhm": "mm hmm", "hmm": "mm"}
 WORD_FORMS = {**TITLES, **SPELLINGS}
+# Sounds a caller makes while thinking, as recognisers write them.
+HESITATIONS = frozenset({"um", "umm", "uh", "uhm", "er", "erm", "hmm", "mm", "ah", "eh"})
 
 
 # --------------------------------------------------------------------------------------------

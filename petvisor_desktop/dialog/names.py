@@ -12,7 +12,7 @@ from pathlib import Path
 
 from petvisor_desktop.dialog import animals
 from petvisor_desktop.dialog.cues import edit_distance, normalise_words, sound_key
-from petvisor_desktop.spoken import DATE_WORDS
+from petvisor_desktop.spoken import DATE_WORDS, HESITATIONS
 
 # The caller speaks of themselves ("I'm ...", "put it under ...") or of the pet by name.
 SELF_CUE = re.compile(
@@ -106,13 +106,7 @@ _NOT_NAMES = {
     "actually",
     "really",
     "here",
-    "erm",
-    "um",
-    "umm",
-    "uh",
-    "er",
-    "hmm",
-}
+} | HESITATIONS
 
 
 def title(value: str) -> str:

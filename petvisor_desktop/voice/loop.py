@@ -321,6 +321,8 @@ class VoiceLoop:
                 self._on_release(arg)
             elif command == "complete" and arg == (self._speculation_gen, self._stream):
                 self._end_turn_now(time.monotonic())  # the answer is whole (see _foresee)
+            elif command == "heard" and arg[0] == (self._speculation_gen, self._stream):
+                self.turn_taking.heard(arg[1])  # this pause's words (see _think_ahead)
             try:
                 command, arg = self._commands.get_nowait()
             except queue.Empty:
@@ -448,7 +450,9 @@ class VoiceLoop:
         self._silent_frames = 0
         self._speculation = None
         self._audio_ahead.clear()  # made for the last turn's replies
-        end_silence_ms = self.turn_taking.begin(expecting, frames, held=self._ptt_held)
+        end_silence_ms = self.turn_taking.begin(
+            expecting, frames, held=self._ptt_held, words=self._speculate
+        )
         if not self._ptt_held:
             self.segmenter.set_end_silence_ms(end_silence_ms)
         self.status.set("hearing")
@@ -492,10 +496,15 @@ class VoiceLoop:
         caller has gone on speaking (`gen` is no longer current)."""
         if gen != self._speculation_gen:
             return None, None
-        stream = _open(self.stt, hints)
-        for frame in frames:
-            stream.accept(frame)
-        transcript = stream.finish()
+        heard: str | None = None  # for turn-taking: None if the decode fails
+        try:
+            stream = _open(self.stt, hints)
+            for frame in frames:
+                stream.accept(frame)
+            transcript = stream.finish()
+            heard = transcript.text
+        finally:
+            self._commands.put(("heard", ((gen, turn), heard)))
         talker = self._talker
         foreseen = None
         if (

@@ -368,6 +368,24 @@ def test_pauses_inside_an_answer_do_not_queue_model_calls_ahead_of_the_real_one(
         assert time.monotonic() - started < 40
 
 
+def test_a_pause_after_words_that_cannot_end_the_answer_does_not_end_the_turn(
+    settings: Settings, require_model: Any, voice_models: dict[str, Any]
+) -> None:
+    """A greeting, a pause longer than the fixed silence (800 ms), then what the caller came
+    for: the words decoded during the pause ("Hi there.") hold the turn open, so the answer
+    is heard as one turn and not cut into a greeting and the rest."""
+    with greeting_playing(settings, require_model) as playing:
+        playing.events.until(EventType.ASSISTANT_SPOKEN, 30)
+        pause = np.zeros(int(0.8 * 16_000), dtype=np.float32)
+        parts: list[np.ndarray] = []
+        for piece in ("Hi there.", "I'd like to book my dog in for his vaccinations."):
+            samples, rate = speak_with_espeak(piece)
+            parts += [trimmed(resample(samples, rate)), pause]
+        playing.source.feed(np.concatenate(parts), 16_000)
+        heard = playing.events.until(EventType.CALLER_FINAL, 60).data["text"]
+        assert "there" in heard.lower() and "vaccin" in heard.lower(), heard
+
+
 def test_with_the_end_of_turn_model_a_finished_answer_is_answered_sooner(
     settings: Settings, require_model: Any, voice_models: dict[str, Any]
 ) -> None:

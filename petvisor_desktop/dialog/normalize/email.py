@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 
 from petvisor_desktop.dialog.cues import edit_distance, sound_key
 from petvisor_desktop.dialog.normalize.numbers import _OH, _REPEAT, _is_number_word, _read_pieces
-from petvisor_desktop.spoken import format_email_for_speech
+from petvisor_desktop.spoken import HESITATIONS, format_email_for_speech
 
 # --------------------------------------------------------------------------------------------
 # Email addresses
@@ -35,10 +35,10 @@ _SAID_WORDS = re.compile(r"[\s,;:!?()\"]+")
 _EMAIL_LEAD_INS = frozenset(
     {"is", "be", "its", "email", "e-mail", "emails", "address", "at", "me", "thats"}
 )
-_EMAIL_FILLERS = frozenset(
-    {"yes", "yeah", "sure", "ok", "okay", "so", "um", "uh", "er", "erm", "right", "well", "the"}
+_EMAIL_FILLERS = (
+    frozenset({"yes", "yeah", "sure", "ok", "okay", "so", "right", "well", "the"}) | HESITATIONS
 )
-_TRAILING_FILLERS = frozenset({"and", "um", "uh", "er", "erm"})
+_TRAILING_FILLERS = frozenset({"and"}) | HESITATIONS
 _EMAIL_PHRASES = [
     (re.compile(r"\bat\s+(?:sign|symbol)\b"), " @ "),
     (re.compile(r"\bfull\s+stop\b"), " dot "),

@@ -11,6 +11,7 @@ from typing import Literal
 
 from petvisor_desktop.dialog.normalize.numbers import _GLUE, _TEENS, _TENS, _UNITS, _read_pieces
 from petvisor_desktop.spoken import (
+    HESITATIONS,
     ordinal_suffix,
     ordinal_words,
 )
@@ -145,45 +146,44 @@ def _simple_words(text: str) -> list[str]:
 _TIME_PREPS = frozenset(
     {"at", "around", "about", "after", "before", "by", "say", "maybe", "until", "till", "like"}
 )
-_TIME_FILLERS = frozenset(
-    {
-        "please",
-        "thanks",
-        "thank",
-        "you",
-        "ok",
-        "okay",
-        "then",
-        "ish",
-        "maybe",
-        "um",
-        "uh",
-        "er",
-        "erm",
-        "yes",
-        "yeah",
-        "lets",
-        "say",
-        "go",
-        "with",
-        "at",
-        "around",
-        "about",
-        "how",
-        "what",
-        "can",
-        "could",
-        "i",
-        "do",
-        "would",
-        "be",
-        "is",
-        "that",
-        "fine",
-        "great",
-        "good",
-        "perfect",
-    }
+_TIME_FILLERS = (
+    frozenset(
+        {
+            "please",
+            "thanks",
+            "thank",
+            "you",
+            "ok",
+            "okay",
+            "then",
+            "ish",
+            "maybe",
+            "yes",
+            "yeah",
+            "lets",
+            "say",
+            "go",
+            "with",
+            "at",
+            "around",
+            "about",
+            "how",
+            "what",
+            "can",
+            "could",
+            "i",
+            "do",
+            "would",
+            "be",
+            "is",
+            "that",
+            "fine",
+            "great",
+            "good",
+            "perfect",
+        }
+    )
+    | HESITATIONS
 )
 # After a bare number these mean it counts something else ("about two weeks").
 _NOT_TIME_AFTER = frozenset(
