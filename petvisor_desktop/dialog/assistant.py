@@ -137,10 +137,14 @@ class Prepared:
         """The words answer the open question: the reply moves on to another step, or puts
         a whole answer heard for this step to the caller for a yes or no ("I heard 0 7 7 0 0,
         9 0 0, 1 1 2 as your phone number. Is that right?": said in full, the leading "oh"
-        not heard). Not a repair that asks again, nor "And the rest of the number?"."""
+        not heard). Not a repair that asks again, nor "And the rest of the number?", nor an
+        address guessed from the caller's names before they said its domain ("sarah dot lee"
+        is often followed by "at example dot com")."""
         if self.turn is None:
             return False
         step = self.before.expecting
+        if step == Step.EMAIL and n.parse_email(self.caller or "") is None:
+            return self.turn.expecting != step and "email" not in (self.turn.checking or {})
         return self.turn.expecting != step or step.value in (self.turn.checking or {})
 
     @property

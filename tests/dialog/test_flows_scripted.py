@@ -387,6 +387,24 @@ def test_a_whole_number_heard_answers_the_phone_question_a_group_of_it_does_not(
     assert group is not None and not group.answers_the_question
 
 
+def test_the_callers_names_alone_do_not_answer_the_email_question(
+    settings: Settings, backend: BookingBackend
+) -> None:
+    # Spoken check of 2026-12-06, neural caller: "sarah dot lee" decoded at a pause inside
+    # "sarah dot lee at example dot com" was put as the caller's own address guessed from
+    # the names, which counted as a whole answer: the turn ended before "at example dot
+    # com" three times. Only words that name the domain end the e-mail turn early.
+    assistant, _model = start(settings, backend, BOOKING_SCRIPT)
+    say(assistant, TO_READ_BACK[:5])
+    assert assistant.expecting == "email"
+    names = assistant.foresee("James. Okafor.", 0.9)
+    assert names is not None and names.turn is not None
+    assert names.turn.checking and "email" in names.turn.checking  # put to the caller
+    assert not names.answers_the_question
+    whole = assistant.foresee("james dot okafor at example dot com", 0.9)
+    assert whole is not None and whole.answers_the_question
+
+
 @pytest.mark.parametrize(
     ("heard_name", "said_address", "right_name", "right_address"),
     [
