@@ -390,10 +390,15 @@ def test_with_the_end_of_turn_model_a_finished_answer_is_answered_sooner(
     settings: Settings, require_model: Any, voice_models: dict[str, Any]
 ) -> None:
     """`audio.turn_taking = "model"`: the kiosk loads Smart Turn with the VAD, and a finished
-    answer ends after about 200 ms of silence instead of the fixed 550 ms."""
+    answer ends once the model calls it complete and its words, decoded at the pause, are
+    known (about 550 ms here: Whisper's decode sets it), instead of the fixed silence (made
+    1.5 s here so that the decode's own time on a busy machine cannot blur the
+    difference)."""
     require_model("llm", QUICK_LLM)
     require_model("turn")
-    audio_settings = dataclasses.replace(settings.audio, turn_taking="model")
+    audio_settings = dataclasses.replace(
+        settings.audio, turn_taking="model", end_silence_ms=1500, max_end_silence_ms=3000
+    )
     events = Events()
     source, sink = audio.PushSource(), audio.RecordingSink(realtime=True)
     engine = _engine(dataclasses.replace(settings, audio=audio_settings), events, source, sink)
@@ -407,7 +412,7 @@ def test_with_the_end_of_turn_model_a_finished_answer_is_answered_sooner(
         figures = events.until(EventType.TURN_METRICS, 60)
         while "end_of_turn_ms" not in figures.data:
             figures = events.until(EventType.TURN_METRICS, 60)
-        assert figures.data["end_of_turn_ms"] < 450, figures.data
+        assert figures.data["end_of_turn_ms"] < 1100, figures.data
     finally:
         engine.shutdown()
 
