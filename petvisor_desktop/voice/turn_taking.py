@@ -67,6 +67,8 @@ _GOING_ON = frozenset(
 _GREETINGS = frozenset(
     {"hi", "hello", "hey", "hiya", "there", "good", "morning", "afternoon", "evening", "oh"}
 )
+_CANNOT_END = HESITATIONS | _GOING_ON
+_NOTHING_YET = HESITATIONS | _GREETINGS
 _WORD = re.compile(r"[a-z0-9']+")
 
 
@@ -78,16 +80,18 @@ def words_verdict(text: str) -> str:
         # or a cough, whose turn is dropped anyway. Waiting costs nothing either way.
         return UNFINISHED
     last = words[-1]
-    spelling = len(last) == 1 and last.isalpha() and (last not in "ai" or len(words[-2:][0]) == 1)
+    # A lone letter is being spelled; "a" and "I" only after another letter ("B-E-L-L-A").
+    before_is_letter = len(words) == 1 or len(words[-2]) == 1
+    spelling = len(last) == 1 and last.isalpha() and (last not in "ai" or before_is_letter)
     if text.rstrip().endswith(("...", "\u2026")):
         return UNFINISHED  # "My dog is called..."
     if spelling:
         return OPEN  # "B-E-L-L": another letter may follow
     if " ".join(words[-2:]) in ("mm hmm", "uh huh") or last == "mhm":
         return WHOLE  # a yes
-    if last in HESITATIONS | _GOING_ON:
+    if last in _CANNOT_END:
         return UNFINISHED  # "Thursday, um" / "Thursday and"
-    if all(w in HESITATIONS | _GREETINGS for w in words):
+    if all(w in _NOTHING_YET for w in words):
         return UNFINISHED  # "Hi there." before what they came for
     return WHOLE
 
