@@ -117,36 +117,53 @@ def tally(result: dict[str, Any], report: dict[str, Any]) -> bool:
     return bool(ok)
 
 
-def run_condition(
+class Condition:
+    """One way of running the suite: the caller voice and noise, and how a turn's end is found."""
+
+    def __init__(
+        self,
+        settings: Any,
+        voice: dict[str, Any],
+        turn_taking: str,
+        name: str,
+        snr: float | None,
+        seed: int,
+    ) -> None:
+        audio = dataclasses.replace(settings.audio, turn_taking=turn_taking)
+        self.settings = dataclasses.replace(settings, audio=audio)
+        self.caller = spoken_caller(self.settings, voice, name, snr, seed)
+        self.file_label = f"{name}-{'clean' if snr is None else f'{snr:g}dB'}-{turn_taking}"
+        self.label = f"{name} caller, " + ("no noise" if snr is None else f"noise at {snr:g} dB")
+        self.label += f", turn end by {turn_taking}"
+        self.result: dict[str, Any] = collections.defaultdict(list)
+
+
+def run_conditions(
     files: list[Path],
-    settings: Any,
+    conds: list[Condition],
     model: Any,
     voice: dict[str, Any],
-    name: str,
-    snr: float | None,
-    seed: int,
     reports: Path | None = None,
-) -> dict[str, Any]:
-    caller = spoken_caller(settings, voice, name, snr, seed)
-    result: dict[str, Any] = collections.defaultdict(list)
+) -> None:
+    """Each scenario under every condition before the next scenario: a run stopped early still
+    compares the conditions over the same scenarios (`--from-reports`)."""
     for path in files:
         scenario = Scenario.load(path)
-        started = time.perf_counter()
-        report = run_scenario(scenario, settings, model, voice=voice, **caller)
-        took = time.perf_counter() - started
-        if reports is not None:  # every line as said and as heard, to explain a failure
-            reports.mkdir(parents=True, exist_ok=True)
-            noise = "clean" if snr is None else f"{snr:g}dB"
-            label = f"{name}-{noise}-{settings.audio.turn_taking}"
-            (reports / f"{label}-{scenario.name}.json").write_text(json.dumps(report, indent=1))
-        ok = tally(result, report)
-        print(
-            f"  {'PASS' if ok else 'FAIL'} {scenario.name}: {report['outcome']}, "
-            f"{report['turns']} lines, {took:.0f} s"
-            + ("" if ok else f" -- {'; '.join(report['checks']['failures'][:2])}"),
-            flush=True,
-        )
-    return result
+        for cond in conds:
+            started = time.perf_counter()
+            report = run_scenario(scenario, cond.settings, model, voice=voice, **cond.caller)
+            took = time.perf_counter() - started
+            if reports is not None:  # every line as said and as heard, to explain a failure
+                reports.mkdir(parents=True, exist_ok=True)
+                out = reports / f"{cond.file_label}-{scenario.name}.json"
+                out.write_text(json.dumps(report, indent=1))
+            ok = tally(cond.result, report)
+            print(
+                f"  {'PASS' if ok else 'FAIL'} [{cond.file_label}] {scenario.name}: "
+                f"{report['outcome']}, {report['turns']} lines, {took:.0f} s"
+                + ("" if ok else f" -- {'; '.join(report['checks']['failures'][:2])}"),
+                flush=True,
+            )
 
 
 def show(label: str, r: dict[str, Any]) -> None:
@@ -256,23 +273,19 @@ def main() -> int:
         f"(stt: {voice['stt'].name} {voice['stt'].model_name}; voice: {voice['tts'].voice})"
     )
     files = suite_files(args.target)
-    results = {}
     turn_takings = (args.turn_taking or settings.audio.turn_taking).split(",")
     if "model" in turn_takings and voice.get("turn") is None:
         from petvisor_desktop.voice.turn_end import load_turn_detector
 
         voice["turn"] = load_turn_detector(settings)  # the silence conditions ignore it
-    for turn_taking in turn_takings:
-        audio = dataclasses.replace(settings.audio, turn_taking=turn_taking)
-        run_settings = dataclasses.replace(settings, audio=audio)
-        for name, snr in conditions(args.caller_voice, args.noise_snr_db):
-            label = f"{name} caller, " + ("no noise" if snr is None else f"noise at {snr:g} dB")
-            if len(turn_takings) > 1:
-                label += f", turn end by {turn_taking}"
-            print(f"\n{label}: {len(files)} scenarios", flush=True)
-            results[label] = run_condition(
-                files, run_settings, model, voice, name, snr, args.seed, args.reports
-            )
+    conds = [
+        Condition(settings, voice, turn_taking, name, snr, args.seed)
+        for turn_taking in turn_takings
+        for name, snr in conditions(args.caller_voice, args.noise_snr_db)
+    ]
+    print(f"{len(files)} scenarios, each under: " + "; ".join(c.label for c in conds), flush=True)
+    run_conditions(files, conds, model, voice, args.reports)
+    results = {c.label: c.result for c in conds}
     for label, r in results.items():
         show(label, r)
     if args.json:
