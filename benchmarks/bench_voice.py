@@ -92,6 +92,7 @@ def tally(result: dict[str, Any], report: dict[str, Any]) -> bool:
             heard = entry.get("heard", "")
             result["wer", step].append(word_error_rate(entry["text"], heard))
             result["first_word"].append(first_word_kept(entry["text"], heard))
+            result["cut"].append(" | " in heard)  # the line was taken as two turns or more
             result["pauses"].append(entry.get("pause_ms") or 0)
             continue
         step = entry["expecting"]
@@ -183,6 +184,7 @@ def show(label: str, r: dict[str, Any]) -> None:
         f"{max(r['pauses'], default=0)} ms)"
     )
     onset = r["onset_kept"]
+    print(f"   caller lines cut into two turns or more: {sum(r['cut'])} of {len(r['cut'])}")
     print(
         f"   turns whose audio kept the caller's first sound: {sum(onset)} of {len(onset)}; "
         f"closed answers fitted to a choice: {len(r['fitted'])}"
@@ -212,6 +214,46 @@ def show(label: str, r: dict[str, Any]) -> None:
                 f"   {key:<22}{pct(values, 0.5):>8.2f}{pct(values, 0.95):>8.2f}"
                 f"{statistics.mean(values):>8.2f}"
             )
+
+
+def side_by_side(results: dict[str, dict[str, Any]]) -> None:
+    """The conditions' main figures as one Markdown table, a column each."""
+
+    def p50_p95(r: dict[str, Any], key: str) -> str:
+        values = [float(v) for v in r.get(key, []) if v is not None]
+        if not values:
+            return "-"
+        return f"{pct(values, 0.5):,.0f} / {pct(values, 0.95):,.0f} ms"
+
+    def share(flags: list[bool]) -> str:
+        return f"{sum(flags)} of {len(flags)}"
+
+    def time_to_book(r: dict[str, Any]) -> str:
+        values = [float(v) for v in r.get("time_to_book_s", []) if v is not None]
+        return f"{pct(values, 0.5):.0f} / {max(values):.0f} s" if values else "-"
+
+    rows: list[tuple[str, Any]] = [
+        (
+            "met",
+            lambda r: f"{share(r['passed'])} ({100 * sum(r['passed']) / len(r['passed']):.0f}%)",
+        ),
+        ("bookings with a detail not given", lambda r: str(len(r["wrong_bookings"]))),
+        ("e-mail left off", lambda r: str(len(r["left_out"]))),
+        ("caller lines cut into two turns", lambda r: share(r["cut"])),
+        ("response p50 / p95", lambda r: p50_p95(r, "response_ms")),
+        ("rules replies p50 / p95", lambda r: p50_p95(r, "rules_reply_ms")),
+        ("model replies p50 / p95", lambda r: p50_p95(r, "model_reply_ms")),
+        *((f"{key[:-3]} p50 / p95", lambda r, k=key: p50_p95(r, k)) for key in STAGES),
+        ("replies prepared during the pause and used", lambda r: share(r["prepared"])),
+        ("turns whose audio kept the first sound", lambda r: share(r["onset_kept"])),
+        ("time to book p50 / max", time_to_book),
+    ]
+
+    labels = list(results)
+    print("\n| figure | " + " | ".join(labels) + " |")
+    print("|---" * (len(labels) + 1) + "|")
+    for name, cell in rows:
+        print(f"| {name} | " + " | ".join(cell(results[label]) for label in labels) + " |")
 
 
 def conditions(voices: str, noises: str) -> list[tuple[str, float | None]]:
@@ -261,8 +303,10 @@ def main() -> int:
     )
     args = parser.parse_args()
     if args.from_reports:
-        for label, r in from_reports(args.from_reports).items():
+        kept = from_reports(args.from_reports)
+        for label, r in kept.items():
             show(label, r)
+        side_by_side(kept)
         return 0
     settings = load_settings()
     started = time.perf_counter()
@@ -288,6 +332,7 @@ def main() -> int:
     results = {c.label: c.result for c in conds}
     for label, r in results.items():
         show(label, r)
+    side_by_side(results)
     if args.json:
         plain = {label: {str(k): v for k, v in r.items()} for label, r in results.items()}
         args.json.write_text(json.dumps(plain, indent=1), encoding="utf-8")
