@@ -262,11 +262,12 @@ _PAST = re.compile(
 PHONE_CUE = re.compile(r"\b(phone|number|mobile|landline|call me|ring me|contact)\b", re.I)
 EMAIL_CUE = re.compile(r"\be-?mail\b", re.I)
 # A phone number after the words that give it ("my number is 07 7.0.0.901.1.23"): never a
-# time (run 18: "1.23" was taken for 1:23pm wanted).
+# time (run 18: "1.23" was taken for 1:23pm wanted). Its "oh" may come out a letter glued
+# to the digits ("L7700, 900, 1.23", run 20).
 _NUMBER_GIVEN = re.compile(
     r"\b(?:phone|number|mobile|landline|(?:call|ring|reach)\s+me\s+on)\b"
     r"(?:\s+(?:number|is|it's))*[\s:,]*"
-    rf"(?:[\d().+-]+[\s.,]*|(?:{'|'.join(sorted(DIGIT_WORDS))})\b[\s.,-]*)+",
+    rf"(?:[a-z]?[\d().+-]+[\s.,]*|(?:{'|'.join(sorted(DIGIT_WORDS))})\b[\s.,-]*)+",
     re.I,
 )
 
