@@ -277,7 +277,7 @@ def from_reports(folder: Path) -> dict[str, dict[str, Any]]:
             continue  # the figures file
         label = " ".join(path.stem.split("-")[:3])
         tally(results.setdefault(label, collections.defaultdict(list)), report)
-    return results
+    return dict(sorted(results.items(), key=lambda kv: (kv[0].endswith(" model"), kv[0])))
 
 
 def main() -> int:
