@@ -148,6 +148,8 @@ def run_conditions(
 ) -> None:
     """Each scenario under every condition before the next scenario: a run stopped early still
     compares the conditions over the same scenarios (`--from-reports`)."""
+    if reports is not None:
+        reports.mkdir(parents=True, exist_ok=True)
     for path in files:
         scenario = Scenario.load(path)
         for cond in conds:
@@ -155,7 +157,6 @@ def run_conditions(
             report = run_scenario(scenario, cond.settings, model, voice=voice, **cond.caller)
             took = time.perf_counter() - started
             if reports is not None:  # every line as said and as heard, to explain a failure
-                reports.mkdir(parents=True, exist_ok=True)
                 out = reports / f"{cond.file_label}-{scenario.name}.json"
                 out.write_text(json.dumps(report, indent=1))
             ok = tally(cond.result, report)
